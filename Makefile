@@ -1,0 +1,35 @@
+# The two commands that do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint bench schemas clean
+
+# Installs what is missing: the virtual environment is rebuilt only when pyproject.toml changes.
+install: $(STAMP)
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/python -m deploy.run $(if $(SEED),--seed $(SEED),)
+
+test: install lint
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+bench: install
+	$(BIN)/python -m bench
+
+# Regenerates the committed JSON Schemas from the committed OPTs (a test fails when they drift).
+schemas: install
+	$(BIN)/python -m archetypes build-schemas
+
+clean:
+	rm -rf $(VENV) data .pytest_cache
