@@ -1,0 +1,22 @@
+"""`make bench`: run every benchmark, print each number with its same-run baseline and ratio."""
+
+import argparse
+import importlib
+
+from bench._harness import Results
+
+BENCHMARKS = ("validation",)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("only", nargs="*", choices=[*BENCHMARKS, []], help="run only these")
+    args = parser.parse_args()
+    results = Results()
+    for name in args.only or BENCHMARKS:
+        importlib.import_module(f"bench.{name}").run(results)
+    results.write()
+
+
+if __name__ == "__main__":
+    main()
