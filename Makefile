@@ -25,7 +25,8 @@ lint: install
 	$(BIN)/lint-imports
 
 bench: install
-	$(BIN)/python -m bench
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench $(BENCH)
 
 # Regenerates the committed JSON Schemas from the committed OPTs (a test fails when they drift).
 schemas: install

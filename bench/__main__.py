@@ -10,8 +10,11 @@ BENCHMARKS = ("validation",)
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("only", nargs="*", choices=[*BENCHMARKS, []], help="run only these")
+    parser.add_argument("only", nargs="*", help=f"run only these of {', '.join(BENCHMARKS)}")
     args = parser.parse_args()
+    unknown = set(args.only) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     results = Results()
     for name in args.only or BENCHMARKS:
         importlib.import_module(f"bench.{name}").run(results)
