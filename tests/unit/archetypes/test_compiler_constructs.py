@@ -17,7 +17,6 @@ from _opt_builder import (
     XSI,
     c_string,
     code,
-    code_phrase,
     coded_text,
     composition,
     element,
@@ -38,9 +37,7 @@ from archetypes import UnsupportedConstraint, ValidationIssue, Validator, compil
 
 
 def validator(opt: str) -> Validator:
-    schema = compile_opt(opt)
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return Validator(schema)
+    return Validator(compile_opt(opt))
 
 
 def issues(opt_or_validator, instance: dict) -> list[ValidationIssue]:
@@ -103,10 +100,16 @@ def test_existence_makes_an_attribute_mandatory():
 
 
 def test_existence_zero_forbids_an_attribute():
-    checker = validator(evaluation_template(obj("ELEMENT", "at0002", single("null_flavour", existence=(0, 0)),
-                                                occurrences=(0, 1))))
+    checker = validator(
+        evaluation_template(
+            obj("ELEMENT", "at0002", single("null_flavour", existence=(0, 0)), occurrences=(0, 1))
+        )
+    )
     flavour = {"_type": "DV_CODED_TEXT", "value": "unknown", "defining_code": code("openehr", "253")}
-    assert issues(checker, composition({**item(), "null_flavour": flavour}))[0].pointer == f"{ITEMS}/0/null_flavour"
+    assert (
+        issues(checker, composition({**item(), "null_flavour": flavour}))[0].pointer
+        == f"{ITEMS}/0/null_flavour"
+    )
     assert issues(checker, composition(item())) == []
 
 
@@ -125,14 +128,31 @@ def test_occurrences_upper_bound():
 
 
 def test_cardinality_bounds_the_list():
-    checker = validator(evaluation_template(element(obj("DV_TEXT"), occurrences=(0, None)), cardinality=(1, 2)))
+    checker = validator(
+        evaluation_template(element(obj("DV_TEXT"), occurrences=(0, None)), cardinality=(1, 2))
+    )
     assert only(issues(checker, composition(item(), item(), item()))).keyword == "maxItems"
     assert only(issues(checker, composition())).keyword == "minItems"
 
 
 def test_unique_cardinality_rejects_duplicates():
-    opt = template(multiple("content", root("EVALUATION", ENTRY_ID, single("data", obj(
-        "ITEM_TREE", "at0001", multiple("items", element(obj("DV_TEXT"), occurrences=(0, None)), unique=True))))))
+    opt = template(
+        multiple(
+            "content",
+            root(
+                "EVALUATION",
+                ENTRY_ID,
+                single(
+                    "data",
+                    obj(
+                        "ITEM_TREE",
+                        "at0001",
+                        multiple("items", element(obj("DV_TEXT"), occurrences=(0, None)), unique=True),
+                    ),
+                ),
+            ),
+        )
+    )
     assert only(issues(opt, composition(item(), item()))).keyword == "uniqueItems"
 
 
@@ -170,22 +190,36 @@ def test_attributes_outside_the_rm_are_rejected():
 
 def test_unconstrained_parts_are_still_checked_against_the_rm():
     document = composition(item(text("x")))
-    document["composer"] = {"name": "no type"}          # PARTY_PROXY is abstract
+    document["composer"] = {"name": "no type"}  # PARTY_PROXY is abstract
     assert only(issues(value_template(obj("DV_TEXT")), document)).pointer == "/composer"
 
 
-@pytest.mark.parametrize("value, valid", [
-    ("2019-01-28T21:22:19,542+00:00", True), ("2019-01-28T21:22:19.542Z", True), ("2019-01-28", True),
-    ("20190128T212219", True), ("2019-01-28 21:22", False), ("2019-13-01", False), ("yesterday", False)])
+@pytest.mark.parametrize(
+    "value, valid",
+    [
+        ("2019-01-28T21:22:19,542+00:00", True),
+        ("2019-01-28T21:22:19.542Z", True),
+        ("2019-01-28", True),
+        ("20190128T212219", True),
+        ("2019-01-28 21:22", False),
+        ("2019-13-01", False),
+        ("yesterday", False),
+    ],
+)
 def test_date_times_follow_iso_8601(value, valid):
-    found = issues(value_template(obj("DV_DATE_TIME")), composition(item({"_type": "DV_DATE_TIME", "value": value})))
+    found = issues(
+        value_template(obj("DV_DATE_TIME")), composition(item({"_type": "DV_DATE_TIME", "value": value}))
+    )
     assert not found if valid else only(found).keyword == "pattern"
 
 
-@pytest.mark.parametrize("value, valid", [("PT30M", True), ("P1Y2M3DT4H5M6,5S", True), ("P", False),
-                                          ("PT", False), ("30M", False)])
+@pytest.mark.parametrize(
+    "value, valid", [("PT30M", True), ("P1Y2M3DT4H5M6,5S", True), ("P", False), ("PT", False), ("30M", False)]
+)
 def test_durations_follow_iso_8601(value, valid):
-    found = issues(value_template(obj("DV_DURATION")), composition(item({"_type": "DV_DURATION", "value": value})))
+    found = issues(
+        value_template(obj("DV_DURATION")), composition(item({"_type": "DV_DURATION", "value": value}))
+    )
     assert not found if valid else found[0].keyword == "pattern"
 
 
@@ -239,22 +273,27 @@ def test_c_real_range():
 
 
 def test_c_boolean():
-    only_true = primitive("BOOLEAN", '<item xsi:type="C_BOOLEAN"><true_valid>true</true_valid>'
-                                     "<false_valid>false</false_valid></item>")
+    only_true = primitive(
+        "BOOLEAN",
+        '<item xsi:type="C_BOOLEAN"><true_valid>true</true_valid><false_valid>false</false_valid></item>',
+    )
     checker = value_template(obj("DV_BOOLEAN", "", single("value", only_true)))
     assert issues(checker, composition(item({"_type": "DV_BOOLEAN", "value": True}))) == []
     assert only(issues(checker, composition(item({"_type": "DV_BOOLEAN", "value": False})))).keyword == "enum"
 
 
-@pytest.mark.parametrize("kind, rm_type, pattern, good, bad", [
-    ("C_DATE_TIME", "DV_DATE_TIME", "YYYY-MM-DDTHH:MM:??", "2020-01-02T10:20", "2020-01-02T10"),
-    ("C_DATE_TIME", "DV_DATE_TIME", "yyyy-mm-ddTHH:MM:SS", "2020-01-02T10:20:30Z", "2020-01-02"),
-    ("C_DATE", "DV_DATE", "YYYY-MM-XX", "2020-01", "2020-01-02"),
-    ("C_DATE", "DV_DATE", "YYYY-??-??", "2020", "2020-1"),
-    ("C_TIME", "DV_TIME", "HH:MM:XX", "10:20", "10:20:30"),
-    ("C_DURATION", "DV_DURATION", "PTM", "PT30M", "P1D"),
-    ("C_DURATION", "DV_DURATION", "PYMWD", "P2W", "PT1H"),
-])
+@pytest.mark.parametrize(
+    "kind, rm_type, pattern, good, bad",
+    [
+        ("C_DATE_TIME", "DV_DATE_TIME", "YYYY-MM-DDTHH:MM:??", "2020-01-02T10:20", "2020-01-02T10"),
+        ("C_DATE_TIME", "DV_DATE_TIME", "yyyy-mm-ddTHH:MM:SS", "2020-01-02T10:20:30Z", "2020-01-02"),
+        ("C_DATE", "DV_DATE", "YYYY-MM-XX", "2020-01", "2020-01-02"),
+        ("C_DATE", "DV_DATE", "YYYY-??-??", "2020", "2020-1"),
+        ("C_TIME", "DV_TIME", "HH:MM:XX", "10:20", "10:20:30"),
+        ("C_DURATION", "DV_DURATION", "PTM", "PT30M", "P1D"),
+        ("C_DURATION", "DV_DURATION", "PYMWD", "P2W", "PT1H"),
+    ],
+)
 def test_temporal_patterns(kind, rm_type, pattern, good, bad):
     constraint = primitive(rm_type[3:], f'<item xsi:type="{kind}"><pattern>{pattern}</pattern></item>')
     checker = value_template(obj(rm_type, "", single("value", constraint)))
@@ -263,10 +302,13 @@ def test_temporal_patterns(kind, rm_type, pattern, good, bad):
 
 
 def test_a_duration_range_is_kept_as_a_comment_because_json_schema_cannot_order_durations():
-    constraint = primitive("DURATION", '<item xsi:type="C_DURATION"><range><lower_included>true</lower_included>'
-                                       "<upper_included>true</upper_included><lower_unbounded>false</lower_unbounded>"
-                                       "<upper_unbounded>false</upper_unbounded><lower>PT0S</lower><upper>PT1H</upper>"
-                                       "</range></item>")
+    constraint = primitive(
+        "DURATION",
+        '<item xsi:type="C_DURATION"><range><lower_included>true</lower_included>'
+        "<upper_included>true</upper_included><lower_unbounded>false</lower_unbounded>"
+        "<upper_unbounded>false</upper_unbounded><lower>PT0S</lower><upper>PT1H</upper>"
+        "</range></item>",
+    )
     schema = compile_opt(evaluation_template(element(obj("DV_DURATION", "", single("value", constraint)))))
     assert "range PT0S..PT1H not enforced" in str(schema)
 
@@ -288,8 +330,10 @@ def test_dv_coded_text_against_local_codes():
 
 
 def test_openehr_codes_on_rm_attributes():
-    opt = template(single("category", coded_text("openehr", "433")) + multiple("content", root(
-        "EVALUATION", ENTRY_ID, single("data", obj("ITEM_TREE", "at0001")))))
+    opt = template(
+        single("category", coded_text("openehr", "433"))
+        + multiple("content", root("EVALUATION", ENTRY_ID, single("data", obj("ITEM_TREE", "at0001"))))
+    )
     document = composition()
     assert issues(opt, document) == []
     document["category"]["defining_code"]["code_string"] = "431"
@@ -309,10 +353,16 @@ def test_constraint_ref_accepts_any_well_formed_code():
 
 # --- quantities and ordinals
 
-QUANTITY = obj("DV_QUANTITY", "", kind="C_DV_QUANTITY", extra=(
-    "<property><terminology_id><value>openehr</value></terminology_id><code_string>124</code_string></property>"
-    f"<list>{interval('magnitude', 0, 500)}{interval('precision', 0, 1)}<units>kg</units></list>"
-    f"<list>{interval('magnitude', 0, 1000)}<units>[lb_av]</units></list>"))
+QUANTITY = obj(
+    "DV_QUANTITY",
+    "",
+    kind="C_DV_QUANTITY",
+    extra=(
+        "<property><terminology_id><value>openehr</value></terminology_id><code_string>124</code_string></property>"
+        f"<list>{interval('magnitude', 0, 500)}{interval('precision', 0, 1)}<units>kg</units></list>"
+        f"<list>{interval('magnitude', 0, 1000)}<units>[lb_av]</units></list>"
+    ),
+)
 
 
 def _quantity(magnitude, units, **extra):
@@ -334,15 +384,32 @@ def test_c_dv_quantity_precision():
     assert only(issues(checker, _quantity(80, "kg", precision=3))).pointer == f"{VALUE}/precision"
 
 
-ORDINAL = obj("DV_ORDINAL", "", kind="C_DV_ORDINAL", extra="".join(
-    f"<list><value>{value}</value><symbol><value/><defining_code><terminology_id><value>local</value>"
-    f"</terminology_id><code_string>{code_string}</code_string></defining_code></symbol></list>"
-    for value, code_string in ((1, "at0010"), (2, "at0011"))))
+ORDINAL = obj(
+    "DV_ORDINAL",
+    "",
+    kind="C_DV_ORDINAL",
+    extra="".join(
+        f"<list><value>{value}</value><symbol><value/><defining_code><terminology_id><value>local</value>"
+        f"</terminology_id><code_string>{code_string}</code_string></defining_code></symbol></list>"
+        for value, code_string in ((1, "at0010"), (2, "at0011"))
+    ),
+)
 
 
 def _ordinal(value, code_string):
-    return composition(item({"_type": "DV_ORDINAL", "value": value, "symbol": {
-        "_type": "DV_CODED_TEXT", "value": "x", "defining_code": code("local", code_string)}}))
+    return composition(
+        item(
+            {
+                "_type": "DV_ORDINAL",
+                "value": value,
+                "symbol": {
+                    "_type": "DV_CODED_TEXT",
+                    "value": "x",
+                    "defining_code": code("local", code_string),
+                },
+            }
+        )
+    )
 
 
 def test_c_dv_ordinal_value_symbol_pairs():
@@ -355,8 +422,12 @@ def test_c_dv_ordinal_value_symbol_pairs():
 
 def test_generic_interval_types_constrain_their_bounds():
     checker = value_template(obj("DV_INTERVAL&lt;DV_COUNT&gt;"))
-    good = {"_type": "DV_INTERVAL", "lower": {"_type": "DV_COUNT", "magnitude": 1},
-            "lower_unbounded": False, "upper_unbounded": True}
+    good = {
+        "_type": "DV_INTERVAL",
+        "lower": {"_type": "DV_COUNT", "magnitude": 1},
+        "lower_unbounded": False,
+        "upper_unbounded": True,
+    }
     assert issues(checker, composition(item(good))) == []
     bad = copy.deepcopy(good)
     bad["lower"] = {"_type": "DV_QUANTITY", "magnitude": 1, "units": "kg"}
@@ -367,32 +438,49 @@ def test_generic_interval_types_constrain_their_bounds():
 
 
 def _cluster(archetype_id: str, *items: dict) -> dict:
-    return {"_type": "CLUSTER", "name": text("Cluster"), "archetype_node_id": archetype_id, "items": list(items)}
+    return {
+        "_type": "CLUSTER",
+        "name": text("Cluster"),
+        "archetype_node_id": archetype_id,
+        "items": list(items),
+    }
 
 
 def test_archetype_slot_includes_and_excludes():
-    checker = validator(evaluation_template(
-        element(obj("DV_TEXT")),
-        slot("CLUSTER", "at0005", includes=[r"openEHR-EHR-CLUSTER\.device(-[a-z]+)*\.v1"]),
-        slot("CLUSTER", "at0006", includes=[".*"], excludes=[r"openEHR-EHR-CLUSTER\.forbidden\.v1"])))
+    checker = validator(
+        evaluation_template(
+            element(obj("DV_TEXT")),
+            slot("CLUSTER", "at0005", includes=[r"openEHR-EHR-CLUSTER\.device(-[a-z]+)*\.v1"]),
+            slot("CLUSTER", "at0006", includes=[".*"], excludes=[r"openEHR-EHR-CLUSTER\.forbidden\.v1"]),
+        )
+    )
     allowed = _cluster("openEHR-EHR-CLUSTER.device-pump.v1", item(text("x"), node_id="at0001"))
     assert issues(checker, composition(allowed)) == []
     other = only(issues(checker, composition(_cluster("openEHR-EHR-CLUSTER.forbidden.v1", item(text("x"))))))
     assert (other.pointer, other.keyword) == (f"{ITEMS}/0/archetype_node_id", "not")
     broken = _cluster("openEHR-EHR-CLUSTER.device.v1")
-    del broken["items"]                                    # unfilled slots are still checked against the RM
+    del broken["items"]  # unfilled slots are still checked against the RM
     assert only(issues(checker, composition(broken))).keyword == "required"
 
 
 def test_a_slot_with_specific_includes_rejects_other_archetypes():
-    checker = validator(evaluation_template(slot("CLUSTER", "at0005", includes=[r"openEHR-EHR-CLUSTER\.a\.v1"])))
+    checker = validator(
+        evaluation_template(slot("CLUSTER", "at0005", includes=[r"openEHR-EHR-CLUSTER\.a\.v1"]))
+    )
     issue = only(issues(checker, composition(_cluster("openEHR-EHR-CLUSTER.b.v1", item(text("x"))))))
-    assert (issue.keyword, issue.path) == ("pattern", f"{ITEMS_PATH}[openEHR-EHR-CLUSTER.b.v1]/archetype_node_id")
+    assert (issue.keyword, issue.path) == (
+        "pattern",
+        f"{ITEMS_PATH}[openEHR-EHR-CLUSTER.b.v1]/archetype_node_id",
+    )
 
 
 def test_a_filled_slot_is_an_archetype_root_with_its_own_constraints():
-    filled = root("CLUSTER", "openEHR-EHR-CLUSTER.device.v1", multiple("items", element(
-        coded_text("local", "at0001"), node_id="at0002"), existence=(1, 1)), terms={"at0001": "Pump"})
+    filled = root(
+        "CLUSTER",
+        "openEHR-EHR-CLUSTER.device.v1",
+        multiple("items", element(coded_text("local", "at0001"), node_id="at0002"), existence=(1, 1)),
+        terms={"at0001": "Pump"},
+    )
     checker = validator(evaluation_template(filled))
     coded = {"_type": "DV_CODED_TEXT", "value": "Pump", "defining_code": code("local", "at0001")}
     good = _cluster("openEHR-EHR-CLUSTER.device.v1", item(coded))
@@ -400,15 +488,25 @@ def test_a_filled_slot_is_an_archetype_root_with_its_own_constraints():
     bad = copy.deepcopy(good)
     bad["items"][0]["value"]["defining_code"]["code_string"] = "at0003"
     issue = only(issues(checker, composition(bad)))
-    assert issue.path == (f"{ITEMS_PATH}[openEHR-EHR-CLUSTER.device.v1]/items[at0002]/value/defining_code/"
-                          "code_string")
+    assert issue.path == (
+        f"{ITEMS_PATH}[openEHR-EHR-CLUSTER.device.v1]/items[at0002]/value/defining_code/code_string"
+    )
 
 
 def test_archetype_internal_ref_reuses_its_target_recursively():
-    reference = obj("CLUSTER", "", occurrences=(0, None), kind="ARCHETYPE_INTERNAL_REF",
-                    extra="<target_path>/data[at0001]/items[at0004]</target_path>")
-    group = obj("CLUSTER", "at0004", multiple("items", element(coded_text("local", "at0010")), reference,
-                                              existence=(1, 1)), occurrences=(0, None))
+    reference = obj(
+        "CLUSTER",
+        "",
+        occurrences=(0, None),
+        kind="ARCHETYPE_INTERNAL_REF",
+        extra="<target_path>/data[at0001]/items[at0004]</target_path>",
+    )
+    group = obj(
+        "CLUSTER",
+        "at0004",
+        multiple("items", element(coded_text("local", "at0010")), reference, existence=(1, 1)),
+        occurrences=(0, None),
+    )
     checker = validator(evaluation_template(group))
     mild = {"_type": "DV_CODED_TEXT", "value": "Mild", "defining_code": code("local", "at0010")}
     nested = _cluster("at0004", item(mild), _cluster("at0004", _cluster("at0004", item(copy.deepcopy(mild)))))
@@ -416,19 +514,31 @@ def test_archetype_internal_ref_reuses_its_target_recursively():
     nested["items"][1]["items"][0]["items"][0]["value"]["defining_code"]["code_string"] = "at0011"
     issue = only(issues(checker, composition(nested)))
     assert issue.pointer == f"{ITEMS}/0/items/1/items/0/items/0/value/defining_code/code_string"
-    assert issue.path == f"{ITEMS_PATH}[at0004]/items[at0004]/items[at0004]/items[at0002]/value/defining_code/code_string"
+    assert (
+        issue.path
+        == f"{ITEMS_PATH}[at0004]/items[at0004]/items[at0004]/items[at0002]/value/defining_code/code_string"
+    )
 
 
 def test_an_internal_ref_to_a_missing_node_fails_loudly():
-    reference = obj("CLUSTER", "", kind="ARCHETYPE_INTERNAL_REF", extra="<target_path>/data[at0001]/items[at0099]"
-                                                                        "</target_path>")
+    reference = obj(
+        "CLUSTER",
+        "",
+        kind="ARCHETYPE_INTERNAL_REF",
+        extra="<target_path>/data[at0001]/items[at0099]</target_path>",
+    )
     with pytest.raises(UnsupportedConstraint, match=r"items\[at0099\]"):
         compile_opt(evaluation_template(reference))
 
 
 def _named(name: str, value: str) -> str:
-    return obj("ELEMENT", "at0002", single("name", obj("DV_TEXT", "", single("value", c_string(name)))),
-               single("value", value), occurrences=(0, 1))
+    return obj(
+        "ELEMENT",
+        "at0002",
+        single("name", obj("DV_TEXT", "", single("value", c_string(name)))),
+        single("value", value),
+        occurrences=(0, 1),
+    )
 
 
 def test_siblings_sharing_a_node_id_are_told_apart_by_name():
@@ -458,21 +568,50 @@ def test_alternative_value_types_are_dispatched_on_type():
 
 
 def test_a_demographic_person_template():
-    name = root("PARTY_IDENTITY", "openEHR-DEMOGRAPHIC-PARTY_IDENTITY.person_name.v0", single("details", obj(
-        "ITEM_TREE", "at0001", multiple("items", element(obj("DV_TEXT"), node_id="at0002", occurrences=(1, 1))))),
-        occurrences=(1, 1))
-    opt = template(multiple("identities", name, existence=(1, 1), cardinality=(1, None)), rm_type="PERSON",
-                   archetype_id="openEHR-DEMOGRAPHIC-PERSON.person.v0", template_id="person.v1")
-    person = {"_type": "PERSON", "name": text("Person"), "archetype_node_id": "openEHR-DEMOGRAPHIC-PERSON.person.v0",
-              "identities": [{"_type": "PARTY_IDENTITY", "name": text("Name"),
-                              "archetype_node_id": "openEHR-DEMOGRAPHIC-PARTY_IDENTITY.person_name.v0",
-                              "details": {"_type": "ITEM_TREE", "name": text("Tree"), "archetype_node_id": "at0001",
-                                          "items": [item(text("Anna Andersson"))]}}]}
+    name = root(
+        "PARTY_IDENTITY",
+        "openEHR-DEMOGRAPHIC-PARTY_IDENTITY.person_name.v0",
+        single(
+            "details",
+            obj(
+                "ITEM_TREE",
+                "at0001",
+                multiple("items", element(obj("DV_TEXT"), node_id="at0002", occurrences=(1, 1))),
+            ),
+        ),
+        occurrences=(1, 1),
+    )
+    opt = template(
+        multiple("identities", name, existence=(1, 1), cardinality=(1, None)),
+        rm_type="PERSON",
+        archetype_id="openEHR-DEMOGRAPHIC-PERSON.person.v0",
+        template_id="person.v1",
+    )
+    person = {
+        "_type": "PERSON",
+        "name": text("Person"),
+        "archetype_node_id": "openEHR-DEMOGRAPHIC-PERSON.person.v0",
+        "identities": [
+            {
+                "_type": "PARTY_IDENTITY",
+                "name": text("Name"),
+                "archetype_node_id": "openEHR-DEMOGRAPHIC-PARTY_IDENTITY.person_name.v0",
+                "details": {
+                    "_type": "ITEM_TREE",
+                    "name": text("Tree"),
+                    "archetype_node_id": "at0001",
+                    "items": [item(text("Anna Andersson"))],
+                },
+            }
+        ],
+    }
     assert issues(opt, person) == []
     person["identities"][0]["details"]["items"] = []
     issue = only(issues(opt, person))
     assert (issue.pointer, issue.keyword) == ("/identities/0/details/items", "minContains")
-    assert issue.path == "/identities[openEHR-DEMOGRAPHIC-PARTY_IDENTITY.person_name.v0]/details[at0001]/items"
+    assert (
+        issue.path == "/identities[openEHR-DEMOGRAPHIC-PARTY_IDENTITY.person_name.v0]/details[at0001]/items"
+    )
 
 
 # --- constructs the compiler does not know fail loudly
@@ -482,20 +621,45 @@ def _with_value(value_xml: str) -> str:
     return evaluation_template(element(value_xml))
 
 
-@pytest.mark.parametrize("opt, message", [
-    (_with_value(obj("DV_TEXT", "", kind="C_MYSTERY")), r"C_MYSTERY.*/content\[openEHR-EHR-EVALUATION\.test\.v1\]"),
-    (_with_value(obj("DV_TEXT", "", single("colour"))), r"DV_TEXT has no attribute 'colour'"),
-    (_with_value(obj("DV_WHATEVER")), r"DV_WHATEVER"),
-    (_with_value(obj("DV_TEXT", "", single("value", primitive("STRING", '<item xsi:type="C_MAGIC"/>')))),
-     r"C_MAGIC"),
-    (_with_value(obj("DV_TEXT", "", single("value", c_string(pattern="(a)\\1")))), r"back-references"),
-    (_with_value(obj("DV_TEXT", "", multiple("value"))), r"multiple"),
-    (_with_value(obj("DV_TEXT", "", extra="<surprise>1</surprise>")), r"<surprise>"),
-    (evaluation_template(slot("CLUSTER", "at0005", includes=["x"]).replace("<operator>2007", "<operator>2001")),
-     r"slot assertion.*operator 2001"),
-    (_with_value(obj("DV_TEXT", "", single("value", primitive(
-        "DATE", '<item xsi:type="C_DATE"><pattern>YYYY-QQ</pattern></item>')))), r"YYYY-QQ"),
-])
+@pytest.mark.parametrize(
+    "opt, message",
+    [
+        (
+            _with_value(obj("DV_TEXT", "", kind="C_MYSTERY")),
+            r"C_MYSTERY.*/content\[openEHR-EHR-EVALUATION\.test\.v1\]",
+        ),
+        (_with_value(obj("DV_TEXT", "", single("colour"))), r"DV_TEXT has no attribute 'colour'"),
+        (_with_value(obj("DV_WHATEVER")), r"DV_WHATEVER"),
+        (
+            _with_value(
+                obj("DV_TEXT", "", single("value", primitive("STRING", '<item xsi:type="C_MAGIC"/>')))
+            ),
+            r"C_MAGIC",
+        ),
+        (_with_value(obj("DV_TEXT", "", single("value", c_string(pattern="(a)\\1")))), r"back-references"),
+        (_with_value(obj("DV_TEXT", "", multiple("value"))), r"multiple"),
+        (_with_value(obj("DV_TEXT", "", extra="<surprise>1</surprise>")), r"<surprise>"),
+        (
+            evaluation_template(
+                slot("CLUSTER", "at0005", includes=["x"]).replace("<operator>2007", "<operator>2001")
+            ),
+            r"slot assertion.*operator 2001",
+        ),
+        (
+            _with_value(
+                obj(
+                    "DV_TEXT",
+                    "",
+                    single(
+                        "value",
+                        primitive("DATE", '<item xsi:type="C_DATE"><pattern>YYYY-QQ</pattern></item>'),
+                    ),
+                )
+            ),
+            r"YYYY-QQ",
+        ),
+    ],
+)
 def test_unknown_constructs_raise(opt, message):
     with pytest.raises(UnsupportedConstraint, match=message):
         compile_opt(opt)
@@ -506,3 +670,13 @@ def test_compile_opt_accepts_text_bytes_and_paths(tmp_path):
     (tmp_path / "t.opt").write_text(opt)
     assert compile_opt(opt) == compile_opt(opt.encode()) == compile_opt(tmp_path / "t.opt")
     assert XSI in opt
+
+
+def test_the_generated_schema_is_a_valid_draft_2020_12_schema():
+    schema = compile_opt(
+        evaluation_template(
+            element(QUANTITY), element(ORDINAL, node_id="at0003"), slot("CLUSTER", "at0005", includes=[".*"])
+        )
+    )
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
