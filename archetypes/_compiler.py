@@ -147,7 +147,11 @@ class _Compiler:
             else:
                 properties[name] = self.attribute_ref(attribute)
         if rm_type in _rm.VALUE_PATTERNS and "value" not in constrained:
-            properties["value"] = {"type": "string", "pattern": _rm.VALUE_PATTERNS[rm_type]}
+            properties["value"] = {
+                "type": "string",
+                "pattern": _rm.VALUE_PATTERNS[rm_type],
+                "description": _rm.VALUE_FORMATS[rm_type],
+            }
             if rm_type == "DV_DURATION":
                 properties["value"]["allOf"] = [{"pattern": _rm.DURATION_NOT_EMPTY}]
         mandatory = sorted({n for n, a in attributes.items() if a.mandatory} | required)
@@ -605,6 +609,10 @@ class _Compiler:
             schema = {"type": "string", "pattern": fallback}
             if kind == "C_DURATION":
                 schema["allOf"] = [{"pattern": _rm.DURATION_NOT_EMPTY}]
+        rm_type = {"C_DATE": "DV_DATE", "C_TIME": "DV_TIME", "C_DATE_TIME": "DV_DATE_TIME"}.get(
+            kind, "DV_DURATION"
+        )
+        schema["description"] = _rm.VALUE_FORMATS[rm_type] + (f", as {pattern}" if pattern else "")
         if detail.get("list"):
             schema["enum"] = detail["list"]
         if "range" in detail:

@@ -363,6 +363,12 @@ ABSTRACT = frozenset(
 )
 
 # Value formats that the RM states in prose (ISO 8601 strings).
+VALUE_FORMATS = {
+    "DV_DATE_TIME": "an ISO 8601 date-time, e.g. 2019-01-28T21:22:19,542+01:00",
+    "DV_DATE": "an ISO 8601 date, e.g. 2019-01-28",
+    "DV_TIME": "an ISO 8601 time, e.g. 21:22:19",
+    "DV_DURATION": "an ISO 8601 duration, e.g. P1DT2H or PT30M",
+}
 VALUE_PATTERNS = {
     "DV_DATE_TIME": DATE_TIME_PATTERN,
     "DV_DATE": DATE_PATTERN,

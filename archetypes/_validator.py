@@ -120,9 +120,9 @@ def _node_from_instance(instance, location: list) -> str | None:
     return name
 
 
-def _show(value) -> str:
+def _show(value, limit: int = 80) -> str:
     text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def describe(keyword: str, error, schema, node: str | None) -> str:
@@ -137,12 +137,14 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
         return f"{where}expected {_show(expected)}, found {_show(found)}"
     if keyword == "enum":
         hint = f" ({schema['description']})" if isinstance(schema, dict) and "description" in schema else ""
-        return f"{where}{_show(found)} is not one of the allowed values {_show(expected)}{hint}"
+        return f"{where}{_show(found)} is not one of the allowed values {_show(expected, 400)}{hint}"
     if keyword == "additionalProperties":
         allowed = schema.get("properties", {}) if isinstance(schema, dict) else {}
         extra = [k for k in found if k not in allowed] if isinstance(found, dict) else []
         return f"{where}attribute {', '.join(repr(e) for e in extra)} is not part of this RM type"
     if keyword == "pattern":
+        if isinstance(schema, dict) and "description" in schema:
+            return f"{where}{_show(found)} is not {schema['description']}"
         return f"{where}{_show(found)} does not have the expected form (pattern {expected})"
     if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         relation = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[
