@@ -349,7 +349,8 @@ class _Compiler:
                 for c in children
                 if c is not child
                 and _rm.base_type(c.rm_type) == base
-                and (c.archetype_id or c.node_id) == node_id
+                # Node ids of non-locatable objects (ISM_TRANSITION) never appear in data.
+                and ((c.archetype_id or c.node_id) == node_id or not _rm.is_locatable(base))
                 and c.kind == child.kind
             ]
             if same:
@@ -357,11 +358,13 @@ class _Compiler:
                 if names:
                     properties["name"] = {"properties": {"value": {"enum": names}}}
                     required.append("name")
-                elif base == "ISM_TRANSITION" and child.node_id:
-                    # An ACTION's careflow steps are told apart by their code, which is the node id.
+                elif base == "ISM_TRANSITION" and self.careflow_steps(child):
+                    # An ACTION's alternative transitions are told apart by their careflow step.
                     properties["careflow_step"] = {
                         "properties": {
-                            "defining_code": {"properties": {"code_string": {"const": child.node_id}}}
+                            "defining_code": {
+                                "properties": {"code_string": {"enum": self.careflow_steps(child)}}
+                            }
                         }
                     }
                     required.append("careflow_step")
@@ -389,6 +392,17 @@ class _Compiler:
                                 if primitive.detail.get("list"):
                                     return list(primitive.detail["list"])
         return []
+
+    def careflow_steps(self, transition: CObject) -> list[str]:
+        """The codes an ISM_TRANSITION alternative allows for careflow_step (its node id by convention)."""
+        for attribute in transition.attributes:
+            if attribute.name == "careflow_step":
+                for coded in attribute.children:
+                    for defining in coded.attributes:
+                        for phrase in defining.children:
+                            if defining.name == "defining_code" and phrase.detail.get("codes"):
+                                return list(phrase.detail["codes"])
+        return [transition.node_id] if transition.node_id else []
 
     def slot_pattern(self, slot: CObject) -> str:
         includes = slot.detail.get("includes") or [".*"]
@@ -420,6 +434,19 @@ class _Compiler:
         elif node_ids and all(k is not None and "archetype_node_id" in k["properties"] for _, k in keyed):
             properties["archetype_node_id"] = {"enum": sorted(set(node_ids))}
             required.append("archetype_node_id")
+        steps = [
+            k["properties"]["careflow_step"] for _, k in keyed if k and "careflow_step" in k["properties"]
+        ]
+        if steps and len(steps) == len(keyed):
+            codes = [
+                c
+                for step in steps
+                for c in step["properties"]["defining_code"]["properties"]["code_string"]["enum"]
+            ]
+            properties["careflow_step"] = {
+                "properties": {"defining_code": {"properties": {"code_string": {"enum": codes}}}}
+            }
+            required.append("careflow_step")
         types = sorted(
             {
                 t

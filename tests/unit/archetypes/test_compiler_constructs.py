@@ -680,3 +680,77 @@ def test_the_generated_schema_is_a_valid_draft_2020_12_schema():
     )
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+# --- ACTION: alternative ISM transitions (not LOCATABLE: told apart by careflow step)
+
+
+def _transition(step: str, state: str) -> str:
+    return obj(
+        "ISM_TRANSITION",
+        step,
+        single("current_state", coded_text("openehr", state)),
+        single("careflow_step", coded_text("local", step)),
+        occurrences=(0, 1),
+    )
+
+
+ACTION_ID = "openEHR-EHR-ACTION.test.v1"
+
+
+def _action_template() -> str:
+    action = root(
+        "ACTION",
+        ACTION_ID,
+        single("ism_transition", _transition("at0010", "245"), _transition("at0011", "532")),
+        single("description", obj("ITEM_TREE", "at0001")),
+    )
+    return template(multiple("content", action))
+
+
+def _action(step: str, state: str) -> dict:
+    document = copy.deepcopy(composition())
+    document["content"] = [
+        {
+            "_type": "ACTION",
+            "name": text("Action"),
+            "archetype_node_id": ACTION_ID,
+            "language": code("ISO_639-1", "en"),
+            "encoding": code("IANA_character-sets", "UTF-8"),
+            "subject": {"_type": "PARTY_SELF"},
+            "time": {"_type": "DV_DATE_TIME", "value": "2024-01-01T10:00:00Z"},
+            "description": {
+                "_type": "ITEM_TREE",
+                "name": text("Tree"),
+                "archetype_node_id": "at0001",
+                "items": [],
+            },
+            "ism_transition": {
+                "_type": "ISM_TRANSITION",
+                "current_state": {
+                    "_type": "DV_CODED_TEXT",
+                    "value": "s",
+                    "defining_code": code("openehr", state),
+                },
+                "careflow_step": {
+                    "_type": "DV_CODED_TEXT",
+                    "value": "c",
+                    "defining_code": code("local", step),
+                },
+            },
+        }
+    ]
+    return document
+
+
+def test_ism_transitions_are_chosen_by_careflow_step():
+    checker = validator(_action_template())
+    assert issues(checker, _action("at0010", "245")) == []
+    assert issues(checker, _action("at0011", "532")) == []
+    wrong_state = only(issues(checker, _action("at0010", "532")))
+    assert wrong_state.pointer == "/content/0/ism_transition/current_state/defining_code/code_string"
+    unknown_step = only(issues(checker, _action("at0099", "245")))
+    assert (unknown_step.pointer, unknown_step.keyword) == (
+        "/content/0/ism_transition/careflow_step/defining_code/code_string",
+        "enum",
+    )
