@@ -318,7 +318,8 @@ class _Compiler:
             return None
         if "minContains" not in bounds:
             bounds["minContains"] = 0
-        return {"contains": key, **bounds}
+        title = self.title(_target(child)) or _target(child).rm_type
+        return {"description": f"occurrences {child.occurrences} of {title}", "contains": key, **bounds}
 
     # --- choosing among the alternatives an attribute allows
 
@@ -433,6 +434,8 @@ class _Compiler:
             required.append("archetype_node_id")
         elif node_ids and all(k is not None and "archetype_node_id" in k["properties"] for _, k in keyed):
             properties["archetype_node_id"] = {"enum": sorted(set(node_ids))}
+            named = [self.title(_target(c)) for c, _ in keyed]
+            properties["archetype_node_id"]["description"] = "; ".join(sorted({t for t in named if t}))
             required.append("archetype_node_id")
         steps = [
             k["properties"]["careflow_step"] for _, k in keyed if k and "careflow_step" in k["properties"]

@@ -145,7 +145,9 @@ def interval(element, number=float) -> Interval:
     if element is None:
         return Interval()
     # One pass over the (few) children: this runs for every node of OPTs of several MB.
-    fields = {child.tag[len(_Q) :]: (child.text or "").strip() for child in element.iterchildren(tag=etree.Element)}
+    fields = {
+        child.tag[len(_Q) :]: (child.text or "").strip() for child in element.iterchildren(tag=etree.Element)
+    }
     lower = None if fields.get("lower_unbounded") == "true" else fields.get("lower")
     upper = None if fields.get("upper_unbounded") == "true" else fields.get("upper")
     return Interval(
