@@ -26,6 +26,10 @@ def compile_template(template: Template) -> dict:
     return _Compiler(template).compile()
 
 
+# What Python's re accepts but Rust's regex crate (and so many JSON Schema engines) does not.
+_NOT_PORTABLE = re.compile(r"\(\?<?[=!]|\(\?>|\(\?P=|\\[1-9]|\\g|(?<!\\)[*+?}]\+")
+
+
 def anchored(pattern: str, where: str) -> str:
     """ADL patterns match the whole value; JSON Schema's ``pattern`` searches."""
     try:
@@ -34,10 +38,12 @@ def anchored(pattern: str, where: str) -> str:
         raise UnsupportedConstraint(
             f"regular expression {pattern!r} at {where} is not valid: {error}"
         ) from None
-    if "(?<" in pattern.replace("(?<=", "(?<").replace("(?<!", "(?<") or re.search(r"\\[1-9]", pattern):
+    construct = _NOT_PORTABLE.search(pattern)
+    if construct:
         raise UnsupportedConstraint(
-            f"regular expression {pattern!r} at {where} uses look-behind or "
-            "back-references, which portable JSON Schema engines do not support"
+            f"regular expression {pattern!r} at {where} uses {construct.group()!r} (look-around, "
+            "back-references, atomic or possessive matching), which portable JSON Schema engines "
+            "do not support"
         )
     return f"^(?:{pattern})$"
 

@@ -135,8 +135,10 @@ TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
         {
             "lower": "DV_ORDERED",
             "upper": "DV_ORDERED",
-            "lower_unbounded": "Boolean",
-            "upper_unbounded": "Boolean",
+            # The RM makes all four flags mandatory; producers commonly omit *_included next to an
+            # unbounded end, so only the *_unbounded flags are demanded.
+            "lower_unbounded": "Boolean!",
+            "upper_unbounded": "Boolean!",
             "lower_included": "Boolean",
             "upper_included": "Boolean",
         },
@@ -154,7 +156,6 @@ TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
             "precision": "Integer",
             "units_system": "String",
             "units_display_name": "String",
-            "property": "CODE_PHRASE",
         },
     ),
     "DV_COUNT": ("DV_AMOUNT", {"magnitude": "Integer!"}),

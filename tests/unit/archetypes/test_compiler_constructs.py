@@ -637,6 +637,8 @@ def _with_value(value_xml: str) -> str:
             r"C_MAGIC",
         ),
         (_with_value(obj("DV_TEXT", "", single("value", c_string(pattern="(a)\\1")))), r"back-references"),
+        (_with_value(obj("DV_TEXT", "", single("value", c_string(pattern="(?!x)a")))), r"look-around"),
+        (_with_value(obj("DV_TEXT", "", single("value", c_string(pattern="a++")))), r"possessive"),
         (_with_value(obj("DV_TEXT", "", multiple("value"))), r"multiple"),
         (_with_value(obj("DV_TEXT", "", extra="<surprise>1</surprise>")), r"<surprise>"),
         (
