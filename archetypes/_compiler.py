@@ -86,11 +86,12 @@ class _Compiler:
         root = self.template.definition
         self._collect_ref_targets(root)
         body = self.node(root)
-        if _rm.base_type(root.rm_type) == "COMPOSITION":
-            # The composition names the template it was built against.
-            body.setdefault("properties", {})["archetype_details"] = {
-                "properties": {"template_id": {"properties": {"value": {"const": self.template.template_id}}}}
-            }
+        # The document names its archetype and the template it was built against: that is how a
+        # receiver knows which schema applies.
+        details = body["properties"]["archetype_details"]
+        details["properties"]["template_id"] = {"properties": {"value": {"const": self.template.template_id}}}
+        details["required"] = ["template_id"]
+        body["required"] = sorted({*body.get("required", []), "archetype_details"})
         schema = {"$schema": DIALECT, "title": f"{self.template.concept} ({self.template.template_id})"}
         schema.update(body)
         schema["title"] = f"{self.template.concept} ({self.template.template_id})"
@@ -284,7 +285,8 @@ class _Compiler:
                 )
         if rm_attribute.rm_type in _rm.PRIMITIVES:
             return self.primitive_attribute(attribute, rm_attribute)
-        item = self.alternatives(attribute.children, rm_attribute.rm_type, attribute.is_multiple)
+        keyed = self.keys(attribute.children)
+        item = self.alternatives(keyed, rm_attribute.rm_type)
         if not attribute.is_multiple:
             return item
         schema: dict = {"type": "array", "items": item}
@@ -292,7 +294,7 @@ class _Compiler:
             schema.update(_count_bounds(attribute.cardinality, "minItems", "maxItems"))
             if attribute.is_unique:
                 schema["uniqueItems"] = True
-        occurrences = [self.occurrences(child, key) for child, key in self.keys(attribute.children, True)]
+        occurrences = [self.occurrences(child, key) for child, key in keyed]
         occurrences = [o for o in occurrences if o]
         if occurrences:
             schema["allOf"] = occurrences
@@ -319,7 +321,7 @@ class _Compiler:
 
     # --- choosing among the alternatives an attribute allows
 
-    def keys(self, children: list[CObject], is_multiple: bool) -> list[tuple[CObject, dict | None]]:
+    def keys(self, children: list[CObject]) -> list[tuple[CObject, dict | None]]:
         """For each alternative, a schema that tells which items it governs (``None``: all)."""
         originals = children
         children = [_target(c) for c in children]
@@ -401,15 +403,47 @@ class _Compiler:
                                 return list(phrase.detail["codes"])
         return [transition.node_id] if transition.node_id else []
 
+    def allowed_archetypes(self, node_ids: list[str], slots: list[CObject]) -> dict:
+        """The archetype_node_id check of an attribute with slots: the filled archetypes, plus
+        what each slot includes minus what it excludes."""
+        plain = [re.escape(n) for n in node_ids]
+        excluding = []
+        for slot in slots:
+            excludes = slot.detail.get("excludes") or []
+            if excludes and slot.detail.get("includes") and all(e in (".*", "(.*)") for e in excludes):
+                excludes = []  # "include these, exclude the rest": the includes say it all
+            if excludes:
+                excluding.append(
+                    {
+                        "pattern": self.slot_pattern(slot),
+                        "not": {"pattern": anchored("|".join(excludes), slot.path)},
+                    }
+                )
+            else:
+                plain.append(self.slot_pattern(slot)[4:-2])
+        described = "; ".join(
+            [
+                *node_ids,
+                *(
+                    f"slot {s.node_id}: {' or '.join(s.detail.get('includes') or ['any'])}"
+                    + (f" except {' or '.join(s.detail['excludes'])}" if s.detail.get("excludes") else "")
+                    for s in slots
+                ),
+            ]
+        )
+        alternatives = ([{"pattern": "^(?:" + "|".join(plain) + ")$"}] if plain else []) + excluding
+        if len(alternatives) == 1:
+            return {"description": described, **alternatives[0]}
+        return {"description": described, "anyOf": alternatives}
+
     def slot_pattern(self, slot: CObject) -> str:
         includes = slot.detail.get("includes") or [".*"]
         return anchored("|".join(f"(?:{p})" for p in includes), slot.path)
 
-    def alternatives(self, children: list[CObject], declared: str, is_multiple: bool) -> dict:
+    def alternatives(self, keyed: list[tuple[CObject, dict | None]], declared: str) -> dict:
         """One value (or list item) of an attribute: which alternative applies, and its schema."""
-        if not children:
+        if not keyed:
             return self.rm_ref(declared)
-        keyed = self.keys(children, is_multiple)
         needs_type = declared in _rm.ABSTRACT
         if len(keyed) == 1 and keyed[0][1] is None:
             schema = self.node(keyed[0][0])
@@ -425,8 +459,7 @@ class _Compiler:
         slots = [c for c, _ in keyed if c.kind == "ARCHETYPE_SLOT"]
         properties: dict = {}
         if slots:
-            alternatives = [re.escape(n) for n in node_ids] + [self.slot_pattern(s)[4:-2] for s in slots]
-            properties["archetype_node_id"] = {"pattern": "^(?:" + "|".join(alternatives) + ")$"}
+            properties["archetype_node_id"] = self.allowed_archetypes(node_ids, slots)
             required.append("archetype_node_id")
         elif node_ids and all(k is not None and "archetype_node_id" in k["properties"] for _, k in keyed):
             properties["archetype_node_id"] = {"enum": sorted(set(node_ids))}
@@ -474,18 +507,6 @@ class _Compiler:
             schemas = [self.node(m) for m in members]
             then = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
             dispatch.append(then if key is None else {"if": key, "then": then})
-        for slot in slots:
-            excludes = slot.detail.get("excludes") or []
-            if excludes and slot.detail.get("includes") and all(e in (".*", "(.*)") for e in excludes):
-                excludes = []  # "include these, exclude the rest": the includes say it all
-            if excludes:
-                dispatch.append(
-                    {
-                        "properties": {
-                            "archetype_node_id": {"not": {"pattern": anchored("|".join(excludes), slot.path)}}
-                        }
-                    }
-                )
         schema["allOf"] = dispatch
         return schema
 

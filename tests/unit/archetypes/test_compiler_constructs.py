@@ -106,10 +106,9 @@ def test_existence_zero_forbids_an_attribute():
         )
     )
     flavour = {"_type": "DV_CODED_TEXT", "value": "unknown", "defining_code": code("openehr", "253")}
-    assert (
-        issues(checker, composition({**item(), "null_flavour": flavour}))[0].pointer
-        == f"{ITEMS}/0/null_flavour"
-    )
+    issue = only(issues(checker, composition({**item(), "null_flavour": flavour})))
+    assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0/null_flavour", "false")
+    assert "Finding (at0002): the template does not allow this attribute" in issue.message
     assert issues(checker, composition(item())) == []
 
 
@@ -457,7 +456,8 @@ def test_archetype_slot_includes_and_excludes():
     allowed = _cluster("openEHR-EHR-CLUSTER.device-pump.v1", item(text("x"), node_id="at0001"))
     assert issues(checker, composition(allowed)) == []
     other = only(issues(checker, composition(_cluster("openEHR-EHR-CLUSTER.forbidden.v1", item(text("x"))))))
-    assert (other.pointer, other.keyword) == (f"{ITEMS}/0/archetype_node_id", "not")
+    assert (other.pointer, other.keyword) == (f"{ITEMS}/0/archetype_node_id", "anyOf")
+    assert "except openEHR-EHR-CLUSTER\\.forbidden\\.v1" in other.message
     broken = _cluster("openEHR-EHR-CLUSTER.device.v1")
     del broken["items"]  # unfilled slots are still checked against the RM
     assert only(issues(checker, composition(broken))).keyword == "required"
@@ -604,6 +604,12 @@ def test_a_demographic_person_template():
                 },
             }
         ],
+        "archetype_details": {
+            "_type": "ARCHETYPED",
+            "archetype_id": {"_type": "ARCHETYPE_ID", "value": "openEHR-DEMOGRAPHIC-PERSON.person.v0"},
+            "template_id": {"_type": "TEMPLATE_ID", "value": "person.v1"},
+            "rm_version": "1.1.0",
+        },
     }
     assert issues(opt, person) == []
     person["identities"][0]["details"]["items"] = []
@@ -611,6 +617,12 @@ def test_a_demographic_person_template():
     assert (issue.pointer, issue.keyword) == ("/identities/0/details/items", "minContains")
     assert (
         issue.path == "/identities[openEHR-DEMOGRAPHIC-PARTY_IDENTITY.person_name.v0]/details[at0001]/items"
+    )
+    del person["archetype_details"]
+    missing = [i for i in issues(opt, person) if i.pointer == ""]
+    assert [(i.path, i.keyword) for i in missing] == [("/", "required")]
+    assert "Person (openEHR-DEMOGRAPHIC-PERSON.person.v0): mandatory attribute 'archetype_details'" in (
+        missing[0].message
     )
 
 
