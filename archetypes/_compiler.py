@@ -421,16 +421,7 @@ class _Compiler:
                 )
             else:
                 plain.append(self.slot_pattern(slot)[4:-2])
-        described = "; ".join(
-            [
-                *node_ids,
-                *(
-                    f"slot {s.node_id}: {' or '.join(s.detail.get('includes') or ['any'])}"
-                    + (f" except {' or '.join(s.detail['excludes'])}" if s.detail.get("excludes") else "")
-                    for s in slots
-                ),
-            ]
-        )
+        described = "one of " + "; ".join([*node_ids, *(_describe_slot(slot) for slot in slots)])
         alternatives = ([{"pattern": "^(?:" + "|".join(plain) + ")$"}] if plain else []) + excluding
         if len(alternatives) == 1:
             return {"description": described, **alternatives[0]}
@@ -745,6 +736,11 @@ def _walk(obj: CObject, steps: list[tuple[str, str]]) -> CObject | None:
         if obj is None:
             return None
     return obj
+
+
+def _describe_slot(slot: CObject) -> str:
+    text = f"slot {slot.node_id}: {' or '.join(slot.detail.get('includes') or ['any'])}"
+    return text + (f" except {' or '.join(slot.detail['excludes'])}" if slot.detail.get("excludes") else "")
 
 
 def _target(obj: CObject) -> CObject:
