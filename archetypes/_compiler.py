@@ -547,8 +547,13 @@ class _Compiler:
             then: dict = {}
             if unit["magnitude"] is not None and _bounds(unit["magnitude"]):
                 then["magnitude"] = _bounds(unit["magnitude"])
-            if unit["precision"] is not None and _bounds(unit["precision"]):
-                then["precision"] = _bounds(unit["precision"])
+            precision = unit["precision"]
+            # -1 is the AOM 1.4 way of saying "any precision".
+            if precision is not None and -1 not in (precision.lower, precision.upper) and _bounds(precision):
+                then["precision"] = _bounds(precision)
+                if precision.upper == 0:
+                    # Precision 0 means an integral quantity (DV_QUANTITY invariant precision_validity).
+                    then["magnitude"] = {**then.get("magnitude", {}), "multipleOf": 1}
             if then:
                 dispatch.append(
                     {"if": {"properties": {"units": {"const": unit["units"]}}}, "then": {"properties": then}}

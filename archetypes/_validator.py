@@ -187,6 +187,8 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
         return f"{where}expected a value of JSON type {expected}, found {_show(found)}"
     if keyword in ("anyOf", "not") and isinstance(schema, dict) and "description" in schema:
         return f"{where}{_show(found)} is not allowed here: expected {schema['description']}"
+    if keyword == "multipleOf":
+        return f"{where}{_show(found)} must be a multiple of {expected} (the template's precision)"
     if keyword == "false":
         return f"{where}the template does not allow this attribute here, found {_show(found)}"
     return f"{where}{error.message}"

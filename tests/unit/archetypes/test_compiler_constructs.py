@@ -377,6 +377,22 @@ def test_c_dv_quantity_units_and_ranges():
     assert only(issues(checker, _quantity(80, "g"))).pointer == f"{VALUE}/units"
 
 
+def test_c_dv_quantity_precision_zero_means_integral_and_minus_one_any():
+    integral = obj(
+        "DV_QUANTITY",
+        "",
+        kind="C_DV_QUANTITY",
+        extra=(
+            f"<list>{interval('magnitude', 0, 300)}{interval('precision', 0, 0)}<units>/min</units></list>"
+            f"<list>{interval('precision', -1, -1)}<units>/h</units></list>"
+        ),
+    )
+    checker = value_template(integral)
+    assert issues(checker, _quantity(72, "/min")) == [] and issues(checker, _quantity(72.0, "/min")) == []
+    assert only(issues(checker, _quantity(72.5, "/min"))).keyword == "multipleOf"
+    assert issues(checker, _quantity(72.25, "/h", precision=2)) == []
+
+
 def test_c_dv_quantity_precision():
     checker = value_template(QUANTITY)
     assert issues(checker, _quantity(80, "kg", precision=1)) == []
