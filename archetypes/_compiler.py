@@ -113,27 +113,19 @@ class _Compiler:
         name = f"RM.{base}.any"
         if name not in self.defs:
             self.defs[name] = None
-            dispatch = [
-                {
-                    "if": {"properties": {"_type": {"const": t}}, "required": ["_type"]},
-                    "then": self._shape_ref(t),
-                }
-                for t in concrete
-                if t != base
-            ]
+            # Most specific first; the declared type itself (if concrete) last, where an absent
+            # _type ends up.
+            cases = [([t], self._shape_ref(t)) for t in concrete if t != base]
+            if base not in _rm.ABSTRACT:
+                cases.append(([base], self._shape_ref(base)))
             schema = {
                 "title": f"{base} or a subtype",
                 "type": "object",
                 "properties": {"_type": {"enum": list(concrete)}},
-                "allOf": dispatch,
+                "allOf": [decision_tree("_type", cases, last_may_be_absent=base not in _rm.ABSTRACT)],
             }
             if base in _rm.ABSTRACT:
                 schema["required"] = ["_type"]
-            else:
-                # No _type: the declared type itself.
-                dispatch.append(
-                    {"if": {"properties": {"_type": {"const": base}}}, "then": self._shape_ref(base)}
-                )
             self.defs[name] = schema
         return _ref(name)
 
@@ -492,12 +484,18 @@ class _Compiler:
                 groups[marker] = [key, []]
                 order.append(marker)
             groups[marker][1].append(child)
-        dispatch = []
+        dispatch, by_node_id = [], []
         for marker in order:
             key, members = groups[marker]
             schemas = [self.node(m) for m in members]
             then = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
-            dispatch.append(then if key is None else {"if": key, "then": then})
+            node_id = _node_id_key(key)
+            if node_id is not None:
+                by_node_id.append(([node_id], then))
+            else:
+                dispatch.append(then if key is None else {"if": key, "then": then})
+        if by_node_id:
+            dispatch.insert(0, decision_tree("archetype_node_id", by_node_id))
         schema["allOf"] = dispatch
         return schema
 
@@ -741,6 +739,43 @@ def _walk(obj: CObject, steps: list[tuple[str, str]]) -> CObject | None:
         if obj is None:
             return None
     return obj
+
+
+def decision_tree(field: str, cases: list[tuple[list[str], dict]], last_may_be_absent: bool = False) -> dict:
+    """Dispatch on the value of ``field`` with nested if/then/else halving the cases: an instance
+    meets log2(n) ``if``s instead of n, and only the branch that applies reports errors (a value
+    matching no case reaches none). ``last_may_be_absent``: no ``field`` means the last case."""
+
+    def condition(values: list[str], may_be_absent: bool = False) -> dict:
+        test = {"const": values[0]} if len(values) == 1 else {"enum": values}
+        return (
+            {"properties": {field: test}}
+            if may_be_absent
+            else {"properties": {field: test}, "required": [field]}
+        )
+
+    def build(part: list[tuple[list[str], dict]], checked: bool) -> dict:
+        if len(part) == 1:
+            values, then = part[0]
+            if checked:  # the enclosing ``if`` already established the value
+                return then
+            return {"if": condition(values, last_may_be_absent and part[0] is cases[-1]), "then": then}
+        middle = len(part) // 2
+        left = [value for values, _ in part[:middle] for value in values]
+        return {
+            "if": condition(left),
+            "then": build(part[:middle], True),
+            "else": build(part[middle:], False),
+        }
+
+    return build(cases, False)
+
+
+def _node_id_key(key: dict | None) -> str | None:
+    """The node id when a key is nothing but ``archetype_node_id == X`` (the common case)."""
+    if key and list(key.get("properties", {})) == ["archetype_node_id"]:
+        return key["properties"]["archetype_node_id"].get("const")
+    return None
 
 
 def _describe_slot(slot: CObject) -> str:
