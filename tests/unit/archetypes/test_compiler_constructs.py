@@ -810,3 +810,20 @@ def test_internal_ref_paths_with_name_predicates_or_from_the_template_root():
         assert issues(checker, composition(nested)) == []
         nested["items"][0]["items"][0]["value"]["defining_code"]["code_string"] = "at0011"
         assert only(issues(checker, composition(nested))).keyword == "enum"
+
+
+def test_many_siblings_each_get_their_own_constraints():
+    ids = [f"at00{n}" for n in range(30, 37)]
+    checker = validator(
+        evaluation_template(*(element(c_string_value(node_id), node_id=node_id) for node_id in ids))
+    )
+    assert issues(checker, composition(*(item(text(node_id), node_id=node_id) for node_id in ids))) == []
+    for position, node_id in enumerate(ids):
+        swapped = [item(text(other), node_id=node_id) for other in ids if other != node_id][:1]
+        issue = only(issues(checker, composition(*swapped)))
+        assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0/value/value", "enum"), position
+    assert only(issues(checker, composition(item(text("x"), node_id="at0099")))).keyword == "enum"
+
+
+def c_string_value(value: str) -> str:
+    return obj("DV_TEXT", "", single("value", c_string(value)))
