@@ -487,7 +487,8 @@ class _Compiler:
         dispatch, by_node_id = [], []
         for marker in order:
             key, members = groups[marker]
-            schemas = [self.node(m) for m in members]
+            # Occurrences 0..0: the template excludes this alternative.
+            schemas = [self.node(m) if m.occurrences.upper != 0 else False for m in members]
             then = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
             node_id = _node_id_key(key)
             if node_id is not None:

@@ -827,3 +827,12 @@ def test_many_siblings_each_get_their_own_constraints():
 
 def c_string_value(value: str) -> str:
     return obj("DV_TEXT", "", single("value", c_string(value)))
+
+
+def test_an_alternative_with_occurrences_zero_is_excluded():
+    excluded = obj("DV_CODED_TEXT", "", occurrences=(0, 0))
+    checker = value_template(obj("DV_TEXT") + excluded)
+    coded = {"_type": "DV_CODED_TEXT", "value": "x", "defining_code": code("SNOMED-CT", "123")}
+    assert issues(checker, composition(item(text("x")))) == []
+    issue = only(issues(checker, composition(item(coded))))
+    assert (issue.pointer, issue.keyword) == (VALUE, "false")
