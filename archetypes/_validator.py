@@ -24,7 +24,11 @@ class Validator:
 
     def __init__(self, schema: dict):
         self.schema = schema
-        self._compiled = jsonschema_rs.Draft202012Validator(schema)
+        # The plain regex engine: linear-time matching, so a hostile value cannot make a template
+        # pattern backtrack for ever; it also proves the schema's patterns are portable.
+        self._compiled = jsonschema_rs.Draft202012Validator(
+            schema, pattern_options=jsonschema_rs.RegexOptions(), validate_formats=False, offline=True
+        )
 
     def is_valid(self, instance: dict) -> bool:
         return self._compiled.is_valid(instance)
