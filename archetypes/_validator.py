@@ -58,12 +58,7 @@ class Validator:
         schema = self.schema
         yield schema
         for step in keyword_path[:-1]:
-            if isinstance(schema, dict):
-                schema = schema.get(step if not isinstance(step, int) else str(step), schema.get(step))
-            elif isinstance(schema, list) and isinstance(step, int) and step < len(schema):
-                schema = schema[step]
-            else:
-                return
+            schema = _get(schema, step)
             if schema is None:
                 return
             yield schema
