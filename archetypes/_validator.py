@@ -155,7 +155,7 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
     if keyword == "required":
         missing = [k for k in (expected or []) if isinstance(found, dict) and k not in found]
         if missing == ["_type"]:
-            return f"{where}'_type' is missing: the RM declares an abstract type here, so data must name its type"
+            return f"{where}'_type' is missing: the RM declares an abstract type here, so data must name one"
         return f"{where}mandatory attribute {', '.join(repr(m) for m in missing) or '?'} is missing"
     if keyword == "const":
         return f"{where}expected {_show(expected)}, found {_show(found)}"
