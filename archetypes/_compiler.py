@@ -84,6 +84,11 @@ class _Compiler:
 
     def compile(self) -> dict:
         root = self.template.definition
+        if not root.archetype_id or not _rm.is_known(root.rm_type) or not _rm.is_locatable(root.rm_type):
+            raise UnsupportedConstraint(
+                "the OPT definition must be an archetype root (archetype_id) "
+                f"of a LOCATABLE RM type, found {root.rm_type!r}"
+            )
         self._collect_ref_targets(root)
         body = self.node(root)
         # The document names its archetype and the template it was built against: that is how a
@@ -92,9 +97,11 @@ class _Compiler:
         details["properties"]["template_id"] = {"properties": {"value": {"const": self.template.template_id}}}
         details["required"] = ["template_id"]
         body["required"] = sorted({*body.get("required", []), "archetype_details"})
-        schema = {"$schema": DIALECT, "title": f"{self.template.concept} ({self.template.template_id})"}
-        schema.update(body)
-        schema["title"] = f"{self.template.concept} ({self.template.template_id})"
+        schema = {
+            "$schema": DIALECT,
+            **body,
+            "title": f"{self.template.concept} ({self.template.template_id})",
+        }
         schema["$defs"] = {name: self.defs[name] for name in sorted(self.defs)}
         return schema
 

@@ -836,3 +836,11 @@ def test_an_alternative_with_occurrences_zero_is_excluded():
     assert issues(checker, composition(item(text("x")))) == []
     issue = only(issues(checker, composition(item(coded))))
     assert (issue.pointer, issue.keyword) == (VALUE, "false")
+
+
+def test_the_definition_must_be_an_archetype_root():
+    opt = evaluation_template(element(obj("DV_TEXT"))).replace(
+        "<archetype_id><value>openEHR-EHR-COMPOSITION.test.v1</value></archetype_id>", ""
+    )
+    with pytest.raises(UnsupportedConstraint, match="archetype root"):
+        compile_opt(opt)
