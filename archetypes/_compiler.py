@@ -624,6 +624,7 @@ class _Compiler:
                 schema["enum"] = detail["list"]
             if detail["pattern"]:
                 schema["pattern"] = anchored(detail["pattern"], obj.path)
+                schema["description"] = f"a value matching the pattern {detail['pattern']}"
             return schema
         if kind in ("C_INTEGER", "C_REAL"):
             schema = {"type": "integer" if kind == "C_INTEGER" else "number"}
