@@ -230,12 +230,15 @@ def test_c_string_list():
     assert issues(checker, composition(item(text("yes")))) == []
     issue = only(issues(checker, composition(item(text("maybe")))))
     assert (issue.pointer, issue.keyword) == (f"{VALUE}/value", "enum")
+    assert issue.message == 'Finding (at0002): "maybe" is not one of the allowed values ["yes", "no"]'
 
 
 def test_c_string_pattern_matches_the_whole_value():
     checker = value_template(obj("DV_TEXT", "", single("value", c_string(pattern="[A-Z]{3}"))))
     assert issues(checker, composition(item(text("ABC")))) == []
-    assert only(issues(checker, composition(item(text("xABCx"))))).keyword == "pattern"
+    issue = only(issues(checker, composition(item(text("xABCx")))))
+    assert issue.keyword == "pattern"
+    assert issue.message == 'Finding (at0002): "xABCx" is not a value matching the pattern [A-Z]{3}'
 
 
 def _count_template(range_xml: str) -> Validator:
