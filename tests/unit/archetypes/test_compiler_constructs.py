@@ -121,6 +121,7 @@ def test_occurrences_lower_bound():
 
 def test_occurrences_upper_bound():
     checker = validator(evaluation_template(element(obj("DV_TEXT"), occurrences=(0, 2))))
+    assert issues(checker, composition()) == []
     assert issues(checker, composition(item(), item())) == []
     issue = only(issues(checker, composition(item(), item(), item())))
     assert (issue.pointer, issue.keyword, issue.path) == (ITEMS, "maxContains", f"{ITEMS_PATH}")
