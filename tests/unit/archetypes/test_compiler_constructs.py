@@ -125,6 +125,7 @@ def test_occurrences_upper_bound():
     assert issues(checker, composition(item(), item())) == []
     issue = only(issues(checker, composition(item(), item(), item())))
     assert (issue.pointer, issue.keyword, issue.path) == (ITEMS, "maxContains", f"{ITEMS_PATH}")
+    assert issue.message == "Tree (at0001): occurrences 0..2 of Finding (at0002): at most 2 allowed, found 3"
 
 
 def test_cardinality_bounds_the_list():
