@@ -849,3 +849,15 @@ def test_the_definition_must_be_an_archetype_root():
     )
     with pytest.raises(UnsupportedConstraint, match="archetype root"):
         compile_opt(opt)
+
+
+def test_malformed_xml_is_reported_as_an_unsupported_opt():
+    with pytest.raises(UnsupportedConstraint, match="well-formed"):
+        compile_opt("<template><definition>")
+    with pytest.raises(UnsupportedConstraint, match="not an operational template"):
+        compile_opt(b"<archetype/>")
+
+
+def test_a_byte_order_mark_does_not_turn_xml_text_into_a_file_name():
+    opt = "\ufeff" + _with_value(obj("DV_TEXT"))
+    assert compile_opt(opt)["title"] == "Test (test.v1)"
