@@ -9,6 +9,15 @@ Layout of the generated schema:
   ``$defs/node<n>`` so references (and recursion) can point at them.
 - a constrained node repeats its RM shape with the constrained attributes substituted, rather
   than ``$ref``-ing the RM type as well: a subtree is then validated once, not once per level.
+- alternatives (sibling nodes, RM subtypes) are chosen with if/then on ``archetype_node_id``,
+  ``_type``, the run-time name or an ISM careflow step, never with ``oneOf``: a report then
+  names the one rule broken, not "valid under none of the schemas".
+
+What JSON Schema cannot say, and so is not enforced (the schema says so in ``$comment``):
+ranges on dates, times and durations (ordering ISO 8601 strings), and the number of decimals
+for a C_DV_QUANTITY precision above 0 (precision 0 is enforced as an integral magnitude).
+Terminology codes bound by CONSTRAINT_REF (ac-codes) must be well-formed; their membership in
+the external value set is for a terminology service to check.
 """
 
 from __future__ import annotations
