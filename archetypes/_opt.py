@@ -90,12 +90,9 @@ class CObject:
     detail: dict = field(default_factory=dict)  # kind-specific constraint (primitive, code list...)
 
     def term(self, code: str) -> str | None:
+        """The text of an at/ac-code in this node's archetype (codes are local to an archetype)."""
         root = self if self.archetype_id else self.root
-        while root is not None:
-            if code in root.terms:
-                return root.terms[code]
-            root = root.root
-        return None
+        return None if root is None else root.terms.get(code)
 
 
 @dataclass
