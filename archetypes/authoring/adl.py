@@ -41,6 +41,7 @@ class Archetype:
     path: Path
     terms: dict[str, dict[str, Term]] = field(default_factory=dict)  # lang -> code -> Term
     node_paths: dict[str, str] = field(default_factory=dict)  # archetype path -> RM type
+    slots: dict[str, list[str]] = field(default_factory=dict)  # slot path -> include patterns
 
     def term(self, code: str, lang: str = "sv") -> tuple[Term, str]:
         """The term for ``code`` in ``lang``, or in English when the archetype has no such
@@ -103,8 +104,9 @@ _NODE = re.compile(r"^(?:allow_archetype\s+)?([A-Z][A-Z0-9_]*(?:<[A-Z_]+>)?)(?:\
 _ATTR = re.compile(r"^([a-z_]+)\s+(?:existence|cardinality|matches)")
 
 
-def read_node_paths(text: str) -> dict[str, str]:
-    """Archetype-relative paths of every node with a node id in the definition section."""
+def read_node_paths(text: str, slots: dict[str, list[str]] | None = None) -> dict[str, str]:
+    """Archetype-relative paths of every node with a node id in the definition section; the
+    include patterns of every archetype slot go to ``slots`` (path -> regexes)."""
     start = text.index("\ndefinition")
     end = text.index("\nontology", start)
     body = text[start + len("\ndefinition"): end]
@@ -112,9 +114,14 @@ def read_node_paths(text: str) -> dict[str, str]:
     # stack entries: ("attr", name) | ("node", path_or_None); each opened by one "{" that
     # ends a line ("matches {"), inline {..} pairs (occurrences, lists) are skipped.
     stack: list[tuple[str, str | None]] = []
+    last_slot: str | None = None
     for raw in body.splitlines():
         line = re.sub(r"\s--.*$", "", raw).strip()
         if not line:
+            continue
+        inc = re.match(r"archetype_id/value matches \{/(.*)/\}$", line)
+        if inc and last_slot is not None and slots is not None:
+            slots.setdefault(last_slot, []).append(inc.group(1))
             continue
         # drop balanced inline braces: occurrences matches {0..1}, cardinality {1..*; ordered}
         while True:
@@ -136,6 +143,7 @@ def read_node_paths(text: str) -> dict[str, str]:
                 if code and parent_attr is not None:
                     path = f"{base}/{parent_attr}[{code}]"
                     paths[path] = rm
+                    last_slot = path if line.startswith("allow_archetype") else None
                     stack.append(("node", path))
                 elif code:  # the root
                     stack.append(("node", ""))
@@ -174,4 +182,6 @@ def load(archetype_id: str, ckm_dir: str | None = None) -> Archetype:
         raise FileNotFoundError("CKM archetypes not found: set OPENEHR_CKM_DIR")
     path = folder / f"{archetype_id}.adl"
     text = path.read_text(encoding="utf-8-sig")
-    return Archetype(archetype_id, path, read_terms(text), read_node_paths(text))
+    slots: dict[str, list[str]] = {}
+    nodes = read_node_paths(text, slots)
+    return Archetype(archetype_id, path, read_terms(text), nodes, slots)

@@ -106,6 +106,7 @@ class Root:
     archetype_id: str
     attributes: tuple[Attr, ...] = ()
     occurrences: Interval = (1, 1)
+    slot: str | None = None  # the node id of the parent archetype's slot this archetype fills
 
     @property
     def rm_type(self) -> str:
@@ -193,6 +194,25 @@ def identifier(id_pattern: str | None = None, types: tuple[str, ...] = (),
     if types:
         attrs.append(attr("type", string(*types), existence=(1, 1)))
     return dv("DV_IDENTIFIER", *attrs)
+
+
+def dv_date() -> Obj:
+    return dv("DV_DATE")
+
+
+def dv_date_time() -> Obj:
+    return dv("DV_DATE_TIME")
+
+
+def text_matching(pattern: str) -> Obj:
+    """DV_TEXT whose value matches a regular expression."""
+    return dv("DV_TEXT", attr("value", string(pattern=pattern), existence=(1, 1)))
+
+
+def run_time_name(*names: str) -> Attr:
+    """A run-time name constraint (LOCATABLE.name as DV_TEXT with a C_STRING value list), the
+    form Template Designer writes when a template renames a node."""
+    return attr("name", dv("DV_TEXT", attr("value", string(*names), existence=(1, 1))), existence=(1, 1))
 
 
 def count(lower: int | None, upper: int | None = None) -> Obj:
@@ -412,3 +432,15 @@ def walk(template: Template) -> Iterable[tuple[str, str, str, Child]]:
                     yield from rec(c, arch_id, f"{arch_path}/{a.name}", f"{tpl_path}/{a.name}")
 
     yield from rec(template.root, template.root.archetype_id, "", "")
+
+
+def slot_fills(template: Template) -> Iterable[tuple[str, str, str, str]]:
+    """For every archetype used inside another: (parent archetype id, archetype path of the
+    slot it fills, its archetype id, template path)."""
+    for arch_id, arch_path, tpl_path, node in walk(template):
+        attrs = node.attributes if isinstance(node, Obj | Root) else ()
+        for a in attrs:
+            for c in a.children:
+                if isinstance(c, Root):
+                    slot_path = f"{arch_path}/{a.name}[{c.slot}]"
+                    yield arch_id, slot_path, c.archetype_id, f"{tpl_path}/{a.name}[{c.archetype_id}]"

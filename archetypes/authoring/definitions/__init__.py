@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..opt import Template
-from . import medication_order
+from . import journal_note, medication_order, person, referral
 
 
 def all_templates() -> list[Template]:
-    return [medication_order.template()]
+    return [person.template(), journal_note.template(), medication_order.template(), referral.template()]

@@ -67,9 +67,9 @@ def _dosage() -> Root:
                         element("at0024", boolean(True, False), occ=(0, 1)),
                         element("at0025", text(), occ=(0, 1)),
                         cardinality=(1, None)),
-              ), occurrences=(0, 1)),
+              ), slot="at0037", occurrences=(0, 1)),
               cardinality=(1, None)),
-    ), occurrences=(0, None))
+    ), slot="at0176", occurrences=(0, None))
 
 
 def _instruction() -> Root:
@@ -80,7 +80,7 @@ def _instruction() -> Root:
         element("at0009", text(), occ=(0, 1)),
         Root("openEHR-EHR-CLUSTER.therapeutic_direction.v1", (
             multi("items", _dosage(), cardinality=(1, None)),
-        ), occurrences=(0, None)),
+        ), slot="at0177", occurrences=(0, None)),
         element("at0018", text(), occ=(0, None)),
         cluster("at0113",
                 element("at0012", Obj("DV_DATE_TIME"), occ=(0, 1)),

@@ -3,6 +3,7 @@ at-code and term comes from its CKM archetype."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from lxml import etree
 
 from archetypes.authoring import adl
 from archetypes.authoring.definitions import all_templates
-from archetypes.authoring.opt import NS, CodePhrase, Obj, Root, render, walk
+from archetypes.authoring.opt import NS, CodePhrase, Obj, Root, render, slot_fills, walk
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "archetypes" / "templates"
 
@@ -69,3 +70,18 @@ def test_english_fallback_only_where_the_archetype_has_no_swedish_term(template)
         sv = adl.load(arch_id).terms.get("sv", {}).get(code)
         # no sv term, an untranslated "*Text (en)" marker, or a non-Latin text in the sv block
         assert sv is None or sv.text.startswith("*") or any(ord(ch) >= 0x0600 for ch in sv.text), entry
+
+
+@needs_ckm
+@pytest.mark.parametrize("template", all_templates(), ids=IDS)
+def test_archetypes_fill_slots_that_allow_them(template) -> None:
+    for parent_id, slot_path, child_id, tpl_path in slot_fills(template):
+        parent = adl.load(parent_id)
+        if slot_path.endswith("[None]"):
+            # no slot named: the parent archetype leaves that attribute open (COMPOSITION.content)
+            attribute_path = slot_path[: -len("[None]")]
+            assert not any(p.startswith(attribute_path + "[") for p in parent.node_paths), tpl_path
+            continue
+        assert slot_path in parent.slots, f"{tpl_path}: {slot_path} is no slot of {parent_id}"
+        assert any(re.fullmatch(p, child_id) for p in parent.slots[slot_path]), (
+            f"{tpl_path}: {child_id} not allowed by {parent_id}{slot_path}")
