@@ -262,6 +262,7 @@ def medication_examples() -> dict[str, J]:
     metformin = atc("Metformin", "A10BA02")
     amoxicillin = atc("Amoxicillin", "J01CA04")
     atorvastatin = atc("Atorvastatin", "C10AA05")
+    rosuvastatin = atc("Rosuvastatin", "C10AA07")
     return {
         "metformin_new_order.json": doc(DR_LINDQVIST, VC_MAJORNA, "2026-11-24T08:10:00+01:00", [
             medication_order(
@@ -278,10 +279,17 @@ def medication_examples() -> dict[str, J]:
                 timing="R21/2026-11-20T16:00:00+01:00/PT8H"),
             medication_action("2026-11-20T16:05:00+01:00", "at0004", "245", amoxicillin, "ORD-2026-0001790"),
         ]),
-        "atorvastatin_stopped.json": doc(DR_LINDQVIST, KARDIOLOGI_NAL, "2026-11-18T10:45:00+01:00", [
-            medication_action("2026-11-18T10:40:00+01:00", "at0015", "531", atorvastatin, "ORD-2025-0093310",
-                              reason="Muskelvärk och förhöjt CK, misstänkt statinbiverkan"),
-        ]),
+        "atorvastatin_stopped_rosuvastatin_started.json": doc(
+            DR_LINDQVIST, KARDIOLOGI_NAL, "2026-11-18T10:45:00+01:00", [
+                medication_action("2026-11-18T10:40:00+01:00", "at0015", "531", atorvastatin,
+                                  "ORD-2025-0093310",
+                                  reason="Muskelvärk och förhöjt CK, misstänkt statinbiverkan"),
+                medication_order(
+                    rosuvastatin, "Oral", "5 mg 1 gång dagligen till kvällen",
+                    _dose(5, "mg", per_day=1), "Sekundärprevention efter hjärtinfarkt",
+                    "2026-11-19T20:00:00+01:00", "ORD-2026-0001760", substitution="at0168",
+                    timing="R/2026-11-19T20:00:00+01:00/P1D"),
+            ]),
         "paracetamol_as_needed_suspended.json": doc(SSK_NILSSON, ORTOPED_SKAS, "2026-11-22T07:55:00+01:00", [
             medication_order(
                 dv_text("Paracetamol 500 mg tablett (Alvedon)"), "Oral",
