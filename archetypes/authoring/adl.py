@@ -42,6 +42,7 @@ class Archetype:
     terms: dict[str, dict[str, Term]] = field(default_factory=dict)  # lang -> code -> Term
     node_paths: dict[str, str] = field(default_factory=dict)  # archetype path -> RM type
     slots: dict[str, list[str]] = field(default_factory=dict)  # slot path -> include patterns
+    occurrences: dict[str, tuple[int, int | None]] = field(default_factory=dict)  # path -> (lo, hi)
 
     def term(self, code: str, lang: str = "sv") -> tuple[Term, str]:
         """The term for ``code`` in ``lang``, or in English when the archetype has no such
@@ -104,9 +105,22 @@ _NODE = re.compile(r"^(?:allow_archetype\s+)?([A-Z][A-Z0-9_]*(?:<[A-Z_]+>)?)(?:\
 _ATTR = re.compile(r"^([a-z_]+)\s+(?:existence|cardinality|matches)")
 
 
-def read_node_paths(text: str, slots: dict[str, list[str]] | None = None) -> dict[str, str]:
+def _occurrences(line: str) -> tuple[int, int | None]:
+    """A node's occurrences; ADL 1.4 reads a node without them as 1..1."""
+    m = re.search(r"occurrences matches \{\s*([0-9]+)(?:\s*\.\.\s*([0-9]+|\*))?\s*\}", line)
+    if m is None:
+        return (1, 1)
+    lo = int(m.group(1))
+    if m.group(2) is None:
+        return (lo, lo)
+    return (lo, None if m.group(2) == "*" else int(m.group(2)))
+
+
+def read_node_paths(text: str, slots: dict[str, list[str]] | None = None,
+                    occurrences: dict[str, tuple[int, int | None]] | None = None) -> dict[str, str]:
     """Archetype-relative paths of every node with a node id in the definition section; the
-    include patterns of every archetype slot go to ``slots`` (path -> regexes)."""
+    include patterns of every archetype slot go to ``slots`` (path -> regexes), the occurrences
+    of every node to ``occurrences``."""
     start = text.index("\ndefinition")
     end = text.index("\nontology", start)
     body = text[start + len("\ndefinition"): end]
@@ -123,6 +137,7 @@ def read_node_paths(text: str, slots: dict[str, list[str]] | None = None) -> dic
         if inc and last_slot is not None and slots is not None:
             slots.setdefault(last_slot, []).append(inc.group(1))
             continue
+        occ = _occurrences(line)
         # drop balanced inline braces: occurrences matches {0..1}, cardinality {1..*; ordered}
         while True:
             new = re.sub(r"\{[^{}]*\}", "", line)
@@ -143,6 +158,8 @@ def read_node_paths(text: str, slots: dict[str, list[str]] | None = None) -> dic
                 if code and parent_attr is not None:
                     path = f"{base}/{parent_attr}[{code}]"
                     paths[path] = rm
+                    if occurrences is not None:
+                        occurrences[path] = occ
                     last_slot = path if line.startswith("allow_archetype") else None
                     stack.append(("node", path))
                 elif code:  # the root
@@ -183,5 +200,6 @@ def load(archetype_id: str, ckm_dir: str | None = None) -> Archetype:
     path = folder / f"{archetype_id}.adl"
     text = path.read_text(encoding="utf-8-sig")
     slots: dict[str, list[str]] = {}
-    nodes = read_node_paths(text, slots)
-    return Archetype(archetype_id, path, read_terms(text), nodes, slots)
+    occurrences: dict[str, tuple[int, int | None]] = {}
+    nodes = read_node_paths(text, slots, occurrences)
+    return Archetype(archetype_id, path, read_terms(text), nodes, slots, occurrences)
