@@ -11,7 +11,7 @@ from lxml import etree
 
 from archetypes.authoring import adl
 from archetypes.authoring.definitions import all_templates
-from archetypes.authoring.opt import NS, CodePhrase, Obj, Root, render, slot_fills, walk
+from archetypes.authoring.opt import NS, CodePhrase, Obj, Quantity, Root, render, slot_fills, walk
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "archetypes" / "templates"
 
@@ -138,3 +138,35 @@ def test_no_mandatory_archetype_node_is_left_out(template) -> None:
                     and (arch_id, path) not in kept and (arch_id, path) not in DOCUMENTED_OMISSIONS):
                 missing.append(f"{arch_id}{path}")
     assert not missing, missing
+
+
+@needs_ckm
+@pytest.mark.parametrize("template", all_templates(), ids=IDS)
+def test_element_values_only_narrow_the_archetypes(template) -> None:
+    """Each ELEMENT's data types are among the archetype's (DV_CODED_TEXT where DV_TEXT is
+    allowed), its local codes among the archetype's codes for that element, its units among the
+    archetype's units where the archetype lists units."""
+    problems = []
+    for arch_id, arch_path, tpl_path, node in walk(template):
+        if not (isinstance(node, Obj) and node.rm_type == "ELEMENT" and node.attributes):
+            continue
+        allowed = adl.load(arch_id).values[arch_path]
+        types = {"DV_QUANTITY" if t == "C_DV_QUANTITY" else t for t in allowed.types}
+        for value in node.attributes[0].children:
+            if isinstance(value, Quantity):
+                if "DV_QUANTITY" not in types:
+                    problems.append(f"{tpl_path}: DV_QUANTITY not allowed")
+                units = {q.units for q in value.items}
+                if allowed.units and not units <= allowed.units:
+                    problems.append(f"{tpl_path}: units {units - allowed.units} not in the archetype")
+                continue
+            rm = value.rm_type
+            if rm not in types and not (rm == "DV_CODED_TEXT" and "DV_TEXT" in types):
+                problems.append(f"{tpl_path}: {rm} not in {sorted(types)}")
+            for a in value.attributes:
+                for c in a.children:
+                    if isinstance(c, CodePhrase) and c.terminology == "local":
+                        extra = set(c.codes) - allowed.local_codes
+                        if extra:
+                            problems.append(f"{tpl_path}: local codes {extra} not in the archetype")
+    assert not problems, "\n".join(problems)
