@@ -79,7 +79,7 @@ def test_validator_is_shared_between_threads(project):
 def test_cli_compile_and_build_schemas(project, capsys):
     assert main(["compile", str(project / "templates" / "test.v1.opt")]) == 0
     assert json.loads(capsys.readouterr().out)["$schema"].endswith("2020-12/schema")
-    assert main(["compile", str(project / "missing.opt")]) == 1
+    assert main(["compile", str(project / "missing.opt")]) == 2  # a usage error, as the CLI documents
     assert main(["build-schemas"]) == 0
     assert (project / "schemas" / "test.v1.schema.json").is_file()
 
