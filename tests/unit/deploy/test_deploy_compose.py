@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.resources
 import json
 import re
+import subprocess
 from urllib.parse import urlsplit
 
 import jsonschema
@@ -138,6 +139,7 @@ def test_the_init_script_creates_a_database_and_role_per_module(compose):
     mounts = compose["services"]["postgres"]["volumes"]
     assert any(m.startswith("./compose/postgres-init.sh:/docker-entrypoint-initdb.d/") for m in mounts)
     assert INIT_SCRIPT.stat().st_mode & 0o111, "the init script is executable"
+    subprocess.run(["sh", "-n", str(INIT_SCRIPT)], check=True, timeout=30)  # POSIX sh syntax
 
 
 def test_the_gateway_knows_every_module(compose):
