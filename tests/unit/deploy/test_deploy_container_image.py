@@ -6,10 +6,14 @@ from __future__ import annotations
 import http.server
 import importlib.util
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 import tomllib
+from pathlib import Path
 
 import pytest
 from deploytools import (
@@ -239,3 +243,44 @@ def test_the_health_check_finds_the_port_of_a_module_chosen_by_argument(tmp_path
     assert entrypoint.running_port({}, tmp_path) == 8084
     assert entrypoint.running_port({"MODULE": "journal"}, tmp_path) == 8082
     assert entrypoint.running_port({"PORT": "9000", "MODULE": "journal"}, tmp_path) == 9000
+
+
+STUB_APP = '''
+from fastapi import FastAPI
+
+
+def create_app():
+    app = FastAPI()
+    app.get("/health")(lambda: {"status": "ok"})
+    app.get("/ready")(lambda: {"status": "ready"})
+    return app
+'''
+
+
+def test_the_entry_point_really_serves_a_factory_and_stops_cleanly_on_sigterm(tmp_path):
+    """A stand-in gateway package (the real one may not be on this branch): uvicorn started through the
+    entry point answers /health, the health check sees it, and SIGTERM reaches uvicorn itself (exec)."""
+    package = tmp_path / "gateway"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "app.py").write_text(STUB_APP)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": str(tmp_path), "MODULE": "gateway", "PORT": str(port), "HOST": "127.0.0.1"}
+    process = subprocess.Popen([sys.executable, str(ENTRYPOINT)], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while entrypoint.main(["--health"], {"PORT": str(port)}) != 0:
+            assert process.poll() is None, process.stdout.read()
+            assert time.monotonic() < deadline, "the module did not come up"
+            time.sleep(0.2)
+        assert entrypoint.main(["--ready"], {"PORT": str(port)}) == 0
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    # Graceful: uvicorn finishes, then (recent versions) re-raises the signal it caught.
+    assert process.returncode in (0, -signal.SIGTERM), output
+    assert "Finished server process" in output
