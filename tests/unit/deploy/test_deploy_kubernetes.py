@@ -205,7 +205,7 @@ def test_each_deployment_runs_its_module_on_its_port(base, module):
 def test_every_container_has_requests_and_limits(rendered):
     _, objects = rendered
     for workload in workloads(objects):
-        for container in containers(workload):
+        for container in containers(workload) + pod_spec(workload).get("initContainers", []):
             resources = container["resources"]
             for kind in ("requests", "limits"):
                 assert {"cpu", "memory"} <= set(resources[kind]), f"{workload['metadata']['name']} {kind}"
@@ -222,7 +222,7 @@ def test_pods_run_as_non_root_with_a_read_only_root_filesystem(rendered):
         assert spec["automountServiceAccountToken"] is False, name
         assert spec["enableServiceLinks"] is False, f"{name}: service links inject *_PORT variables"
         assert not spec.get("hostNetwork") and not spec.get("hostPID"), name
-        for container in spec["containers"]:
+        for container in spec["containers"] + spec.get("initContainers", []):
             context = container["securityContext"]
             assert context["allowPrivilegeEscalation"] is False, name
             assert context["readOnlyRootFilesystem"] is True, name
