@@ -5,7 +5,7 @@ import importlib
 
 from bench._harness import Results
 
-BENCHMARKS = ("validation",)
+BENCHMARKS = ("validation", "services")
 
 
 def main() -> None:
