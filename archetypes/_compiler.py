@@ -382,7 +382,8 @@ class _Compiler:
             if not properties:
                 keyed.append((original, None))
                 continue
-            key = {"properties": properties}
+            # "type": without it a non-object (true, 0) would satisfy the key vacuously.
+            key = {"type": "object", "properties": properties}
             if required:
                 key["required"] = required
             keyed.append((original, key))
@@ -766,11 +767,9 @@ def decision_tree(field: str, cases: list[tuple[list[str], dict]], last_may_be_a
 
     def condition(values: list[str], may_be_absent: bool = False) -> dict:
         test = {"const": values[0]} if len(values) == 1 else {"enum": values}
-        return (
-            {"properties": {field: test}}
-            if may_be_absent
-            else {"properties": {field: test}, "required": [field]}
-        )
+        if may_be_absent:
+            return {"type": "object", "properties": {field: test}}
+        return {"type": "object", "properties": {field: test}, "required": [field]}
 
     def build(part: list[tuple[list[str], dict]], checked: bool) -> dict:
         if len(part) == 1:

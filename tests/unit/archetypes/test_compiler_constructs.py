@@ -861,3 +861,9 @@ def test_malformed_xml_is_reported_as_an_unsupported_opt():
 def test_a_byte_order_mark_does_not_turn_xml_text_into_a_file_name():
     opt = "\ufeff" + _with_value(obj("DV_TEXT"))
     assert compile_opt(opt)["title"] == "Test (test.v1)"
+
+
+def test_a_non_object_in_a_list_is_one_type_error_and_counts_for_no_node():
+    checker = validator(evaluation_template(element(obj("DV_TEXT"), occurrences=(0, 1))))
+    issue = only(issues(checker, composition(True, item(text("x")))))
+    assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0", "type")
