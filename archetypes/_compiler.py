@@ -106,10 +106,12 @@ class _Compiler:
         details["properties"]["template_id"] = {"properties": {"value": {"const": self.template.template_id}}}
         details["required"] = ["template_id"]
         body["required"] = sorted({*body.get("required", []), "archetype_details"})
+        # The root keeps its node title (errors there name the archetype); the template is named here.
         schema = {
             "$schema": DIALECT,
+            "$comment": f"openEHR template {self.template.template_id} ({self.template.concept}), compiled "
+            "from its OPT 1.4 by archetypes.compile_opt; RM types are in $defs/RM.*",
             **body,
-            "title": f"{self.template.concept} ({self.template.template_id})",
         }
         schema["$defs"] = {name: self.defs[name] for name in sorted(self.defs)}
         return schema
