@@ -593,9 +593,6 @@ class _Compiler:
             "properties": {
                 "defining_code": {
                     "properties": {
-                        "terminology_id": {
-                            "properties": {"value": {"enum": sorted({t for _, t, _ in ordinals if t})}}
-                        },
                         "code_string": {
                             "enum": codes,
                             "description": "; ".join(
@@ -607,6 +604,11 @@ class _Compiler:
                 }
             },
         }
+        terminologies = sorted({t for _, t, _ in ordinals if t})
+        if terminologies:
+            symbol["properties"]["defining_code"]["properties"]["terminology_id"] = {
+                "properties": {"value": {"enum": terminologies}}
+            }
         schema = self.shape(
             "DV_ORDINAL",
             {"value": {"type": "integer", "enum": sorted({v for v, _, _ in ordinals})}, "symbol": symbol},
