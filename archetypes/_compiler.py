@@ -171,10 +171,25 @@ class _Compiler:
             }
             if rm_type == "DV_DURATION":
                 properties["value"]["allOf"] = [{"pattern": _rm.DURATION_NOT_EMPTY}]
+        for name, codes in ((n, c) for (t, n), c in _rm.OPENEHR_CODES.items() if t == rm_type):
+            if name not in constrained:
+                properties[name] = {
+                    "allOf": [properties[name]],
+                    "properties": {
+                        "defining_code": {
+                            "properties": {
+                                "terminology_id": {"properties": {"value": {"const": "openehr"}}},
+                                "code_string": {"enum": codes},
+                            }
+                        }
+                    },
+                }
         mandatory = sorted({n for n, a in attributes.items() if a.mandatory} | required)
         schema = {"type": "object", "properties": properties, "additionalProperties": False}
         if mandatory:
             schema["required"] = mandatory
+        if rm_type in _rm.INVARIANTS:
+            schema["allOf"] = list(_rm.INVARIANTS[rm_type])
         return schema
 
     def attribute_ref(self, attribute: _rm.Attribute) -> dict:
@@ -578,7 +593,7 @@ class _Compiler:
                 )
         schema = self.shape("DV_QUANTITY", constrained, set())
         if dispatch:
-            schema["allOf"] = dispatch
+            schema.setdefault("allOf", []).extend(dispatch)
         if obj.detail.get("property"):
             schema["description"] = f"property openehr::{obj.detail['property']}"
         return schema
@@ -614,7 +629,7 @@ class _Compiler:
             {"value": {"type": "integer", "enum": sorted({v for v, _, _ in ordinals})}, "symbol": symbol},
             set(),
         )
-        schema["allOf"] = [
+        schema.setdefault("allOf", []).extend(
             {
                 "if": {"properties": {"value": {"const": value}}},
                 "then": {
@@ -626,7 +641,7 @@ class _Compiler:
                 },
             }
             for value, _, code in ordinals
-        ]
+        )
         return schema
 
     def primitive(self, obj: CObject) -> dict:

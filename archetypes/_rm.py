@@ -339,6 +339,31 @@ TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
 # RM functions that OPTs constrain like attributes: checked when present, never required.
 COMPUTED = frozenset({("DV_PROPORTION", "is_integral")})
 
+# RM class invariants that JSON Schema can state, per type ("Inv_*" clauses of the RM).
+_NULL_FLAVOUR = (
+    "RM invariant Inv_null_flavour_indicated: an ELEMENT has a value or a null_flavour saying why not, "
+    "never both"
+)
+_NULL_REASON = "RM invariant Inv_null_reason_valid: an ELEMENT with a null_reason has no value"
+INVARIANTS = {
+    "ELEMENT": [
+        {
+            "if": {"required": ["value"]},
+            "then": {"description": _NULL_FLAVOUR, "not": {"required": ["null_flavour"]}},
+            "else": {"description": _NULL_FLAVOUR, "required": ["null_flavour"]},
+        },
+        {
+            "if": {"required": ["null_reason"]},
+            "then": {"description": _NULL_REASON, "not": {"required": ["value"]}},
+        },
+    ],
+}
+
+# RM attributes coded in an openEHR terminology group, when the template does not say more.
+OPENEHR_CODES = {
+    ("ELEMENT", "null_flavour"): ["253", "271", "272", "273"],  # null flavours
+}
+
 # Types that never occur as instances: data must say which concrete type it is (``_type``).
 ABSTRACT = frozenset(
     {

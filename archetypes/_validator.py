@@ -152,6 +152,9 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
     where = f"{node}: " if node else ""
     found = error.instance
     expected = schema.get(keyword) if isinstance(schema, dict) else None
+    invariant = schema.get("description", "") if isinstance(schema, dict) else ""
+    if keyword in ("required", "not") and invariant.startswith("RM invariant"):
+        return f"{where}{invariant}"
     if keyword == "required":
         missing = [k for k in (expected or []) if isinstance(found, dict) and k not in found]
         if missing == ["_type"]:

@@ -102,14 +102,31 @@ def test_existence_makes_an_attribute_mandatory():
 def test_existence_zero_forbids_an_attribute():
     checker = validator(
         evaluation_template(
-            obj("ELEMENT", "at0002", single("null_flavour", existence=(0, 0)), occurrences=(0, 1))
+            obj("ELEMENT", "at0002", single("null_reason", existence=(0, 0)), occurrences=(0, 1))
         )
     )
-    flavour = {"_type": "DV_CODED_TEXT", "value": "unknown", "defining_code": code("openehr", "253")}
-    issue = only(issues(checker, composition({**item(), "null_flavour": flavour})))
-    assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0/null_flavour", "false")
+    issue = only(issues(checker, composition({**item(), "null_reason": text("patient asleep")})))
+    assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0/null_reason", "false")
     assert "Finding (at0002): the template does not allow this attribute" in issue.message
     assert issues(checker, composition(item())) == []
+
+
+def test_rm_invariants_of_element():
+    checker = value_template(obj("DV_TEXT"))
+    neither = {k: v for k, v in item().items() if k != "null_flavour"}
+    issue = only(issues(checker, composition(neither)))
+    assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0", "required")
+    assert "Inv_null_flavour_indicated" in issue.message
+    both = {**item(text("x")), "null_flavour": item()["null_flavour"]}
+    assert only(issues(checker, composition(both))).keyword == "not"
+    reason_with_value = {**item(text("x")), "null_reason": text("why")}
+    assert "Inv_null_reason_valid" in only(issues(checker, composition(reason_with_value))).message
+    masked = item()
+    masked["null_flavour"]["defining_code"]["code_string"] = "999"
+    assert (
+        only(issues(checker, composition(masked))).pointer
+        == f"{ITEMS}/0/null_flavour/defining_code/code_string"
+    )
 
 
 def test_occurrences_lower_bound():
