@@ -188,8 +188,8 @@ class _Compiler:
         schema = {"type": "object", "properties": properties, "additionalProperties": False}
         if mandatory:
             schema["required"] = mandatory
-        if rm_type in _rm.INVARIANTS:
-            schema["allOf"] = list(_rm.INVARIANTS[rm_type])
+        if _rm.invariants(rm_type):
+            schema["allOf"] = _rm.invariants(rm_type)
         return schema
 
     def attribute_ref(self, attribute: _rm.Attribute) -> dict:

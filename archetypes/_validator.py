@@ -153,7 +153,7 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
     found = error.instance
     expected = schema.get(keyword) if isinstance(schema, dict) else None
     invariant = schema.get("description", "") if isinstance(schema, dict) else ""
-    if keyword in ("required", "not") and invariant.startswith("RM invariant"):
+    if keyword in ("required", "not", "anyOf") and invariant.startswith("RM invariant"):
         return f"{where}{invariant}"
     if keyword == "required":
         missing = [k for k in (expected or []) if isinstance(found, dict) and k not in found]

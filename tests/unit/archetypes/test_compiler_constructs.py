@@ -884,3 +884,26 @@ def test_a_non_object_in_a_list_is_one_type_error_and_counts_for_no_node():
     checker = validator(evaluation_template(element(obj("DV_TEXT"), occurrences=(0, 1))))
     issue = only(issues(checker, composition(True, item(text("x")))))
     assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0", "type")
+
+
+def test_rm_invariants_of_intervals_parties_and_persistent_compositions():
+    checker = value_template(obj("DV_INTERVAL&lt;DV_COUNT&gt;"))
+    missing_lower = {"_type": "DV_INTERVAL", "lower_unbounded": False, "upper_unbounded": True}
+    issue = only(issues(checker, composition(item(missing_lower))))
+    assert (issue.keyword, issue.pointer) == ("required", VALUE) and "has a lower value" in issue.message
+    checker = value_template(obj("DV_TEXT"))
+    anonymous = composition(item(text("x")))
+    anonymous["composer"] = {
+        "_type": "PARTY_RELATED",
+        "relationship": {"_type": "DV_CODED_TEXT", "value": "mother", "defining_code": code("openehr", "10")},
+    }
+    issue = only(issues(checker, anonymous))
+    assert (issue.keyword, issue.pointer) == ("anyOf", "/composer") and "Basic_validity" in issue.message
+    persistent = composition(item(text("x")))
+    persistent["category"]["defining_code"]["code_string"] = "431"
+    persistent["context"] = {
+        "_type": "EVENT_CONTEXT",
+        "start_time": {"_type": "DV_DATE_TIME", "value": "2024-01-01"},
+        "setting": {"_type": "DV_CODED_TEXT", "value": "other care", "defining_code": code("openehr", "238")},
+    }
+    assert "Is_persistent_validity" in only(issues(checker, persistent)).message
