@@ -204,6 +204,14 @@ def _attribute(element, owner: CObject, root: CObject | None) -> CAttribute:
         raise UnsupportedConstraint(
             f"unknown attribute constraint {kind!r} for {name} at {owner.path or '/'}"
         )
+    known = {"rm_attribute_name", "existence", "children"} | (
+        {"cardinality"} if kind == "C_MULTIPLE_ATTRIBUTE" else set()
+    )
+    for child in element.iterchildren(tag=etree.Element):
+        if child.tag[len(_Q) :] not in known:
+            raise UnsupportedConstraint(
+                f"unknown element <{etree.QName(child).localname}> in {kind} {name} at {owner.path or '/'}"
+            )
     attribute = CAttribute(
         name, kind == "C_MULTIPLE_ATTRIBUTE", interval(element.find(_Q + "existence"), int)
     )

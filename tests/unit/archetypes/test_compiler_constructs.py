@@ -692,6 +692,10 @@ def _with_value(value_xml: str) -> str:
         (_with_value(obj("DV_TEXT", "", multiple("value"))), r"multiple"),
         (_with_value(obj("DV_TEXT", "", extra="<surprise>1</surprise>")), r"<surprise>"),
         (
+            _with_value(obj("DV_TEXT", "", single("value").replace("</existence>", "</existence><x/>"))),
+            r"<x>",
+        ),
+        (
             evaluation_template(
                 slot("CLUSTER", "at0005", includes=["x"]).replace("<operator>2007", "<operator>2001")
             ),
