@@ -128,31 +128,26 @@ class _Compiler:
         concrete = _rm.concrete_types(base)
         if concrete == (base,):
             return self._shape_ref(base)
-        name = f"RM.{base}.any"
-        if name not in self.defs:
-            self.defs[name] = None
-            # Most specific first; the declared type itself (if concrete) last, where an absent
-            # _type ends up.
-            cases = [([t], self._shape_ref(t)) for t in concrete if t != base]
-            if base not in _rm.ABSTRACT:
-                cases.append(([base], self._shape_ref(base)))
-            schema = {
-                "title": f"{base} or a subtype",
-                "type": "object",
-                "properties": {"_type": {"enum": list(concrete)}},
-                "allOf": [decision_tree("_type", cases, last_may_be_absent=base not in _rm.ABSTRACT)],
-            }
-            if base in _rm.ABSTRACT:
-                schema["required"] = ["_type"]
-            self.defs[name] = schema
-        return _ref(name)
+        return self._shared(f"RM.{base}.any", lambda: self._dispatch_on_type(base, concrete))
+
+    def _dispatch_on_type(self, base: str, concrete: tuple[str, ...]) -> dict:
+        # Most specific first; the declared type itself (if concrete) last, where an absent
+        # _type ends up.
+        cases = [([t], self._shape_ref(t)) for t in concrete if t != base]
+        if base not in _rm.ABSTRACT:
+            cases.append(([base], self._shape_ref(base)))
+        schema = {
+            "title": f"{base} or a subtype",
+            "type": "object",
+            "properties": {"_type": {"enum": list(concrete)}},
+            "allOf": [decision_tree("_type", cases, last_may_be_absent=base not in _rm.ABSTRACT)],
+        }
+        if base in _rm.ABSTRACT:
+            schema["required"] = ["_type"]
+        return schema
 
     def _shape_ref(self, rm_type: str) -> dict:
-        name = f"RM.{rm_type}"
-        if name not in self.defs:
-            self.defs[name] = None
-            self.defs[name] = self.shape(rm_type, {}, set())
-        return _ref(name)
+        return self._shared(f"RM.{rm_type}", lambda: self.shape(rm_type, {}, set()))
 
     def shape(self, rm_type: str, constrained: dict[str, dict], required: set[str]) -> dict:
         """The RM shape of a concrete type with some attribute schemas replaced by constraints."""
@@ -173,24 +168,37 @@ class _Compiler:
                 properties["value"]["allOf"] = [{"pattern": _rm.DURATION_NOT_EMPTY}]
         for name, codes in ((n, c) for (t, n), c in _rm.OPENEHR_CODES.items() if t == rm_type):
             if name not in constrained:
-                properties[name] = {
-                    "allOf": [properties[name]],
-                    "properties": {
-                        "defining_code": {
-                            "properties": {
-                                "terminology_id": {"properties": {"value": {"const": "openehr"}}},
-                                "code_string": {"enum": codes},
+                properties[name] = self._shared(
+                    f"RM.{rm_type}.{name}",
+                    lambda codes=codes, name=name: {
+                        "allOf": [self.attribute_ref(attributes[name])],
+                        "properties": {
+                            "defining_code": {
+                                "properties": {
+                                    "terminology_id": {"properties": {"value": {"const": "openehr"}}},
+                                    "code_string": {"enum": codes},
+                                }
                             }
-                        }
+                        },
                     },
-                }
+                )
         mandatory = sorted({n for n, a in attributes.items() if a.mandatory} | required)
         schema = {"type": "object", "properties": properties, "additionalProperties": False}
         if mandatory:
             schema["required"] = mandatory
         if _rm.invariants(rm_type):
-            schema["allOf"] = _rm.invariants(rm_type)
+            # Shared, not repeated on every node of the type: OPTs have thousands of ELEMENTs.
+            schema["allOf"] = [
+                self._shared(f"RM.{rm_type}.invariants", lambda: {"allOf": _rm.invariants(rm_type)})
+            ]
         return schema
+
+    def _shared(self, name: str, build) -> dict:
+        """A ``$ref`` to ``$defs/<name>``, built on first use."""
+        if name not in self.defs:
+            self.defs[name] = None
+            self.defs[name] = build()
+        return _ref(name)
 
     def attribute_ref(self, attribute: _rm.Attribute) -> dict:
         item = self.rm_ref(attribute.rm_type)
@@ -229,12 +237,11 @@ class _Compiler:
         if obj.kind == "ARCHETYPE_INTERNAL_REF":
             return self.node(obj.detail["target"])
         if id(obj) in self.ref_targets:
-            name = self.node_defs.get(id(obj))
-            if name is None:
-                name = self.node_defs[id(obj)] = f"node{len(self.node_defs)}.{obj.node_id or obj.rm_type}"
-                self.defs[name] = None
-                self.defs[name] = self._node_body(obj)
-            return _ref(name)
+            # A target of internal references lives in $defs, so references (and recursion) reach it.
+            name = self.node_defs.setdefault(
+                id(obj), f"node{len(self.node_defs)}.{obj.node_id or obj.rm_type}"
+            )
+            return self._shared(name, lambda: self._node_body(obj))
         return self._node_body(obj)
 
     def title(self, obj: CObject) -> str | None:
