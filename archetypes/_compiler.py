@@ -284,10 +284,14 @@ class _Compiler:
                 raise UnsupportedConstraint(
                     f"{obj.rm_type} has no attribute {attribute.name!r} (constrained at {obj.path or '/'})"
                 )
+            self.check_attribute(attribute, rm_attribute, obj)
             if attribute.existence.upper == 0:
                 constrained[attribute.name] = False  # the template forbids the attribute
                 continue
-            constrained[attribute.name] = self.attribute(attribute, rm_attribute, obj)
+            if attribute.children or attribute.cardinality is not None:
+                # Without children an attribute constraint says only "present or not": the RM
+                # schema of the attribute (ISO 8601 patterns included) stays as it is.
+                constrained[attribute.name] = self.attribute(attribute, rm_attribute)
             if attribute.existence.lower and (base, attribute.name) not in _rm.COMPUTED:
                 required.add(attribute.name)
         if _rm.concrete_types(base) == (base,):
@@ -298,7 +302,8 @@ class _Compiler:
             schema["required"] = sorted(required)
         return schema
 
-    def attribute(self, attribute: CAttribute, rm_attribute: _rm.Attribute, owner: CObject) -> dict:
+    def check_attribute(self, attribute: CAttribute, rm_attribute: _rm.Attribute, owner: CObject) -> None:
+        """The constraint must fit the RM: multiplicity and the types of its children."""
         if attribute.is_multiple != rm_attribute.is_list:
             raise UnsupportedConstraint(
                 f"{owner.rm_type}.{attribute.name} is constrained as "
@@ -315,6 +320,8 @@ class _Compiler:
                     f"{child.rm_type} at {child.path} cannot stand in "
                     f"{owner.rm_type}.{attribute.name} ({rm_attribute.rm_type})"
                 )
+
+    def attribute(self, attribute: CAttribute, rm_attribute: _rm.Attribute) -> dict:
         if rm_attribute.rm_type in _rm.PRIMITIVES:
             return self.primitive_attribute(attribute, rm_attribute)
         keyed = self.keys(attribute.children)

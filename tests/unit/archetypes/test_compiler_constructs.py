@@ -690,6 +690,16 @@ def _with_value(value_xml: str) -> str:
         (_with_value(obj("DV_TEXT", "", single("value", c_string(pattern="(?!x)a")))), r"look-around"),
         (_with_value(obj("DV_TEXT", "", single("value", c_string(pattern="a++")))), r"possessive"),
         (_with_value(obj("DV_TEXT", "", multiple("value"))), r"multiple"),
+        (
+            _with_value(
+                obj(
+                    "DV_TEXT",
+                    "",
+                    multiple("value").replace("<cardinality>", "<x>").split("<x>")[0] + "</attributes>",
+                )
+            ),
+            r"multiple",
+        ),
         (_with_value(obj("DV_TEXT", "", extra="<surprise>1</surprise>")), r"<surprise>"),
         (
             _with_value(obj("DV_TEXT", "", single("value").replace("</existence>", "</existence><x/>"))),
@@ -911,3 +921,14 @@ def test_rm_invariants_of_intervals_parties_and_persistent_compositions():
         "setting": {"_type": "DV_CODED_TEXT", "value": "other care", "defining_code": code("openehr", "238")},
     }
     assert "Is_persistent_validity" in only(issues(checker, persistent)).message
+
+
+def test_an_attribute_constrained_only_by_existence_keeps_its_rm_rules():
+    checker = value_template(obj("DV_DATE_TIME", "", single("value")))
+    assert (
+        issues(checker, composition(item({"_type": "DV_DATE_TIME", "value": "2024-01-01T10:00:00Z"}))) == []
+    )
+    assert (
+        only(issues(checker, composition(item({"_type": "DV_DATE_TIME", "value": "soon"})))).keyword
+        == "pattern"
+    )
