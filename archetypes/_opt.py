@@ -104,7 +104,8 @@ class Template:
 
 def read(source: str | bytes | pathlib.Path) -> Template:
     """Parse an OPT given as a path, XML text or XML bytes."""
-    parser = etree.XMLParser(remove_comments=True, huge_tree=True)
+    # OPTs come from vendors: no entity expansion, no network (XXE); large trees are fine.
+    parser = etree.XMLParser(remove_comments=True, huge_tree=True, resolve_entities=False, no_network=True)
     is_text = isinstance(source, bytes) or (
         isinstance(source, str) and source.lstrip("\ufeff \t\r\n").startswith("<")
     )
