@@ -8,6 +8,7 @@ accepts, its search index and its workflow rule (`check_transition`). It gets th
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -128,8 +129,13 @@ def _same_object(object_id: str, uid: VersionUid) -> None:
         raise BadRequest(f"Version {uid} is not a version of {object_id}", "version_mismatch")
 
 
+_UNENCODED_PLUS = re.compile(r"(?<=\d) (\d{2}:?\d{2})$")
+
+
 def parse_moment(text: str, *, end_of_day: bool = False) -> datetime:
     """An ISO date or date-time parameter; a bare date means its start (or, for an upper bound, its end)."""
+    # An unencoded "+01:00" in a query string arrives as " 01:00".
+    text = _UNENCODED_PLUS.sub(r"+\1", text.strip(" ")) if _UNENCODED_PLUS.search(text) else text
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
