@@ -217,3 +217,16 @@ def test_writers_in_separate_processes_exactly_one_wins(store, database_url):
     results = sorted(outcomes.get(timeout=5) for _ in range(writers))
     assert results == ["412"] * (writers - 1) + ["won"]
     assert [v.uid.version for v in store.history(first.uid.object_id)] == [1, 2]
+
+
+def test_a_version_comes_back_exactly_as_committed_key_order_included(store):
+    data = {
+        "_type": "COMPOSITION",
+        "zeta": 1,
+        "alpha": {"y": 1.0, "x": [3, 2, 1]},
+        "status": "ö",
+        "time": "2026",
+    }
+    created = store.create(ehr_id="e1", data=data, template_id="t", committer=NURSE)
+    again = store.version(created.uid).data
+    assert again == data and list(again) == list(data) and list(again["alpha"]) == ["y", "x"]
