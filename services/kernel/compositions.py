@@ -148,7 +148,7 @@ def parse_moment(text: str, *, end_of_day: bool = False) -> datetime:
 # --- routes ---------------------------------------------------------------------------------------
 
 WRITE_ERRORS = error_responses(400, 404, 409, 412, 422, 503)
-COMPOSITION_EXAMPLE = {"content": {"application/json": {"schema": {"type": "object"}}}}
+COMPOSITION_CONTENT = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
 def _version_response(request: Request, version: Version, status: int, representation: bool) -> Response:
@@ -165,7 +165,7 @@ def _version_response(request: Request, version: Version, status: int, represent
 def composition_router(service: CompositionService) -> APIRouter:
     """POST/GET/PUT/DELETE composition, revision history, version at time and version by uid."""
     router = APIRouter(tags=["composition"])
-    body = {"requestBody": {"required": True, **COMPOSITION_EXAMPLE}}
+    body = {"requestBody": {"required": True, **COMPOSITION_CONTENT}}
 
     @router.post(
         "/ehr/{ehr_id}/composition",
@@ -188,7 +188,7 @@ def composition_router(service: CompositionService) -> APIRouter:
     @router.get(
         "/ehr/{ehr_id}/composition/{uid}",
         responses={
-            200: {"description": "The composition, uid set to its version uid", **COMPOSITION_EXAMPLE},
+            200: {"description": "The composition, uid set to its version uid", **COMPOSITION_CONTENT},
             **error_responses(400, 404),
         },
     )
@@ -201,7 +201,7 @@ def composition_router(service: CompositionService) -> APIRouter:
         status_code=200,
         openapi_extra=body,
         responses={
-            200: {"description": "Updated (with Prefer: return=representation)", **COMPOSITION_EXAMPLE},
+            200: {"description": "Updated (with Prefer: return=representation)", **COMPOSITION_CONTENT},
             204: {"description": "Updated (Prefer: return=minimal)"},
             **WRITE_ERRORS,
         },
