@@ -162,7 +162,9 @@ class VersionedStore:
                     template_id or latest.template_id,
                     committer,
                     change_type,
-                    _now(),
+                    # Hosts' clocks may disagree; a version is never older than the one it follows,
+                    # so version_at_time stays unambiguous.
+                    max(_now(), latest.time_committed),
                 )
         except sa.exc.IntegrityError as error:
             # Another writer inserted the same next version first: the database picked the winner.
