@@ -11,11 +11,13 @@ from services.demographics.repository import EhrRecord
 from services.demographics.search import BadParameter, parse_query
 from services.demographics.service import EhrService, PersonService
 from services.kernel.errors import BadRequest, error_responses, json_body
-from services.kernel.openehr_json import original_version_json, revision_history_json, with_uid
 from services.kernel.http import committer, require_if_match, set_version_headers, wants_representation
+from services.kernel.openehr_json import original_version_json, revision_history_json, with_uid
 from services.kernel.versioning import Committer, Version, VersionUid
 
-_JSON_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}}
+_JSON_BODY = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+}
 
 
 def render_ehr(record: EhrRecord) -> dict[str, Any]:
@@ -31,8 +33,8 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
     api = APIRouter(prefix=base_path)
 
     def ehr_response(request: Request, record: EhrRecord, status: int, representation: bool) -> Response:
-        headers = {"ETag": f'"{record.ehr_id}"',
-                   "Location": str(request.base_url).rstrip("/") + f"{base_path}/ehr/{record.ehr_id}"}  # fmt: skip
+        location = str(request.base_url).rstrip("/") + f"{base_path}/ehr/{record.ehr_id}"
+        headers = {"ETag": f'"{record.ehr_id}"', "Location": location}
         if not representation:
             return Response(status_code=status, headers=headers)
         return JSONResponse(render_ehr(record), status_code=status, headers=headers)
@@ -45,7 +47,7 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
     @api.post("/ehr", status_code=201, tags=["ehr"], openapi_extra=_JSON_BODY,
               responses=error_responses(400, 409, 422))  # fmt: skip
     def create_ehr(request: Request, body: Any = Depends(json_body)) -> Response:
-        """A new EHR for the person in the EHR_STATUS subject (the EHR is returned unless Prefer: return=minimal)."""
+        """A new EHR for the EHR_STATUS subject (returned in the body unless Prefer: return=minimal)."""
         record = ehrs.create(body)
         return ehr_response(request, record, 201, minimal_unless_asked(request.headers.get("Prefer")))
 
@@ -61,7 +63,9 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
         return ehr_response(request, ehrs.get(ehr_id), 200, True)
 
     @api.get("/ehr", tags=["ehr"], responses=error_responses(400, 404))
-    def find_ehr(request: Request, subject_id: str = Query(...), subject_namespace: str | None = Query(None)) -> Response:
+    def find_ehr(
+        request: Request, subject_id: str = Query(...), subject_namespace: str | None = Query(None)
+    ) -> Response:
         """The EHR of a subject (a personnummer or samordningsnummer in any accepted form)."""
         return ehr_response(request, ehrs.by_subject(subject_id, subject_namespace), 200, True)
 

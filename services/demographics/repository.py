@@ -111,7 +111,9 @@ class EhrRepository:
             same_id = self.get(record.ehr_id)
             if same_id is not None:
                 raise EhrAlreadyExists("ehr_id", same_id) from error
-            raise EhrAlreadyExists("subject", self.by_subject(record.subject_namespace, record.subject_id)) from error
+            raise EhrAlreadyExists(
+                "subject", self.by_subject(record.subject_namespace, record.subject_id)
+            ) from error
 
     def get(self, ehr_id: str) -> EhrRecord | None:
         with self.engine.connect() as connection:

@@ -80,7 +80,9 @@ class EhrService:
             raise BadRequest(f"subject_id: {error}", "bad_parameter") from error
         record = self.repository.by_subject(namespace or self.namespace, canonical)
         if record is None:
-            raise NotFound(f"No EHR for subject {canonical} in {namespace or self.namespace}", "ehr_not_found")
+            raise NotFound(
+                f"No EHR for subject {canonical} in {namespace or self.namespace}", "ehr_not_found"
+            )
         return record
 
     def ping(self) -> None:
@@ -113,8 +115,8 @@ class PersonService:
         swedish = [identifier.value for identifier in fields.identifiers if identifier.swedish]
         taken = self.search_repository.holders(swedish, other_than=object_id)
         if taken:
-            raise Conflict("; ".join(f"{number} belongs to person {holder}" for number, holder in taken.items()),
-                           "identifier_in_use")  # fmt: skip
+            owners = "; ".join(f"{number} belongs to person {holder}" for number, holder in taken.items())
+            raise Conflict(owners, "identifier_in_use")
         data = dict(body)
         data.pop("uid", None)
         return data, template_id
@@ -137,8 +139,9 @@ class PersonService:
         object_id = self._object_id(uid, expected)
         data, template_id = self._check(body, object_id)
         return self._commit(
-            lambda: self.store.update(expected=expected, ehr_id=None, data=data, template_id=template_id,
-                                      committer=committer)  # fmt: skip
+            lambda: self.store.update(
+                expected=expected, ehr_id=None, data=data, template_id=template_id, committer=committer
+            )  # fmt: skip
         )
 
     def delete(self, uid: str, expected: VersionUid, committer: Committer) -> Version:

@@ -1,4 +1,4 @@
-"""Demographics settings, from the environment with the prefix DEMOGRAPHICS_ (e.g. DEMOGRAPHICS_DATABASE_URL)."""
+"""Demographics settings, from the environment with the prefix DEMOGRAPHICS_."""
 
 from __future__ import annotations
 

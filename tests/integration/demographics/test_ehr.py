@@ -27,7 +27,9 @@ async def test_create_then_get_and_find_by_subject_in_any_form(client):
     assert got.json() == ehr
 
     for form in ("191212121212", "19121212-1212", "121212+1212"):
-        found = await client.get(f"{BASE}/ehr", params={"subject_id": form, "subject_namespace": "vgr.demographics"})
+        found = await client.get(
+            f"{BASE}/ehr", params={"subject_id": form, "subject_namespace": "vgr.demographics"}
+        )
         assert found.status_code == 200, form
         assert found.json()["ehr_id"]["value"] == ehr_id
 
@@ -67,7 +69,12 @@ async def test_bad_personnummer_is_422_with_the_path(client):
 
 @pytest.mark.parametrize(
     ("content", "status"),
-    [(b"{not json", 400), (b'{"_type": "COMPOSITION"}', 400), (b"[]", 400), (b'{"_type": "EHR_STATUS"}', 422)],
+    [
+        (b"{not json", 400),
+        (b'{"_type": "COMPOSITION"}', 400),
+        (b"[]", 400),
+        (b'{"_type": "EHR_STATUS"}', 422),
+    ],
 )
 async def test_malformed_bodies(client, content, status):
     response = await client.post(f"{BASE}/ehr", content=content, headers={"Content-Type": "application/json"})
@@ -79,7 +86,9 @@ async def test_unknown_ehr_and_subject_are_404(client):
     assert (await client.get(f"{BASE}/ehr/{uuid.uuid4()}")).status_code == 404
     missing = await client.get(f"{BASE}/ehr", params={"subject_id": "191212121212"})
     assert missing.status_code == 404
-    other_namespace = await client.get(f"{BASE}/ehr", params={"subject_id": "191212121212", "subject_namespace": "x"})
+    other_namespace = await client.get(
+        f"{BASE}/ehr", params={"subject_id": "191212121212", "subject_namespace": "x"}
+    )
     assert other_namespace.status_code == 404
     assert (await client.get(f"{BASE}/ehr", params={"subject_id": "19121212-1213"})).status_code == 400
     assert (await client.get(f"{BASE}/ehr/not-a-uuid")).status_code == 400

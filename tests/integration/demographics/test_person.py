@@ -96,7 +96,9 @@ async def test_versioned_party_version(client):
     assert body["data"]["uid"]["value"] == uid
     other = "00000000-0000-4000-8000-000000000000"
     assert (await client.get(f"{BASE}/demographic/versioned_party/{other}/version/{uid}")).status_code == 404
-    assert (await client.get(f"{BASE}/demographic/versioned_party/{other}/revision_history")).status_code == 404
+    assert (
+        await client.get(f"{BASE}/demographic/versioned_party/{other}/revision_history")
+    ).status_code == 404
 
 
 async def test_unknown_person_is_404_and_bad_ids_400(client):
@@ -111,7 +113,9 @@ async def test_bad_personnummer_is_422_with_the_path(client):
     assert response.status_code == 422
     [detail] = response.json()["details"]
     assert detail["pointer"] == "/details/items/2/items/0/value/id"
-    assert detail["path"].endswith("/items[openEHR-DEMOGRAPHIC-CLUSTER.person_identifier.v0]/items[at0001]/value/id")
+    assert detail["path"].endswith(
+        "/items[openEHR-DEMOGRAPHIC-CLUSTER.person_identifier.v0]/items[at0001]/value/id"
+    )
 
 
 async def test_template_violations_are_422_and_wrong_type_400(client):
@@ -125,7 +129,9 @@ async def test_template_violations_are_422_and_wrong_type_400(client):
     other_template = make_person()
     other_template["archetype_details"]["template_id"]["value"] = "vgr.journal_note.v1"
     assert (await client.post(PERSON, json=other_template)).status_code == 422
-    assert (await client.post(PERSON, content=b"{", headers={"Content-Type": "application/json"})).status_code == 400
+    assert (
+        await client.post(PERSON, content=b"{", headers={"Content-Type": "application/json"})
+    ).status_code == 400
 
 
 async def test_a_personnummer_belongs_to_one_live_person(client):
@@ -135,7 +141,9 @@ async def test_a_personnummer_belongs_to_one_live_person(client):
     assert twin.json()["code"] == "identifier_in_use"
     # the holder may keep its own number when it changes
     object_id = etag.strip('"').split("::")[0]
-    same = await client.put(f"{PERSON}/{object_id}", json=make_person(given="Anna Maria"), headers={"If-Match": etag})
+    same = await client.put(
+        f"{PERSON}/{object_id}", json=make_person(given="Anna Maria"), headers={"If-Match": etag}
+    )
     assert same.status_code == 200
     # once the holder is deleted the number is free again
     await client.delete(f"{PERSON}/{object_id}", headers={"If-Match": same.headers["ETag"]})
@@ -155,7 +163,9 @@ async def test_concurrent_updates_with_the_same_if_match_one_wins(client):
 
 
 async def test_concurrent_creates_with_one_personnummer_make_one_person(client):
-    responses = await asyncio.gather(*(client.post(PERSON, json=make_person(given=f"P{i}")) for i in range(8)))
+    responses = await asyncio.gather(
+        *(client.post(PERSON, json=make_person(given=f"P{i}")) for i in range(8))
+    )
     assert sorted(r.status_code for r in responses) == [201] + [409] * 7, [r.text for r in responses]
 
 

@@ -66,7 +66,9 @@ async def test_identifier_in_any_form(client, people):
     _, samordning = people["Ängström-Lind"]
     assert await families(client, identifier=f"{samordning[2:8]}-{samordning[8:]}") == ["Ängström-Lind"]
     assert await families(client, identifier="19121212-1212") == []
-    bad = await client.get(PERSON, params={"identifier": "http://electronichealth.se/identifier/personnummer|1"})
+    bad = await client.get(
+        PERSON, params={"identifier": "http://electronichealth.se/identifier/personnummer|1"}
+    )
     assert bad.status_code == 400
 
 
@@ -116,8 +118,10 @@ async def test_items_carry_uid_time_and_person(client, people):
 async def test_search_sees_only_latest_live_versions(client, people):
     uid, _ = people["Müller"]
     object_id = uid.split("::")[0]
-    updated = await client.put(f"{PERSON}/{object_id}", json=make_person(family="Meyer", birth_date="2001-01-01",
-                               gender="other", identifiers=[people["Müller"][1]]), headers={"If-Match": uid})  # fmt: skip
+    renamed = make_person(
+        family="Meyer", birth_date="2001-01-01", gender="other", identifiers=[people["Müller"][1]]
+    )
+    updated = await client.put(f"{PERSON}/{object_id}", json=renamed, headers={"If-Match": uid})
     assert updated.status_code == 200
     assert await families(client, name="mull") == []
     assert await families(client, name="meyer") == ["Meyer"]
@@ -128,8 +132,15 @@ async def test_search_sees_only_latest_live_versions(client, people):
 
 @pytest.mark.parametrize(
     "params",
-    [{"birthdate": "xx1950"}, {"gender": "kvinna"}, {"limit": "0"}, {"limit": "1001"}, {"offset": "-1"},
-     {"limit": "many"}, {"name": "--"}],  # fmt: skip
+    [
+        {"birthdate": "xx1950"},
+        {"gender": "kvinna"},
+        {"limit": "0"},
+        {"limit": "1001"},
+        {"offset": "-1"},
+        {"limit": "many"},
+        {"name": "--"},
+    ],  # fmt: skip
 )
 async def test_bad_search_parameters_are_400(client, params):
     response = await client.get(PERSON, params=params)
