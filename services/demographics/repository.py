@@ -44,7 +44,7 @@ ehr = sa.Table(
 IDENTIFIER = "identifier"  # every identifier value (Swedish ones canonical)
 SWEDISH_IDENTIFIER = "swedish_identifier"  # personnummer/samordningsnummer: unique among live persons
 NAME = "name"  # folded tokens of every name part
-BIRTHDATE_LOW, BIRTHDATE_HIGH = "birthdate_low", "birthdate_high"  # ISO dates: they sort as they compare
+BIRTHDATE = "birthdate"  # ISO date (the first day of a partial one): it sorts as it compares
 GENDER = "gender"
 SORT = "sort"  # folded "family given"
 
@@ -70,9 +70,8 @@ def index_values(fields: PersonFields) -> dict[str, list[str]]:
         values[NAME].add(token[:200])
         if part in (GIVEN, FAMILY):
             values[part].add(token[:200])
-    if fields.birth_date_low and fields.birth_date_high:
-        values[BIRTHDATE_LOW] = {fields.birth_date_low.isoformat()}
-        values[BIRTHDATE_HIGH] = {fields.birth_date_high.isoformat()}
+    if fields.birth_date_low:
+        values[BIRTHDATE] = {fields.birth_date_low.isoformat()}
     if fields.gender:
         values[GENDER] = {fields.gender}
     if fields.sort_name:
@@ -132,23 +131,39 @@ class EhrRepository:
 
 
 def _has(field: str, condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """Objects with a value of `field` meeting `condition`: an IN over a range scan of the (field, value)
+    index, so the database starts from the few matching values, not from every person."""
+    matching = sa.select(index_value.c.object_id).where(index_value.c.field == field, condition)
+    return index_entry.c.object_id.in_(matching)
+
+
+def _birthdate(conditions: tuple[DateCondition, ...]) -> sa.ColumnElement[bool]:
+    """All birthdate conditions on the one indexed value: a single range scan.
+
+    The index holds the first day of the birth date (a partial DV_DATE such as "1950" counts from
+    1950-01-01); a search value stands for its whole range: ge1950 means from 1950-01-01, gt1950
+    after 1950-12-31, eq1950-04 within April 1950.
+    """
+    value = index_value.c.value
+    bounds: list[sa.ColumnElement[bool]] = []
+    for condition in conditions:
+        low, high = condition.low.isoformat(), condition.high.isoformat()
+        bounds.append({
+            "eq": sa.and_(value >= low, value <= high),
+            "ne": sa.or_(value < low, value > high),
+            "gt": value > high,
+            "lt": value < low,
+            "ge": value >= low,
+            "le": value <= high,
+        }[condition.prefix])  # fmt: skip
+    return _has(BIRTHDATE, sa.and_(*bounds))
+
+
+def _where(field: str, condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """A filter on a value most persons have (gender): checked per candidate by primary key."""
     return sa.exists().where(
         index_value.c.object_id == index_entry.c.object_id, index_value.c.field == field, condition
     )
-
-
-def _birthdate(condition: DateCondition) -> sa.ColumnElement[bool]:
-    low, high = condition.low.isoformat(), condition.high.isoformat()
-    value = index_value.c.value
-    within = sa.and_(_has(BIRTHDATE_LOW, value >= low), _has(BIRTHDATE_HIGH, value <= high))
-    return {
-        "eq": within,
-        "ne": sa.and_(_has(BIRTHDATE_LOW, sa.true()), sa.not_(within)),
-        "gt": _has(BIRTHDATE_HIGH, value > high),
-        "lt": _has(BIRTHDATE_LOW, value < low),
-        "ge": _has(BIRTHDATE_HIGH, value >= low),
-        "le": _has(BIRTHDATE_LOW, value <= high),
-    }[condition.prefix]
 
 
 def _conditions(query: PersonQuery, template_id: str) -> list[sa.ColumnElement[bool]]:
@@ -162,9 +177,10 @@ def _conditions(query: PersonQuery, template_id: str) -> list[sa.ColumnElement[b
         conditions.append(_has(field, value.in_(query.identifier.values)))
     for part, token in query.words:
         conditions.append(_has(part or NAME, sa.and_(value >= token, value < prefix_upper_bound(token))))
-    conditions.extend(_birthdate(condition) for condition in query.birthdate)
+    if query.birthdate:
+        conditions.append(_birthdate(query.birthdate))
     if query.gender is not None:
-        conditions.append(_has(GENDER, value == query.gender))
+        conditions.append(_where(GENDER, value == query.gender))
     return conditions
 
 
