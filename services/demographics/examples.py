@@ -79,30 +79,39 @@ def identifier_cluster(number: str, kind: str | None = None) -> dict[str, Any]:
 
 def make_person(
     *,
-    given: str | list[str] = "Anna",
+    given: str = "Anna",
     family: str = "Andersson",
     birth_date: str | None = None,
     gender: str | None = "female",
     identifiers: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A PERSON with name, birth date, gender and Swedish identifiers (the first one's date by default)."""
+    """A PERSON of vgr.person.v1 with name, birth date, gender and Swedish identifiers.
+
+    The birth date defaults to that of the first identifier; given names go in one element
+    ("Märta Lovisa"), as in the population register.
+    """
     identifiers = ["19121212-1212"] if identifiers is None else identifiers
     if birth_date is None and identifiers:
         birth_date = parse_person_identifier(identifiers[0]).birth_date.isoformat()
-    givens = [given] if isinstance(given, str) else given
-    birth_items = [
-        _element("at0010", "Födelsedatum", {"_type": "DV_DATE", "value": birth_date or "1970-01-01"})
-    ]
+    birth = {
+        "_type": "CLUSTER",
+        "archetype_node_id": "at0001",
+        "name": _text("Födelsedata"),
+        "items": [
+            _element("at0010", "Födelsedatum", {"_type": "DV_DATE", "value": birth_date or "1970-01-01"})
+        ],
+    }
+    details = [birth]
     if gender:
-        birth_items.append(_element("at0017", "Kön", {
+        details.append(_element("at0031", "Kön", {
             "_type": "DV_CODED_TEXT", "value": _GENDER_TEXTS[gender],
             "defining_code": {"terminology_id": {"value": "local"}, "code_string": _GENDER_CODES[gender]},
         }))  # fmt: skip
-    name_items = [_element("at0002", "Förnamn", _text(name)) for name in givens]
-    name_items += [
+    details += [identifier_cluster(number) for number in identifiers]
+    names = [
+        _element("at0002", "Förnamn", _text(given)),
         _element("at0003", "Efternamn", _text(family)),
         _element("at0008", "Tilltalsnamn", {"_type": "DV_BOOLEAN", "value": True}),
-        _element("at0010", "Fullständigt namn", _text(" ".join([*givens, family]))),
     ]
     return {
         "_type": "PERSON",
@@ -113,31 +122,19 @@ def make_person(
             "_type": "ITEM_TREE",
             "archetype_node_id": "openEHR-DEMOGRAPHIC-ITEM_TREE.person_details.v0",
             "name": _text("Personuppgifter"),
-            "items": [
-                {
-                    "_type": "CLUSTER",
-                    "archetype_node_id": "at0001",
-                    "name": _text("Födelsedata"),
-                    "items": birth_items,
-                },  # fmt: skip
-                *(identifier_cluster(number) for number in identifiers),
-            ],
+            "items": details,
         },
         "identities": [
             {
                 "_type": "PARTY_IDENTITY",
                 "archetype_node_id": "openEHR-DEMOGRAPHIC-PARTY_IDENTITY.person_name.v0",
-                "name": {
-                    "_type": "DV_CODED_TEXT",
-                    "value": "Folkbokföringsnamn",
-                    "defining_code": {"terminology_id": {"value": "local"}, "code_string": "at0023"},
-                },
+                "name": _text("Folkbokfört namn"),
                 "details": {
                     "_type": "ITEM_TREE",
                     "archetype_node_id": "at0001",
                     "name": _text("Namn"),
-                    "items": name_items,
-                },  # fmt: skip
+                    "items": names,
+                },
             }
         ],
     }

@@ -42,7 +42,7 @@ PERSON_DETAILS_ARCHETYPE = "openEHR-DEMOGRAPHIC-ITEM_TREE.person_details"
 
 GIVEN, FAMILY, TEXT = "given", "family", "text"
 _NAME_PARTS = {"at0002": GIVEN, "at0003": FAMILY, "at0010": TEXT}
-_BIRTH_DATE, _SEX = "at0010", "at0017"
+_BIRTH_DATE, _SEX = "at0010", ("at0017", "at0031")  # sex in the birth data (CKM), gender (vgr.person.v1)
 
 GENDERS = ("male", "female", "other", "unknown")
 _GENDER_CODES = {
@@ -223,7 +223,7 @@ def extract(person: dict[str, Any], today: date | None = None) -> PersonFields:
                 if birth is None:
                     issues.append(Issue(f"{node.path}/value", f"{node.pointer}/value/value",
                                         f"{text!r} is not an ISO 8601 date"))  # fmt: skip
-        elif archetype.startswith(PERSON_DETAILS_ARCHETYPE) and node.node_id == _SEX:
+        elif archetype.startswith(PERSON_DETAILS_ARCHETYPE) and node.node_id in _SEX:
             gender = gender or _gender(obj)
 
     if issues:

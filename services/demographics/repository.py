@@ -206,7 +206,7 @@ class PersonSearch:
                 ).outerjoin(sort, sa.and_(sort.c.object_id == index_entry.c.object_id, sort.c.field == SORT))
             )
             .where(*conditions)
-            .order_by(sort.c.value, index_entry.c.object_id)
+            .order_by(sort.c.value.nulls_last(), index_entry.c.object_id)
             .offset(query.offset)
             .limit(query.limit)
         )

@@ -112,7 +112,7 @@ async def test_bad_personnummer_is_422_with_the_path(client):
     response = await client.post(PERSON, json=make_person(identifiers=[good, bad]))
     assert response.status_code == 422
     [detail] = response.json()["details"]
-    assert detail["pointer"] == "/details/items/2/items/0/value/id"
+    assert detail["pointer"] == "/details/items/3/items/0/value/id"
     assert detail["path"].endswith(
         "/items[openEHR-DEMOGRAPHIC-CLUSTER.person_identifier.v0]/items[at0001]/value/id"
     )

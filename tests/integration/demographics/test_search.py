@@ -23,7 +23,7 @@ async def people(client):
     uids = {}
     for serial, (given, family, born, gender, samordning) in enumerate(PEOPLE, start=100):
         number = personnummer(born, serial, samordningsnummer=samordning)
-        person = make_person(given=given.split(), family=family, birth_date=born.isoformat(), gender=gender,
+        person = make_person(given=given, family=family, birth_date=born.isoformat(), gender=gender,
                              identifiers=[number])  # fmt: skip
         response = await client.post(PERSON, json=person)
         assert response.status_code == 201, response.text
