@@ -1,9 +1,11 @@
 import asyncio
 import uuid
 
+import httpx
 import pytest
 
 from services.demographics.examples import ehr_status
+from services.kernel.ehr_directory import EhrDirectory
 from tests.integration.demographics.conftest import BASE
 
 pytestmark = pytest.mark.anyio
@@ -105,3 +107,16 @@ async def test_health_and_ready(client):
     ready = await client.get("/ready")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok"}
+
+
+async def test_the_kernel_ehr_directory_understands_demographics(client, demographics_app):
+    """What the clinical modules do: ask demographics whether an EHR exists (kernel EhrDirectory)."""
+    ehr_id = (await client.post(f"{BASE}/ehr", json=ehr_status())).json()["ehr_id"]["value"]
+    directory = EhrDirectory("http://demographics.test", transport=httpx.ASGITransport(demographics_app))
+    try:
+        assert await directory.exists(ehr_id) is True
+        assert await directory.exists(str(uuid.uuid4())) is False
+        assert await directory.exists("not-a-uuid") is False
+        assert await directory.ping() is True
+    finally:
+        await directory.aclose()
