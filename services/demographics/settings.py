@@ -11,7 +11,6 @@ class DemographicsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="DEMOGRAPHICS_", extra="ignore")
 
     module_name: str = "demographics"
-    port: int = 8081
     # PARTY_REF.namespace of EHR subjects: the persons this module registers.
     subject_namespace: str = "vgr.demographics"
     person_template_id: str = "vgr.person.v1"
