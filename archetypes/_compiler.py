@@ -184,30 +184,20 @@ class _Compiler:
                 stack.extend(attribute.children)
 
     def _resolve(self, ref: CObject) -> CObject:
-        """Follow ``target_path`` (``/data[at0001]/events[at0002]``) from the enclosing archetype root."""
+        """Follow ``target_path`` (``/data[at0001]/events[at0002]``). ADL 1.4 paths start at the
+        enclosing archetype root; some tools write them from the template root instead."""
         path = ref.detail.get("target_path") or ""
-        obj = ref.root
-        for step in filter(None, path.split("/")):
-            match = re.fullmatch(r"([a-z_]+)(?:\[([^\]]+)\])?", step)
-            found = None
-            if match and obj is not None:
-                name, node_id = match.groups()
-                for attribute in obj.attributes:
-                    if attribute.name == name:
-                        found = next(
-                            (
-                                c
-                                for c in attribute.children
-                                if node_id is None or node_id in (c.node_id, c.archetype_id)
-                            ),
-                            None,
-                        )
-            if found is None:
-                raise UnsupportedConstraint(
-                    f"ARCHETYPE_INTERNAL_REF at {ref.path} points to {path!r}, which is not in its archetype"
-                )
-            obj = found
-        return obj
+        steps = _PATH_STEP.findall(path)
+        outermost = ref.root
+        while outermost is not None and outermost.root is not None:
+            outermost = outermost.root
+        for start in (ref.root, outermost):
+            found = _walk(start, steps) if start is not None and steps else None
+            if found is not None:
+                return found
+        raise UnsupportedConstraint(
+            f"ARCHETYPE_INTERNAL_REF at {ref.path} points to {path!r}, which is not in its archetype"
+        )
 
     def node(self, obj: CObject) -> dict:
         if obj.kind == "ARCHETYPE_INTERNAL_REF":
@@ -712,6 +702,28 @@ def duration_pattern(pattern: str, where: str) -> str:
     if seconds:
         time += r"(\d+([.,]\d+)?S)?"
     return f"^-?P{date}" + (f"(T{time})?" if time else "") + "$"
+
+
+# One step of an archetype path: attribute name and an optional predicate (node id, maybe a name).
+_PATH_STEP = re.compile(r"/([a-z_]+)(?:\[([^\]]*)\])?")
+
+
+def _walk(obj: CObject, steps: list[tuple[str, str]]) -> CObject | None:
+    for name, predicate in steps:
+        node_id = re.split(r"\s+and\s+|,", predicate)[0].strip() if predicate else ""
+        obj = next(
+            (
+                child
+                for attribute in obj.attributes
+                if attribute.name == name
+                for child in attribute.children
+                if not node_id or node_id in (child.node_id, child.archetype_id)
+            ),
+            None,
+        )
+        if obj is None:
+            return None
+    return obj
 
 
 def _target(obj: CObject) -> CObject:

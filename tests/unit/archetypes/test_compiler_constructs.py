@@ -756,3 +756,29 @@ def test_ism_transitions_are_chosen_by_careflow_step():
         "/content/0/ism_transition/careflow_step/defining_code/code_string",
         "enum",
     )
+
+
+def test_internal_ref_paths_with_name_predicates_or_from_the_template_root():
+    mild = {"_type": "DV_CODED_TEXT", "value": "Mild", "defining_code": code("local", "at0010")}
+    for target in (
+        "/data[at0001]/items[at0004 and name/value='Group']",
+        f"/content[{ENTRY_ID}]/data[at0001]/items[at0004]",
+    ):
+        reference = obj(
+            "CLUSTER",
+            "",
+            occurrences=(0, None),
+            kind="ARCHETYPE_INTERNAL_REF",
+            extra=f"<target_path>{target}</target_path>",
+        )
+        group = obj(
+            "CLUSTER",
+            "at0004",
+            multiple("items", element(coded_text("local", "at0010")), reference),
+            occurrences=(0, None),
+        )
+        checker = validator(evaluation_template(group))
+        nested = _cluster("at0004", _cluster("at0004", item(copy.deepcopy(mild))))
+        assert issues(checker, composition(nested)) == []
+        nested["items"][0]["items"][0]["value"]["defining_code"]["code_string"] = "at0011"
+        assert only(issues(checker, composition(nested))).keyword == "enum"
