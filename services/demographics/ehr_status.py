@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from archetypes.identifiers import PERSONNUMMER, SAMORDNINGSNUMMER, InvalidIdentifier
-from services.demographics.person import Issue, swedish_identifier
+from services.demographics.person import Issue, RuleViolation, swedish_identifier
 
 SUBJECT_SCHEMES = (PERSONNUMMER, SAMORDNINGSNUMMER)
 DEFAULT_ARCHETYPE_NODE_ID = "openEHR-EHR-EHR_STATUS.generic.v1"
@@ -25,12 +25,8 @@ class MalformedEhrStatus(ValueError):
     """Not an EHR_STATUS at all (400)."""
 
 
-class EhrStatusViolation(ValueError):
+class EhrStatusViolation(RuleViolation):
     """An EHR_STATUS that breaks a rule, each issue with its path (422)."""
-
-    def __init__(self, issues: list[Issue]):
-        super().__init__("; ".join(f"{issue.path}: {issue.message}" for issue in issues))
-        self.issues = issues
 
 
 @dataclass(frozen=True)

@@ -70,8 +70,8 @@ class Issue:
     message: str
 
 
-class PersonRuleViolation(ValueError):
-    """The PERSON breaks a demographics rule (e.g. a personnummer with a wrong check digit)."""
+class RuleViolation(ValueError):
+    """Input that breaks a demographics rule (e.g. a personnummer with a wrong check digit), every issue."""
 
     def __init__(self, issues: list[Issue]):
         super().__init__("; ".join(f"{issue.path}: {issue.message}" for issue in issues))
@@ -192,7 +192,7 @@ def _gender(element: dict[str, Any]) -> str | None:
 
 
 def extract(person: dict[str, Any], today: date | None = None) -> PersonFields:
-    """The search fields of a PERSON; PersonRuleViolation lists every bad Swedish identifier."""
+    """The search fields of a PERSON; RuleViolation lists every bad Swedish identifier."""
     issues: list[Issue] = []
     identifiers: dict[tuple[str, str], Identifier] = {}
     name_tokens: set[tuple[str, str]] = set()
@@ -227,7 +227,7 @@ def extract(person: dict[str, Any], today: date | None = None) -> PersonFields:
             gender = gender or _gender(obj)
 
     if issues:
-        raise PersonRuleViolation(issues)
+        raise RuleViolation(issues)
     return PersonFields(
         identifiers=tuple(identifiers.values()),
         name_tokens=frozenset(name_tokens),

@@ -21,7 +21,8 @@ from services.demographics.search import DateCondition, PersonQuery
 from services.kernel.database import write_transaction
 from services.kernel.schema import Document, UtcDateTime, index_entry, index_value, original_version
 from services.kernel.search import IndexedValues, SearchIndex
-from services.kernel.versioning import ChangeType, Committer, LifecycleState, Version, VersionUid
+from services.kernel.store import version_from_row
+from services.kernel.versioning import LifecycleState, Version
 
 metadata = sa.MetaData()
 
@@ -215,7 +216,7 @@ class PersonSearch:
                 sa.select(sa.func.count()).select_from(index_entry).where(*conditions)
             ).scalar_one()
             rows = connection.execute(page).all() if total > query.offset else []
-        return total, [_version(row) for row in rows]
+        return total, [version_from_row(row) for row in rows]
 
     def holders(self, identifiers: list[str], other_than: str | None = None) -> dict[str, str]:
         """Which live persons hold these Swedish identifiers: {identifier: object_id}."""
@@ -228,17 +229,3 @@ class PersonSearch:
             query = query.where(index_value.c.object_id != other_than)
         with self.engine.connect() as connection:
             return {row.value: row.object_id for row in connection.execute(query)}
-
-
-def _version(row: sa.Row) -> Version:
-    return Version(
-        uid=VersionUid(row.object_id, row.system_id, row.version),
-        ehr_id=None,
-        contribution_id=row.contribution_id,
-        time_committed=row.time_committed,
-        committer=Committer(row.committer_name, row.committer_hsa_id),
-        change_type=ChangeType(row.change_type),
-        lifecycle_state=LifecycleState(row.lifecycle_state),
-        template_id=row.template_id,
-        data=row.data,
-    )

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from archetypes.identifiers import InvalidIdentifier
 from services.demographics.ehr_status import EhrStatusViolation, MalformedEhrStatus, check_ehr_status
-from services.demographics.person import PersonRuleViolation, extract, swedish_identifier
+from services.demographics.person import RuleViolation, extract, swedish_identifier
 from services.demographics.repository import EhrAlreadyExists, EhrRecord, EhrRepository, PersonSearch
 from services.demographics.search import PersonQuery
 from services.kernel.errors import BadRequest, Conflict, Deleted, ErrorDetail, NotFound, UnprocessableEntity
@@ -109,7 +109,7 @@ class PersonService:
         template_id = check_against_template(body, self.templates, self.validate)
         try:
             fields = extract(body, self.today())
-        except PersonRuleViolation as error:
+        except RuleViolation as error:
             raise UnprocessableEntity("The PERSON has invalid identifiers", _details(error.issues),
                                       "invalid_identifier") from error  # fmt: skip
         swedish = [identifier.value for identifier in fields.identifiers if identifier.swedish]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from archetypes import ValidationIssue
 from services.kernel.templates import Template, TemplateRegistry
 
 TEMPLATE_ID = "vgr.person.v1"
@@ -12,16 +11,10 @@ FAKE_TEMPLATES = TemplateRegistry(
 )
 
 
-@dataclass(frozen=True)
-class Issue:
-    path: str
-    pointer: str
-    message: str
-    keyword: str
-
-
-def fake_validator(person: dict, template_id: str) -> list[Issue]:
+def fake_validator(person: dict, template_id: str) -> list[ValidationIssue]:
     """A PERSON needs at least one identity (a name); that is all this fake knows."""
     if not person.get("identities"):
-        return [Issue("/identities", "/identities", "at least one identity is required", "minItems")]
+        return [
+            ValidationIssue("/identities", "/identities", "at least one identity is required", "minItems")
+        ]
     return []

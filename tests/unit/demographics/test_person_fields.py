@@ -4,7 +4,7 @@ import pytest
 
 from services.demographics.examples import make_person, personnummer
 from services.demographics.folding import fold, prefix_upper_bound, tokens
-from services.demographics.person import PersonRuleViolation, extract
+from services.demographics.person import RuleViolation, extract
 
 TODAY = date(2026, 11, 24)
 
@@ -63,7 +63,7 @@ def test_a_bad_check_digit_is_reported_with_its_path_and_pointer():
     good = personnummer(date(1950, 4, 2), 123)
     bad = good[:-1] + str((int(good[-1]) + 1) % 10)
     person = make_person(identifiers=[good, bad], birth_date="1950-04-02")
-    with pytest.raises(PersonRuleViolation) as caught:
+    with pytest.raises(RuleViolation) as caught:
         extract(person, TODAY)
     [issue] = caught.value.issues
     assert issue.pointer == "/details/items/3/items/0/value/id"
@@ -78,7 +78,7 @@ def test_declared_kind_must_match_the_number():
     number = personnummer(date(1990, 1, 5), 42, samordningsnummer=True)
     person = make_person(identifiers=[number], birth_date="1990-01-05")
     person["details"]["items"][2]["items"][0]["value"]["type"] = "personnummer"
-    with pytest.raises(PersonRuleViolation, match="is a samordningsnummer, not a personnummer"):
+    with pytest.raises(RuleViolation, match="is a samordningsnummer, not a personnummer"):
         extract(person, TODAY)
 
 
@@ -104,7 +104,7 @@ def test_partial_birth_dates_are_ranges(text, low, high):
 
 
 def test_a_malformed_birth_date_is_an_issue():
-    with pytest.raises(PersonRuleViolation, match="not an ISO 8601 date"):
+    with pytest.raises(RuleViolation, match="not an ISO 8601 date"):
         extract(make_person(birth_date="2. april 1950"), TODAY)
 
 
