@@ -169,6 +169,8 @@ class VersionedStore:
         except sa.exc.IntegrityError as error:
             # Another writer inserted the same next version first: the database picked the winner.
             current = self.latest(expected.object_id, ehr_id)
+            if current.uid == expected:
+                raise  # nobody else committed: another constraint (e.g. a module's unique index) refused
             raise PreconditionFailed(
                 f"{expected} was changed concurrently; the latest version is {current.uid}", current.uid.etag
             ) from error
