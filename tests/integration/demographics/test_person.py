@@ -4,6 +4,8 @@ from datetime import date
 import pytest
 
 from services.demographics.examples import make_person, personnummer
+from services.kernel.errors import Conflict
+from services.kernel.versioning import Committer, VersionUid
 from tests.integration.demographics.conftest import BASE
 
 pytestmark = pytest.mark.anyio
@@ -172,3 +174,19 @@ async def test_concurrent_creates_with_one_personnummer_make_one_person(client):
 async def test_template_listing(client):
     templates = await client.get(f"{BASE}/definition/template/adl1.4")
     assert [t["template_id"] for t in templates.json()] == ["vgr.person.v1"]
+
+
+async def test_the_unique_index_refuses_a_taken_number_even_past_the_check(client, demographics_app):
+    """The pre-check can be raced; the database cannot: an update that slipped past it is a 409, not a 412."""
+    await create(client, make_person(identifiers=["19121212-1212"]))
+    other = (await create(client, make_person(given="Bo", identifiers=["20121212-1212"]))).headers["ETag"]
+    persons = demographics_app.state.persons
+    expected = VersionUid.parse(other)
+    persons.search_repository.holders = (
+        lambda numbers, other_than=None: {}
+    )  # as if the other commit came later
+    with pytest.raises(Conflict) as refused:
+        persons.update(expected.object_id, expected, make_person(given="Bo", identifiers=["19121212-1212"]),
+                       Committer())  # fmt: skip
+    assert refused.value.code == "identifier_in_use"
+    assert (await client.get(f"{PERSON}/{expected.object_id}")).headers["ETag"] == other  # nothing half-saved
