@@ -181,7 +181,10 @@ def _conditions(query: PersonQuery, template_id: str) -> list[sa.ColumnElement[b
     if query.birthdate:
         conditions.append(_birthdate(query.birthdate))
     if query.gender is not None:
-        conditions.append(_where(GENDER, value == query.gender))
+        # Most persons have a gender: a filter on the candidates the other conditions found, or,
+        # alone, the driving condition.
+        selective = query.identifier is not None or query.words or query.birthdate
+        conditions.append((_where if selective else _has)(GENDER, value == query.gender))
     return conditions
 
 
@@ -195,16 +198,13 @@ class PersonSearch:
     def search(self, query: PersonQuery) -> tuple[int, list[Version]]:
         conditions = _conditions(query, self.template_id)
         sort = index_value.alias("sort_value")
+        # The page is chosen on the index alone; only its versions' documents are read afterwards.
         page = (
-            sa.select(original_version)
+            sa.select(index_entry.c.object_id, index_entry.c.version)
             .select_from(
-                index_entry.join(
-                    original_version,
-                    sa.and_(
-                        original_version.c.object_id == index_entry.c.object_id,
-                        original_version.c.version == index_entry.c.version,
-                    ),
-                ).outerjoin(sort, sa.and_(sort.c.object_id == index_entry.c.object_id, sort.c.field == SORT))
+                index_entry.outerjoin(
+                    sort, sa.and_(sort.c.object_id == index_entry.c.object_id, sort.c.field == SORT)
+                )
             )
             .where(*conditions)
             .order_by(sort.c.value.nulls_last(), index_entry.c.object_id)
@@ -215,8 +215,17 @@ class PersonSearch:
             total = connection.execute(
                 sa.select(sa.func.count()).select_from(index_entry).where(*conditions)
             ).scalar_one()
-            rows = connection.execute(page).all() if total > query.offset else []
-        return total, [version_from_row(row) for row in rows]
+            keys = [tuple(row) for row in connection.execute(page)] if total > query.offset else []
+            latest = original_version.join(index_entry, sa.and_(
+                index_entry.c.object_id == original_version.c.object_id,
+                index_entry.c.version == original_version.c.version,
+            ))  # fmt: skip
+            ids = [object_id for object_id, _ in keys]
+            rows = connection.execute(
+                sa.select(original_version).select_from(latest).where(index_entry.c.object_id.in_(ids))
+            ).all() if ids else []  # fmt: skip
+        by_key = {(row.object_id, row.version): version_from_row(row) for row in rows}
+        return total, [by_key[key] for key in keys if key in by_key]
 
     def holders(self, identifiers: list[str], other_than: str | None = None) -> dict[str, str]:
         """Which live persons hold these Swedish identifiers: {identifier: object_id}."""
