@@ -24,7 +24,11 @@ class Validator:
 
     def __init__(self, schema: dict):
         self.schema = schema
-        self._compiled = jsonschema_rs.Draft202012Validator(schema)
+        # The plain regex engine: linear-time matching, so a hostile value cannot make a template
+        # pattern backtrack for ever; it also proves the schema's patterns are portable.
+        self._compiled = jsonschema_rs.Draft202012Validator(
+            schema, pattern_options=jsonschema_rs.RegexOptions(), validate_formats=False, offline=True
+        )
 
     def is_valid(self, instance: dict) -> bool:
         return self._compiled.is_valid(instance)
@@ -42,6 +46,9 @@ class Validator:
         location = list(error.instance_path)
         keyword_path = list(error.schema_path)
         keyword = str(keyword_path[-1]) if keyword_path else ""
+        if type(error.kind).__name__ == "FalseSchema":
+            # A ``false`` schema (an attribute the template forbids) has no keyword of its own.
+            keyword, keyword_path = "false", keyword_path + ["false"]
         node = self._node_title(keyword_path) or _node_from_instance(instance, location)
         message = describe(keyword, error, self._keyword_schema(keyword_path), node)
         return ValidationIssue(openehr_path(instance, location), pointer(location), message, keyword)
@@ -51,12 +58,7 @@ class Validator:
         schema = self.schema
         yield schema
         for step in keyword_path[:-1]:
-            if isinstance(schema, dict):
-                schema = schema.get(step if not isinstance(step, int) else str(step), schema.get(step))
-            elif isinstance(schema, list) and isinstance(step, int) and step < len(schema):
-                schema = schema[step]
-            else:
-                return
+            schema = _get(schema, step)
             if schema is None:
                 return
             yield schema
@@ -112,8 +114,8 @@ def _get(value, step):
 
 def _node_from_instance(instance, location: list) -> str | None:
     value, name = instance, None
-    for step in location:
-        value = _get(value, step)
+    for step in [None, *location]:
+        value = value if step is None else _get(value, step)
         if isinstance(value, dict) and isinstance(value.get("archetype_node_id"), str):
             text = value.get("name", {}).get("value") if isinstance(value.get("name"), dict) else None
             name = f"{text} ({value['archetype_node_id']})" if text else value["archetype_node_id"]
@@ -152,6 +154,8 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
     expected = schema.get(keyword) if isinstance(schema, dict) else None
     if keyword == "required":
         missing = [k for k in (expected or []) if isinstance(found, dict) and k not in found]
+        if missing == ["_type"]:
+            return f"{where}'_type' is missing: the RM declares an abstract type here, so data must name one"
         return f"{where}mandatory attribute {', '.join(repr(m) for m in missing) or '?'} is missing"
     if keyword == "const":
         return f"{where}expected {_show(expected)}, found {_show(found)}"
@@ -182,6 +186,10 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
         return f"{where}cardinality: {bound} {expected} items expected, found {len(found)}"
     if keyword == "type":
         return f"{where}expected a value of JSON type {expected}, found {_show(found)}"
-    if keyword == "false schema":
-        return f"{where}this attribute is not allowed by the template"
+    if keyword in ("anyOf", "not") and isinstance(schema, dict) and "description" in schema:
+        return f"{where}{_show(found)} is not allowed here: expected {schema['description']}"
+    if keyword == "multipleOf":
+        return f"{where}{_show(found)} must be a multiple of {expected} (the template's precision)"
+    if keyword == "false":
+        return f"{where}the template does not allow this attribute here, found {_show(found)}"
     return f"{where}{error.message}"

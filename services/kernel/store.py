@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from services.kernel.database import write_transaction
-from services.kernel.errors import Deleted, NotFound, PreconditionFailed
+from services.kernel.database import read_connection, write_transaction
+from services.kernel.errors import Conflict, Deleted, NotFound, PreconditionFailed
 from services.kernel.schema import contribution, index_entry, index_value, original_version, versioned_object
 from services.kernel.search import SearchIndex
 from services.kernel.versioning import ChangeType, Committer, LifecycleState, Version, VersionUid
@@ -97,21 +97,25 @@ class VersionedStore:
         object_id: str | None = None,
     ) -> Version:
         object_id = object_id or str(uuid.uuid4())
-        with write_transaction(self.engine) as connection:
-            now = _now()
-            connection.execute(
-                versioned_object.insert().values(id=object_id, ehr_id=ehr_id, time_created=now)
-            )
-            return self._append(
-                connection,
-                VersionUid(object_id, self.system_id, 1),
-                ehr_id,
-                data,
-                template_id,
-                committer,
-                ChangeType.CREATION,
-                now,
-            )
+        try:
+            with write_transaction(self.engine) as connection:
+                now = _now()
+                connection.execute(
+                    versioned_object.insert().values(id=object_id, ehr_id=ehr_id, time_created=now)
+                )
+                return self._append(
+                    connection,
+                    VersionUid(object_id, self.system_id, 1),
+                    ehr_id,
+                    data,
+                    template_id,
+                    committer,
+                    ChangeType.CREATION,
+                    now,
+                )
+        except sa.exc.IntegrityError as error:
+            # Only a caller-chosen object id can collide (a random UUID does not).
+            raise Conflict(f"An object with id {object_id} already exists", "already_exists") from error
 
     def update(
         self,
@@ -164,7 +168,9 @@ class VersionedStore:
                     template_id or latest.template_id,
                     committer,
                     change_type,
-                    _now(),
+                    # Hosts' clocks may disagree; a version is never older than the one it follows,
+                    # so version_at_time stays unambiguous.
+                    max(_now(), latest.time_committed),
                 )
         except sa.exc.IntegrityError as error:
             # Another writer inserted the same next version first: the database picked the winner.
@@ -222,8 +228,9 @@ class VersionedStore:
             return
         object_id = version.uid.object_id
         indexed = self.index.extract(version.data) if version.data is not None else None
-        connection.execute(index_value.delete().where(index_value.c.object_id == object_id))
-        connection.execute(index_entry.delete().where(index_entry.c.object_id == object_id))
+        if version.uid.version > 1:  # a new object has no projection yet: two statements saved
+            connection.execute(index_value.delete().where(index_value.c.object_id == object_id))
+            connection.execute(index_entry.delete().where(index_entry.c.object_id == object_id))
         connection.execute(
             index_entry.insert().values(
                 object_id=object_id,
@@ -258,7 +265,7 @@ class VersionedStore:
 
     def latest(self, object_id: str, ehr_id: str | None = None) -> Version:
         """The latest version, deleted or not; NotFound when the object does not exist (in that EHR)."""
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             return self._latest(connection, object_id, ehr_id)
 
     def version(self, uid: VersionUid, ehr_id: str | None = None) -> Version:
@@ -273,7 +280,7 @@ class VersionedStore:
         )
         if ehr_id is not None:
             query = query.where(versioned_object.c.ehr_id == ehr_id)
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             row = connection.execute(query).first()
         if row is None:
             raise NotFound(f"No version {uid}" + (f" in EHR {ehr_id}" if ehr_id else ""), "version_not_found")
@@ -288,7 +295,7 @@ class VersionedStore:
         )
         if ehr_id is not None:
             query = query.where(versioned_object.c.ehr_id == ehr_id)
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             rows = connection.execute(query).all()
         if not rows:
             raise NotFound(f"No object {object_id}" + (f" in EHR {ehr_id}" if ehr_id else ""))
@@ -338,7 +345,7 @@ class VersionedStore:
             .offset(query.offset)
             .limit(query.limit)
         )
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             total = connection.execute(
                 sa.select(sa.func.count()).select_from(index_entry).where(*conditions)
             ).scalar_one()
@@ -361,5 +368,5 @@ class VersionedStore:
         )
 
     def ping(self) -> None:
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             connection.execute(sa.select(sa.func.count()).select_from(versioned_object).limit(1))

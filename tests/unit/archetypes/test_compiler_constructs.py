@@ -106,10 +106,9 @@ def test_existence_zero_forbids_an_attribute():
         )
     )
     flavour = {"_type": "DV_CODED_TEXT", "value": "unknown", "defining_code": code("openehr", "253")}
-    assert (
-        issues(checker, composition({**item(), "null_flavour": flavour}))[0].pointer
-        == f"{ITEMS}/0/null_flavour"
-    )
+    issue = only(issues(checker, composition({**item(), "null_flavour": flavour})))
+    assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0/null_flavour", "false")
+    assert "Finding (at0002): the template does not allow this attribute" in issue.message
     assert issues(checker, composition(item())) == []
 
 
@@ -122,9 +121,11 @@ def test_occurrences_lower_bound():
 
 def test_occurrences_upper_bound():
     checker = validator(evaluation_template(element(obj("DV_TEXT"), occurrences=(0, 2))))
+    assert issues(checker, composition()) == []
     assert issues(checker, composition(item(), item())) == []
     issue = only(issues(checker, composition(item(), item(), item())))
     assert (issue.pointer, issue.keyword, issue.path) == (ITEMS, "maxContains", f"{ITEMS_PATH}")
+    assert issue.message == "Tree (at0001): occurrences 0..2 of Finding (at0002): at most 2 allowed, found 3"
 
 
 def test_cardinality_bounds_the_list():
@@ -162,7 +163,7 @@ def test_unique_cardinality_rejects_duplicates():
 def test_type_is_required_where_the_rm_declares_an_abstract_type():
     issue = only(issues(value_template(obj("DV_TEXT")), composition(item({"value": "untyped"}))))
     assert (issue.pointer, issue.keyword) == (VALUE, "required")
-    assert "_type" in issue.message
+    assert "'_type' is missing: the RM declares an abstract type here" in issue.message
 
 
 def test_a_wrong_type_is_rejected_with_the_allowed_types():
@@ -231,12 +232,15 @@ def test_c_string_list():
     assert issues(checker, composition(item(text("yes")))) == []
     issue = only(issues(checker, composition(item(text("maybe")))))
     assert (issue.pointer, issue.keyword) == (f"{VALUE}/value", "enum")
+    assert issue.message == 'Finding (at0002): "maybe" is not one of the allowed values ["yes", "no"]'
 
 
 def test_c_string_pattern_matches_the_whole_value():
     checker = value_template(obj("DV_TEXT", "", single("value", c_string(pattern="[A-Z]{3}"))))
     assert issues(checker, composition(item(text("ABC")))) == []
-    assert only(issues(checker, composition(item(text("xABCx"))))).keyword == "pattern"
+    issue = only(issues(checker, composition(item(text("xABCx")))))
+    assert issue.keyword == "pattern"
+    assert issue.message == 'Finding (at0002): "xABCx" is not a value matching the pattern [A-Z]{3}'
 
 
 def _count_template(range_xml: str) -> Validator:
@@ -378,6 +382,22 @@ def test_c_dv_quantity_units_and_ranges():
     assert only(issues(checker, _quantity(80, "g"))).pointer == f"{VALUE}/units"
 
 
+def test_c_dv_quantity_precision_zero_means_integral_and_minus_one_any():
+    integral = obj(
+        "DV_QUANTITY",
+        "",
+        kind="C_DV_QUANTITY",
+        extra=(
+            f"<list>{interval('magnitude', 0, 300)}{interval('precision', 0, 0)}<units>/min</units></list>"
+            f"<list>{interval('precision', -1, -1)}<units>/h</units></list>"
+        ),
+    )
+    checker = value_template(integral)
+    assert issues(checker, _quantity(72, "/min")) == [] and issues(checker, _quantity(72.0, "/min")) == []
+    assert only(issues(checker, _quantity(72.5, "/min"))).keyword == "multipleOf"
+    assert issues(checker, _quantity(72.25, "/h", precision=2)) == []
+
+
 def test_c_dv_quantity_precision():
     checker = value_template(QUANTITY)
     assert issues(checker, _quantity(80, "kg", precision=1)) == []
@@ -457,7 +477,8 @@ def test_archetype_slot_includes_and_excludes():
     allowed = _cluster("openEHR-EHR-CLUSTER.device-pump.v1", item(text("x"), node_id="at0001"))
     assert issues(checker, composition(allowed)) == []
     other = only(issues(checker, composition(_cluster("openEHR-EHR-CLUSTER.forbidden.v1", item(text("x"))))))
-    assert (other.pointer, other.keyword) == (f"{ITEMS}/0/archetype_node_id", "not")
+    assert (other.pointer, other.keyword) == (f"{ITEMS}/0/archetype_node_id", "anyOf")
+    assert "except openEHR-EHR-CLUSTER\\.forbidden\\.v1" in other.message
     broken = _cluster("openEHR-EHR-CLUSTER.device.v1")
     del broken["items"]  # unfilled slots are still checked against the RM
     assert only(issues(checker, composition(broken))).keyword == "required"
@@ -604,6 +625,12 @@ def test_a_demographic_person_template():
                 },
             }
         ],
+        "archetype_details": {
+            "_type": "ARCHETYPED",
+            "archetype_id": {"_type": "ARCHETYPE_ID", "value": "openEHR-DEMOGRAPHIC-PERSON.person.v0"},
+            "template_id": {"_type": "TEMPLATE_ID", "value": "person.v1"},
+            "rm_version": "1.1.0",
+        },
     }
     assert issues(opt, person) == []
     person["identities"][0]["details"]["items"] = []
@@ -611,6 +638,12 @@ def test_a_demographic_person_template():
     assert (issue.pointer, issue.keyword) == ("/identities/0/details/items", "minContains")
     assert (
         issue.path == "/identities[openEHR-DEMOGRAPHIC-PARTY_IDENTITY.person_name.v0]/details[at0001]/items"
+    )
+    del person["archetype_details"]
+    missing = [i for i in issues(opt, person) if i.pointer == ""]
+    assert [(i.path, i.keyword) for i in missing] == [("/", "required")]
+    assert "Person (openEHR-DEMOGRAPHIC-PERSON.person.v0): mandatory attribute 'archetype_details'" in (
+        missing[0].message
     )
 
 
@@ -782,3 +815,37 @@ def test_internal_ref_paths_with_name_predicates_or_from_the_template_root():
         assert issues(checker, composition(nested)) == []
         nested["items"][0]["items"][0]["value"]["defining_code"]["code_string"] = "at0011"
         assert only(issues(checker, composition(nested))).keyword == "enum"
+
+
+def test_many_siblings_each_get_their_own_constraints():
+    ids = [f"at00{n}" for n in range(30, 37)]
+    checker = validator(
+        evaluation_template(*(element(c_string_value(node_id), node_id=node_id) for node_id in ids))
+    )
+    assert issues(checker, composition(*(item(text(node_id), node_id=node_id) for node_id in ids))) == []
+    for position, node_id in enumerate(ids):
+        swapped = [item(text(other), node_id=node_id) for other in ids if other != node_id][:1]
+        issue = only(issues(checker, composition(*swapped)))
+        assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0/value/value", "enum"), position
+    assert only(issues(checker, composition(item(text("x"), node_id="at0099")))).keyword == "enum"
+
+
+def c_string_value(value: str) -> str:
+    return obj("DV_TEXT", "", single("value", c_string(value)))
+
+
+def test_an_alternative_with_occurrences_zero_is_excluded():
+    excluded = obj("DV_CODED_TEXT", "", occurrences=(0, 0))
+    checker = value_template(obj("DV_TEXT") + excluded)
+    coded = {"_type": "DV_CODED_TEXT", "value": "x", "defining_code": code("SNOMED-CT", "123")}
+    assert issues(checker, composition(item(text("x")))) == []
+    issue = only(issues(checker, composition(item(coded))))
+    assert (issue.pointer, issue.keyword) == (VALUE, "false")
+
+
+def test_the_definition_must_be_an_archetype_root():
+    opt = evaluation_template(element(obj("DV_TEXT"))).replace(
+        "<archetype_id><value>openEHR-EHR-COMPOSITION.test.v1</value></archetype_id>", ""
+    )
+    with pytest.raises(UnsupportedConstraint, match="archetype root"):
+        compile_opt(opt)
