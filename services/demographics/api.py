@@ -118,11 +118,13 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
         return person_response(request, persons.get(uid), 200, True)
 
     @api.put("/demographic/person/{uid}", tags=["person"], openapi_extra=_JSON_BODY,
-             responses=error_responses(400, 404, 409, 412, 422))  # fmt: skip
+             responses={204: {"description": "Updated (Prefer: return=minimal, the default)"},
+                        **error_responses(400, 404, 409, 412, 422)})  # fmt: skip
     def update_person(uid: str, request: Request, body: Any = Depends(json_body),
                       expected: VersionUid = Depends(require_if_match), who: Committer = Depends(committer),
                       representation: bool = Depends(wants_representation)) -> Response:  # fmt: skip
-        return person_response(request, persons.update(uid, expected, body, who), 200, representation)
+        version = persons.update(uid, expected, body, who)
+        return person_response(request, version, 200 if representation else 204, representation)
 
     @api.delete("/demographic/person/{uid}", status_code=204, tags=["person"],
                 responses=error_responses(400, 404, 412))  # fmt: skip

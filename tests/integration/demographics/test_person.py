@@ -43,6 +43,12 @@ async def test_create_gives_201_location_and_etag_then_read(client):
 async def test_prefer_representation_returns_the_person(client):
     response = await create(client, Prefer="return=representation")
     assert response.json()["uid"]["value"] == response.headers["ETag"].strip('"')
+    object_id = response.headers["ETag"].strip('"').split("::")[0]
+    headers = {"If-Match": response.headers["ETag"], "Prefer": "return=representation"}
+    updated = await client.put(f"{PERSON}/{object_id}", json=make_person(given="Åsa"), headers=headers)
+    assert updated.status_code == 200
+    assert updated.json()["uid"]["value"] == updated.headers["ETag"].strip('"')
+    assert updated.headers["Location"].endswith(updated.json()["uid"]["value"])
 
 
 async def test_update_with_if_match_then_stale_412_and_missing_400(client):
@@ -50,7 +56,8 @@ async def test_update_with_if_match_then_stale_412_and_missing_400(client):
     object_id = first.strip('"').split("::")[0]
     renamed = make_person(family="Åkesson")
     updated = await client.put(f"{PERSON}/{object_id}", json=renamed, headers={"If-Match": first, **AUDIT})
-    assert updated.status_code == 200, updated.text
+    assert updated.status_code == 204, updated.text
+    assert updated.content == b""
     second = updated.headers["ETag"]
     assert second.endswith('::2"')
     assert (await client.get(f"{PERSON}/{object_id}")).json()["identities"] == renamed["identities"]
@@ -146,7 +153,7 @@ async def test_a_personnummer_belongs_to_one_live_person(client):
     same = await client.put(
         f"{PERSON}/{object_id}", json=make_person(given="Anna Maria"), headers={"If-Match": etag}
     )
-    assert same.status_code == 200
+    assert same.status_code == 204
     # once the holder is deleted the number is free again
     await client.delete(f"{PERSON}/{object_id}", headers={"If-Match": same.headers["ETag"]})
     await create(client, make_person(given="Bo", identifiers=["121212+1212"]))
@@ -159,7 +166,7 @@ async def test_concurrent_updates_with_the_same_if_match_one_wins(client):
         client.put(f"{PERSON}/{object_id}", json=make_person(given=f"Namn{i}"), headers={"If-Match": etag})
         for i in range(8)
     ))  # fmt: skip
-    assert sorted(r.status_code for r in responses) == [200] + [412] * 7
+    assert sorted(r.status_code for r in responses) == [204] + [412] * 7
     history = (await client.get(f"{BASE}/demographic/versioned_party/{object_id}/revision_history")).json()
     assert len(history) == 2
 
