@@ -107,3 +107,14 @@ def create_store_tables() -> None:
         sa.Column("value", sa.String(200), primary_key=True),
     )
     op.create_index("ix_index_value_field_value", "index_value", ["field", "value"])
+
+
+def migrate_command(module: str, migrations: Path, database_url: str, argv: list[str] | None = None) -> None:
+    """The body of `python -m services.<module> migrate`: that module's database to the latest schema."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"python -m services.{module}")
+    parser.add_argument("command", choices=["migrate"])
+    parser.parse_args(argv)
+    upgrade(migrations, database_url)
+    print(f"{module}: {database_url} is at the latest schema")

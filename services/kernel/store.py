@@ -69,6 +69,12 @@ def _version_from_row(row: sa.Row, ehr_id: str | None) -> Version:
     )
 
 
+def version_from_row(row: sa.Row) -> Version:
+    """A Version from a row with original_version's columns (and `ehr_id` if selected), for a module's
+    own queries over the store's tables (e.g. demographics' person search)."""
+    return _version_from_row(row, row._mapping.get("ehr_id"))
+
+
 _VERSION_COLUMNS = (*original_version.c, versioned_object.c.ehr_id)
 _joined = original_version.join(versioned_object, versioned_object.c.id == original_version.c.object_id)
 
@@ -169,6 +175,8 @@ class VersionedStore:
         except sa.exc.IntegrityError as error:
             # Another writer inserted the same next version first: the database picked the winner.
             current = self.latest(expected.object_id, ehr_id)
+            if current.uid == expected:
+                raise  # nobody else committed: another constraint (e.g. a module's unique index) refused
             raise PreconditionFailed(
                 f"{expected} was changed concurrently; the latest version is {current.uid}", current.uid.etag
             ) from error
