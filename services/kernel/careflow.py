@@ -1,0 +1,360 @@
+"""Care-flow status of an openEHR INSTRUCTION from its ACTIONs, and the transition rule on writes.
+
+openEHR records the progress of an INSTRUCTION (a medication order, a service request) as ACTIONs,
+each with an ISM_TRANSITION: a `careflow_step` (an at-code of the ACTION archetype, such as
+"Medication course stopped") and the Instruction State Machine `current_state` (an openehr code:
+526 planned, 245 active, ...). A module names its own statuses (active/suspended/... or
+draft/sent/...) and says which careflow steps and states mean which status; this module derives
+the status (that of the latest ACTION by time) and checks that a new version only appends ACTIONs
+and only moves along the allowed transitions.
+
+Pure functions on composition dicts (canonical openEHR JSON): no I/O, no framework.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+# The Instruction State Machine states (openEHR terminology group "instruction states").
+ISM_STATES = {
+    "524": "initial",
+    "526": "planned",
+    "527": "postponed",
+    "528": "cancelled",
+    "529": "scheduled",
+    "245": "active",
+    "530": "suspended",
+    "531": "aborted",
+    "532": "completed",
+    "533": "expired",
+}
+
+
+class CareflowError(Exception):
+    """A write that breaks a care-flow rule. `status_code` is what the HTTP layer should answer."""
+
+    status_code = 409
+
+    def __init__(self, message: str, path: str = "", pointer: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.pointer = pointer
+
+
+class IllegalTransition(CareflowError):
+    def __init__(self, workflow: str, from_status: str, to_status: str, allowed: list[str], path: str = ""):
+        allowed_text = ", ".join(allowed) if allowed else "none (final status)"
+        super().__init__(
+            f"illegal {workflow} transition {from_status} -> {to_status}; "
+            f"allowed from {from_status}: {allowed_text}",
+            path,
+        )
+        self.from_status = from_status
+        self.to_status = to_status
+        self.allowed = allowed
+
+
+class ActionsRewritten(CareflowError):
+    """A new version changed, removed or back-dated an earlier ACTION: ACTIONs are append-only."""
+
+
+class UnknownCareflowStep(CareflowError):
+    """An ACTION whose careflow step and state map to no status of the module."""
+
+    status_code = 422
+
+
+# --- walking canonical JSON -------------------------------------------------------------------
+
+
+def iter_locatables(node: Any, path: str = "", pointer: str = "") -> Iterator[tuple[dict, str, str]]:
+    """Depth first over every dict that has an archetype_node_id: (node, openEHR path, JSON pointer)."""
+    if isinstance(node, dict):
+        node_id = node.get("archetype_node_id")
+        for key, value in node.items():
+            if isinstance(value, (dict, list)):
+                yield from _iter_attribute(value, f"{path}/{key}", f"{pointer}/{key}")
+        if node_id is not None:
+            yield node, path, pointer
+    elif isinstance(node, list):
+        yield from _iter_attribute(node, path, pointer)
+
+
+def _iter_attribute(value: Any, path: str, pointer: str) -> Iterator[tuple[dict, str, str]]:
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            node_id = item.get("archetype_node_id") if isinstance(item, dict) else None
+            item_path = f"{path}[{node_id}]" if node_id else path
+            yield from iter_locatables(item, item_path, f"{pointer}/{index}")
+    elif isinstance(value, dict):
+        node_id = value.get("archetype_node_id")
+        yield from iter_locatables(value, f"{path}[{node_id}]" if node_id else path, pointer)
+
+
+def find_archetyped(composition: Mapping, archetype_id: str) -> list[tuple[dict, str, str]]:
+    """Every node (with its path and pointer) whose archetype_node_id is `archetype_id`, in document order."""
+    found = [hit for hit in iter_locatables(composition) if hit[0].get("archetype_node_id") == archetype_id]
+    return sorted(found, key=lambda hit: _pointer_order(hit[2]))
+
+
+def _pointer_order(pointer: str) -> list:
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in pointer.split("/")]
+
+
+def element_value(node: Any, at_code: str) -> dict | None:
+    """The value of the first ELEMENT with node id `at_code` below `node` (document order), or None."""
+    for element in elements(node, at_code):
+        value = element.get("value")
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def elements(node: Any, at_code: str) -> list[dict]:
+    hits = [hit for hit in iter_locatables(node) if hit[0].get("archetype_node_id") == at_code]
+    return [hit[0] for hit in sorted(hits, key=lambda hit: _pointer_order(hit[2]))]
+
+
+def code_string(value: Mapping | None) -> str | None:
+    """The code of a DV_CODED_TEXT (or None for anything else)."""
+    if not isinstance(value, Mapping):
+        return None
+    code = value.get("defining_code")
+    if isinstance(code, Mapping):
+        text = code.get("code_string")
+        return text if isinstance(text, str) else None
+    return None
+
+
+def terminology(value: Mapping | None) -> str | None:
+    if not isinstance(value, Mapping) or not isinstance(value.get("defining_code"), Mapping):
+        return None
+    terminology_id = value["defining_code"].get("terminology_id")
+    if isinstance(terminology_id, Mapping):
+        return terminology_id.get("value")
+    return None
+
+
+def parse_datetime(text: Any) -> datetime | None:
+    """An ISO 8601 date or date-time as an aware datetime (naive means UTC); None when unparsable."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time())
+        except ValueError:
+            return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def dv_value(value: Mapping | None) -> Any:
+    return value.get("value") if isinstance(value, Mapping) else None
+
+
+def context_start_time(composition: Mapping) -> datetime | None:
+    context = composition.get("context")
+    if not isinstance(context, Mapping):
+        return None
+    return parse_datetime(dv_value(context.get("start_time")))
+
+
+# --- the care flow ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One ACTION seen as a care-flow step."""
+
+    time: datetime | None
+    careflow_step: str | None  # local at-code
+    current_state: str | None  # openehr ISM code
+    status: str | None  # the module's status, None when unmapped
+    path: str
+    pointer: str
+
+    @property
+    def key(self) -> tuple:
+        """What identifies an ACTION when comparing versions (formatting may differ)."""
+        return (self.time, self.careflow_step, self.current_state, self.status)
+
+
+Classifier = Callable[[Mapping], "str | None"]
+
+
+def classify_by_codes(by_step: Mapping[str, str], by_state: Mapping[str, str]) -> Classifier:
+    """Status of an ACTION from its careflow_step at-code, else from its ISM current_state code."""
+
+    def classify(action: Mapping) -> str | None:
+        transition = action.get("ism_transition") or {}
+        step = code_string(transition.get("careflow_step"))
+        if step in by_step:
+            return by_step[step]
+        return by_state.get(code_string(transition.get("current_state")))
+
+    return classify
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A module's care flow: its statuses, how ACTIONs map to them, and the allowed transitions.
+
+    `initial` is the status of an INSTRUCTION with no ACTION yet. `transitions[s]` lists the
+    statuses reachable from s by one added ACTION (s itself included when an ACTION may record
+    progress without changing the status, e.g. a dose administered while the order stays active).
+    A status with no transitions is final.
+    """
+
+    name: str
+    action_archetype: str
+    initial: str
+    transitions: Mapping[str, frozenset[str]]
+    classify: Classifier
+    statuses: tuple[str, ...] = field(default=())
+    # The careflow step ((at-code, text), ISM state code) written for each status.
+    canonical: Mapping[str, tuple[tuple[str, str], str]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.statuses:
+            object.__setattr__(self, "statuses", tuple(self.transitions))
+
+    def allowed(self, status: str) -> list[str]:
+        """Reachable statuses from `status`, in the workflow's declared order."""
+        reachable = self.transitions.get(status, frozenset())
+        return [s for s in self.statuses if s in reachable]
+
+    def action(self, prototype: Mapping, status: str, time: str) -> dict:
+        """A new ACTION recording `status` at `time` (ISO 8601), a copy of `prototype` otherwise."""
+        action = copy.deepcopy(dict(prototype))
+        careflow_step, current_state = self.canonical[status]
+        set_transition(action, careflow_step, current_state)
+        action["time"] = {"_type": "DV_DATE_TIME", "value": time}
+        return action
+
+    def is_final(self, status: str) -> bool:
+        return not self.transitions.get(status)
+
+    def steps(self, composition: Mapping) -> list[Step]:
+        """The composition's ACTIONs of this workflow, oldest first (stable for equal times)."""
+        steps = []
+        for action, path, pointer in find_archetyped(composition, self.action_archetype):
+            transition = action.get("ism_transition") or {}
+            steps.append(
+                Step(
+                    time=parse_datetime(dv_value(action.get("time"))),
+                    careflow_step=code_string(transition.get("careflow_step")),
+                    current_state=code_string(transition.get("current_state")),
+                    status=self.classify(action),
+                    path=path,
+                    pointer=pointer,
+                )
+            )
+        epoch = datetime.min.replace(tzinfo=UTC)
+        return sorted(steps, key=lambda step: step.time or epoch)
+
+    def status(self, composition: Mapping) -> str:
+        """The status of the latest ACTION by time (`initial` when there is none).
+
+        Raises UnknownCareflowStep when the latest ACTION maps to no status.
+        """
+        steps = self.steps(composition)
+        if not steps:
+            return self.initial
+        return self._known(steps[-1]).status
+
+    def _known(self, step: Step) -> Step:
+        if step.status is None:
+            raise UnknownCareflowStep(
+                f"{self.name}: ACTION with careflow_step {step.careflow_step!r} and current_state "
+                f"{step.current_state!r} maps to no status ({', '.join(self.statuses)})",
+                f"{step.path}/ism_transition",
+                f"{step.pointer}/ism_transition",
+            )
+        return step
+
+    def check(self, previous: Mapping | None, new: Mapping) -> str:
+        """Check a write: `previous` the stored latest version (None on create), `new` the one sent.
+
+        ACTIONs are append-only: every earlier ACTION must still be there, unchanged, and the added
+        ones may not be older than the latest earlier one. Each added ACTION must be an allowed
+        transition from the status before it. Returns the new status.
+        """
+        old_steps = self.steps(previous) if previous is not None else []
+        new_steps = self.steps(new)
+        new_keys = [step.key for step in new_steps]
+        for step in old_steps:
+            if step.key not in new_keys:
+                raise ActionsRewritten(
+                    f"{self.name}: the ACTION at {step.path} (careflow_step {step.careflow_step}, "
+                    f"time {step.time.isoformat() if step.time else None}) was removed or changed; "
+                    "ACTIONs are append-only, record a change as a new ACTION",
+                    step.path,
+                    step.pointer,
+                )
+            new_keys.remove(step.key)
+        old_keys = [step.key for step in old_steps]
+        added = []
+        for step in new_steps:
+            if step.key in old_keys:
+                old_keys.remove(step.key)
+            else:
+                added.append(step)
+        status = self._known(old_steps[-1]).status if old_steps else self.initial
+        latest = old_steps[-1].time if old_steps else None
+        for step in added:
+            if latest is not None and step.time is not None and step.time < latest:
+                raise ActionsRewritten(
+                    f"{self.name}: the added ACTION at {step.path} is dated {step.time.isoformat()}, "
+                    f"before the latest earlier ACTION ({latest.isoformat()})",
+                    f"{step.path}/time",
+                    f"{step.pointer}/time",
+                )
+            target = self._known(step).status
+            if target not in self.transitions.get(status, frozenset()):
+                raise IllegalTransition(self.name, status, target, self.allowed(status), step.path)
+            status = target
+        return status
+
+
+# --- building ACTIONs -------------------------------------------------------------------------
+
+
+def set_transition(action: dict, careflow_step: tuple[str, str], current_state: str) -> dict:
+    """Set an ACTION's ISM_TRANSITION to a careflow step (at-code, text) and ISM state code, in place."""
+    at_code, text = careflow_step
+    action["ism_transition"] = {
+        "_type": "ISM_TRANSITION",
+        "current_state": {
+            "_type": "DV_CODED_TEXT",
+            "value": ISM_STATES[current_state],
+            "defining_code": {
+                "_type": "CODE_PHRASE",
+                "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"},
+                "code_string": current_state,
+            },
+        },
+        "careflow_step": {
+            "_type": "DV_CODED_TEXT",
+            "value": text,
+            "defining_code": {
+                "_type": "CODE_PHRASE",
+                "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "local"},
+                "code_string": at_code,
+            },
+        },
+    }
+    return action
+
+
+def with_added_action(composition: Mapping, action: Mapping) -> dict:
+    """A copy of the composition with `action` appended to its `content`."""
+    result = copy.deepcopy(dict(composition))
+    content = result.setdefault("content", [])
+    content.append(copy.deepcopy(dict(action)))
+    return result
