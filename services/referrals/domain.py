@@ -4,22 +4,22 @@ A referral is a `vgr.referral.v1` composition (COMPOSITION.request.v1) holding o
 INSTRUCTION.service_request.v1 and the ACTION.service.v1 entries recorded against it. The status
 is that of the latest ACTION by time; a referral with no ACTION yet is a draft.
 
-ACTION.service.v1 has no careflow steps named "accepted" or "rejected"; the mapping used here
-(at-code, ISM state):
+ACTION.service.v1 has no careflow steps named "accepted" or "rejected". The mapping, the one the
+template vgr.referral.v1 documents and allows (at-code, ISM state):
 
-    draft      at0002 Service planned (526 planned)
+    draft      no ACTION yet: the request is written but not sent
     sent       at0026 Service request sent (526 planned)
     received   at0035 Service request received (526 planned)
-    accepted   at0003 Service scheduled (529 scheduled) without a Scheduled date/time (at0025):
-               the receiver has committed to perform the service, no time booked yet
-    scheduled  at0003 Service scheduled (529 scheduled) with a Scheduled date/time (at0025)
-    rejected   at0006 Service abandoned (531 aborted)
+    accepted   at0002 Service planned (526 planned): the receiver plans to perform the service
+    scheduled  at0003 Service scheduled (529 scheduled), and at0004 Service carried out (245 active):
+               the service under way stays scheduled until it is complete
     completed  at0005 Service activity complete (532 completed)
-    cancelled  at0009 Service cancelled (528 cancelled)
+    rejected   at0009 Service cancelled (528 cancelled) whose Reason (at0012) starts with "Avvisad"
+               (or "Rejected"): the receiver turned the referral down
+    cancelled  at0009 Service cancelled (528) with any other or no Reason; at0006 Service abandoned (531)
 
-Any other step falls back to its ISM state only for cancelled (528) and completed (532); the rest
-(at0004 carried out, at0008 postponed, at0010 suspended, at0023 expired) map to no status and are
-refused.
+An unknown step falls back to its ISM state for cancelled (528), completed (532) and aborted (531,
+cancelled); any other (at0008 postponed, at0010 suspended, at0023 expired) is refused.
 """
 
 from __future__ import annotations
@@ -49,46 +49,54 @@ SCHEDULED, COMPLETED, CANCELLED = "scheduled", "completed", "cancelled"
 STATUSES = (DRAFT, SENT, RECEIVED, ACCEPTED, REJECTED, SCHEDULED, COMPLETED, CANCELLED)
 
 SCHEDULED_AT = "at0025"  # ACTION.service.v1 Scheduled date/time
-SERVICE_SCHEDULED = "at0003"
+REASON = "at0012"  # ACTION.service.v1 Reason
+REJECTED_PREFIXES = ("avvisad", "rejected")
 
 STEP_STATUS = {
-    "at0002": DRAFT,
     "at0026": SENT,
     "at0035": RECEIVED,
-    SERVICE_SCHEDULED: ACCEPTED,  # SCHEDULED when a Scheduled date/time is recorded
-    "at0006": REJECTED,
+    "at0002": ACCEPTED,
+    "at0003": SCHEDULED,
+    "at0004": SCHEDULED,
     "at0005": COMPLETED,
-    "at0009": CANCELLED,
+    "at0009": CANCELLED,  # REJECTED when the Reason says "Avvisad"
+    "at0006": CANCELLED,
 }
-STATE_STATUS = {"528": CANCELLED, "532": COMPLETED}
+STATE_STATUS = {"528": CANCELLED, "531": CANCELLED, "532": COMPLETED}
 
+# The careflow step written for each status (draft has none: it is the absence of an ACTION).
 CANONICAL_STEP = {
-    DRAFT: (("at0002", "Tjänst planerad"), "526"),
     SENT: (("at0026", "Begäran om tjänst skickad"), "526"),
     RECEIVED: (("at0035", "Begäran om tjänst mottagen"), "526"),
-    ACCEPTED: ((SERVICE_SCHEDULED, "Tjänst bokad"), "529"),
-    SCHEDULED: ((SERVICE_SCHEDULED, "Tjänst bokad"), "529"),
-    REJECTED: (("at0006", "Tjänst avslutad utan slutförande / Tjänst avslutad i förtid"), "531"),
+    ACCEPTED: (("at0002", "Tjänst planerad"), "526"),
+    SCHEDULED: (("at0003", "Tjänst bokad"), "529"),
     COMPLETED: (("at0005", "Tjänst slutförd"), "532"),
+    REJECTED: (("at0009", "Tjänst avbokad"), "528"),
     CANCELLED: (("at0009", "Tjänst avbokad"), "528"),
 }
 
 _by_codes = classify_by_codes(STEP_STATUS, STATE_STATUS)
 
 
+def _reason(action: Mapping) -> str:
+    value = element_value(action.get("description"), REASON)
+    return str(value.get("value", "")) if value else ""
+
+
 def classify(action: Mapping) -> str | None:
     found = _by_codes(action)
-    if found == ACCEPTED and element_value(action.get("description"), SCHEDULED_AT) is not None:
-        return SCHEDULED
-    return found
+    step = code_string((action.get("ism_transition") or {}).get("careflow_step"))
+    rejected = _reason(action).strip().lower().startswith(REJECTED_PREFIXES)
+    return REJECTED if found == CANCELLED and step == "at0009" and rejected else found
 
 
 # draft -> sent -> received -> accepted | rejected, accepted -> scheduled -> completed;
 # cancelled from any status before completed. Rejected, completed and cancelled are final.
-# A status may follow itself (a draft edited, a referral re-sent, an appointment re-booked).
+# A status recorded by an ACTION may follow itself (a referral re-sent, an appointment re-booked);
+# a draft is the absence of an ACTION, so no ACTION leads to draft.
 _CANCELLABLE = {DRAFT, SENT, RECEIVED, ACCEPTED, SCHEDULED}
 TRANSITIONS = {
-    DRAFT: frozenset({DRAFT, SENT, CANCELLED}),
+    DRAFT: frozenset({SENT, CANCELLED}),
     SENT: frozenset({SENT, RECEIVED, CANCELLED}),
     RECEIVED: frozenset({RECEIVED, ACCEPTED, REJECTED, CANCELLED}),
     ACCEPTED: frozenset({ACCEPTED, SCHEDULED, CANCELLED}),
@@ -189,26 +197,51 @@ def index(composition: Mapping) -> dict[str, Any]:
     }
 
 
-def action_for(prototype: Mapping, new_status: str, time: str, scheduled_for: str | None = None) -> dict:
+def action_for(
+    prototype: Mapping,
+    new_status: str,
+    time: str,
+    scheduled_for: str | None = None,
+    reason: str | None = None,
+) -> dict:
     """A new ACTION.service.v1 recording `new_status` at `time`, built from an existing ACTION.
 
-    For `scheduled` the Scheduled date/time (at0025) is set to `scheduled_for` (default `time`);
-    for every other status it is removed, since its presence is what tells scheduled from accepted.
+    The prototype's Scheduled date/time (at0025) and Reason (at0012) are dropped; `scheduled` sets
+    the Scheduled date/time to `scheduled_for` (default `time`); `rejected` writes a Reason starting
+    with "Avvisad" (that is what tells it from cancelled); `reason` is recorded otherwise.
     """
+    if new_status not in CANONICAL_STEP:
+        raise ValueError(f"no ACTION records the status {new_status!r}")
     action = WORKFLOW.action(prototype, new_status, time)
     description = action.setdefault(
         "description",
         {"_type": "ITEM_TREE", "archetype_node_id": "at0001", "name": {"_type": "DV_TEXT", "value": "Tree"}},
     )
-    items = [i for i in description.get("items", []) if i.get("archetype_node_id") != SCHEDULED_AT]
+    items = [
+        i for i in description.get("items", []) if i.get("archetype_node_id") not in (SCHEDULED_AT, REASON)
+    ]
     if new_status == SCHEDULED:
+        items.append(_element(SCHEDULED_AT, "Schemalagd datum/tid", "DV_DATE_TIME", scheduled_for or time))
+    if new_status == REJECTED:
+        text = reason or "remissen uppfyller inte kriterierna"
         items.append(
-            {
-                "_type": "ELEMENT",
-                "name": {"_type": "DV_TEXT", "value": "Schemalagd datum/tid"},
-                "archetype_node_id": SCHEDULED_AT,
-                "value": {"_type": "DV_DATE_TIME", "value": scheduled_for or time},
-            }
+            _element(
+                REASON,
+                "Orsak",
+                "DV_TEXT",
+                text if text.lower().startswith(REJECTED_PREFIXES) else f"Avvisad: {text}",
+            )
         )
+    elif reason:
+        items.append(_element(REASON, "Orsak", "DV_TEXT", reason))
     description["items"] = items
     return action
+
+
+def _element(at_code: str, name: str, value_type: str, value: str) -> dict:
+    return {
+        "_type": "ELEMENT",
+        "name": {"_type": "DV_TEXT", "value": name},
+        "archetype_node_id": at_code,
+        "value": {"_type": value_type, "value": value},
+    }

@@ -70,7 +70,7 @@ def ref_action(status, time):
 
 
 PATHS = {
-    DRAFT: [DRAFT],
+    DRAFT: [],
     SENT: [SENT],
     RECEIVED: [SENT, RECEIVED],
     ACCEPTED: [SENT, RECEIVED, ACCEPTED],
@@ -106,14 +106,16 @@ def test_status_of_the_latest_action(status):
 @pytest.mark.parametrize(
     ("step", "state", "expected"),
     [
-        ("at0002", "526", DRAFT),
         ("at0026", "526", SENT),
         ("at0035", "526", RECEIVED),
-        ("at0003", "529", ACCEPTED),
-        ("at0006", "531", REJECTED),
+        ("at0002", "526", ACCEPTED),
+        ("at0003", "529", SCHEDULED),
+        ("at0004", "245", SCHEDULED),
         ("at0005", "532", COMPLETED),
         ("at0009", "528", CANCELLED),
+        ("at0006", "531", CANCELLED),
         ("at9999", "528", CANCELLED),
+        ("at9999", "531", CANCELLED),
         ("at9999", "532", COMPLETED),
     ],
 )
@@ -121,20 +123,29 @@ def test_careflow_steps(step, state, expected):
     assert domain.status(referral(actions=[action(ACTION, step, state, "2026-04-02T10:00:00Z")])) == expected
 
 
-def test_service_scheduled_with_a_scheduled_time_is_scheduled_without_it_accepted():
-    booked = action(
-        ACTION,
-        "at0003",
-        "529",
-        "2026-04-02T10:00:00Z",
-        items=[element("at0025", {"_type": "DV_DATE_TIME", "value": "2026-05-01T09:00:00"})],
-    )
-    assert domain.status(referral(actions=[booked])) == SCHEDULED
-
-
 @pytest.mark.parametrize(
-    ("step", "state"), [("at0004", "245"), ("at0008", "527"), ("at0010", "530"), ("at0023", "533")]
+    ("reason", "expected"),
+    [
+        ("Avvisad: kriterier för remiss ej uppfyllda", REJECTED),
+        ("  avvisad, fel mottagare", REJECTED),
+        ("Rejected by receiver", REJECTED),
+        ("Patienten har avlidit", CANCELLED),
+        (None, CANCELLED),
+    ],
 )
+def test_service_cancelled_is_rejected_when_its_reason_says_avvisad(reason, expected):
+    items = [element("at0012", {"_type": "DV_TEXT", "value": reason})] if reason else []
+    cancelled = action(ACTION, "at0009", "528", "2026-04-02T10:00:00Z", items=items)
+    assert domain.status(referral(actions=[cancelled])) == expected
+
+
+def test_a_rejection_reason_on_another_step_does_not_make_it_rejected():
+    items = [element("at0012", {"_type": "DV_TEXT", "value": "Avvisad"})]
+    abandoned = action(ACTION, "at0006", "531", "2026-04-02T10:00:00Z", items=items)
+    assert domain.status(referral(actions=[abandoned])) == CANCELLED
+
+
+@pytest.mark.parametrize(("step", "state"), [("at0008", "527"), ("at0010", "530"), ("at0023", "533")])
 def test_steps_that_mean_no_referral_status_are_refused(step, state):
     with pytest.raises(UnknownCareflowStep) as caught:
         domain.status(referral(actions=[action(ACTION, step, state, "2026-04-02T10:00:00Z")]))
@@ -158,9 +169,10 @@ FORWARD = {
     (SCHEDULED, COMPLETED),
 }
 CANCEL = {(s, CANCELLED) for s in (DRAFT, SENT, RECEIVED, ACCEPTED, SCHEDULED)}
-REPEAT = {(s, s) for s in (DRAFT, SENT, RECEIVED, ACCEPTED, SCHEDULED)}
+REPEAT = {(s, s) for s in (SENT, RECEIVED, ACCEPTED, SCHEDULED)}
 LEGAL = FORWARD | CANCEL | REPEAT
-ALL_PAIRS = {(a, b) for a in STATUSES for b in STATUSES}
+# no ACTION records "draft" (it is the absence of one), so no transition leads to it
+ALL_PAIRS = {(a, b) for a in STATUSES for b in STATUSES if b != DRAFT}
 
 
 @pytest.mark.parametrize(("before", "after"), sorted(LEGAL))
@@ -202,7 +214,7 @@ def test_create_follows_the_same_rule_starting_from_draft(status):
 def test_create_directly_received_is_refused():
     with pytest.raises(IllegalTransition) as caught:
         domain.check_write(None, referral(actions=[ref_action(RECEIVED, "2026-04-02T10:00:00Z")]))
-    assert caught.value.allowed == [DRAFT, SENT, CANCELLED]
+    assert caught.value.allowed == [SENT, CANCELLED]
 
 
 def test_every_transition_adds_an_action_never_overwrites_one():
@@ -215,15 +227,20 @@ def test_every_transition_adds_an_action_never_overwrites_one():
         domain.check_write(previous, overwritten)
 
 
-def test_turning_an_accepted_action_into_a_scheduled_one_is_an_overwrite():
-    previous = reach(ACCEPTED)
+def test_turning_a_cancellation_into_a_rejection_is_an_overwrite():
+    previous = reach(CANCELLED)
     content = list(previous["content"])
-    content[-1] = domain.action_for(content[-1], SCHEDULED, content[-1]["time"]["value"])
+    content[-1] = domain.action_for(content[-1], REJECTED, content[-1]["time"]["value"])
     # same time and careflow step, but the status it records changed: that is a rewrite
-    assert domain.status({**previous, "content": content}) == SCHEDULED
+    assert domain.status({**previous, "content": content}) == REJECTED
     with pytest.raises(ActionsRewritten):
         domain.check_write(previous, {**previous, "content": content})
-    assert domain.check_write(previous, add(previous, SCHEDULED)) == SCHEDULED
+
+
+def test_draft_is_the_absence_of_an_action():
+    with pytest.raises(ValueError):
+        domain.action_for(ref_action(SENT, "2026-04-02T10:00:00Z"), DRAFT, "2026-04-03T10:00:00Z")
+    assert DRAFT not in domain.WORKFLOW.allowed(DRAFT)
 
 
 # --- index ------------------------------------------------------------------------------------
@@ -287,12 +304,20 @@ def test_receiver_from_the_action_when_the_request_names_none():
     assert domain.receiver(composition_) == "SE2321000131-E000000099999"
 
 
-def test_action_for_scheduled_sets_and_for_other_statuses_removes_the_scheduled_time():
+def values_of(action_, at_code):
+    return [i["value"]["value"] for i in action_["description"]["items"] if i["archetype_node_id"] == at_code]
+
+
+def test_action_for_sets_scheduled_time_and_rejection_reason_and_drops_them_otherwise():
     scheduled = ref_action(SCHEDULED, "2026-04-05T10:00:00Z")
     assert domain.classify(scheduled) == SCHEDULED
-    assert [
-        i["value"]["value"] for i in scheduled["description"]["items"] if i["archetype_node_id"] == "at0025"
-    ] == ["2026-05-01T09:00:00+02:00"]
-    accepted = domain.action_for(scheduled, ACCEPTED, "2026-04-06T10:00:00Z")
-    assert domain.classify(accepted) == ACCEPTED
-    assert all(i["archetype_node_id"] != "at0025" for i in accepted["description"]["items"])
+    assert values_of(scheduled, "at0025") == ["2026-05-01T09:00:00+02:00"]
+    rejected = domain.action_for(scheduled, REJECTED, "2026-04-06T10:00:00Z", reason="fel mottagare")
+    assert domain.classify(rejected) == REJECTED
+    assert values_of(rejected, "at0025") == []
+    assert values_of(rejected, "at0012") == ["Avvisad: fel mottagare"]
+    cancelled = domain.action_for(rejected, CANCELLED, "2026-04-07T10:00:00Z")
+    assert domain.classify(cancelled) == CANCELLED
+    assert values_of(cancelled, "at0012") == []
+    noted = domain.action_for(rejected, CANCELLED, "2026-04-07T10:00:00Z", reason="Patienten avböjer")
+    assert (domain.classify(noted), values_of(noted, "at0012")) == (CANCELLED, ["Patienten avböjer"])
