@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from services.kernel.errors import Conflict, ErrorDetail, ServiceError, UnprocessableEntity
+
 # The Instruction State Machine states (openEHR terminology group "instruction states").
 ISM_STATES = {
     "524": "initial",
@@ -38,12 +40,20 @@ class CareflowError(Exception):
     """A write that breaks a care-flow rule. `status_code` is what the HTTP layer should answer."""
 
     status_code = 409
+    code = "illegal_transition"
 
     def __init__(self, message: str, path: str = "", pointer: str = ""):
         super().__init__(message)
         self.message = message
         self.path = path
         self.pointer = pointer
+
+    def service_error(self) -> ServiceError:
+        """The kernel's error for this (409 Conflict, or 422 for an unknown careflow step)."""
+        details = [ErrorDetail(self.path, self.pointer, self.message)]
+        if self.status_code == 422:
+            return UnprocessableEntity(self.message, details, self.code)
+        return Conflict(self.message, self.code, details)
 
 
 class IllegalTransition(CareflowError):
@@ -62,11 +72,14 @@ class IllegalTransition(CareflowError):
 class ActionsRewritten(CareflowError):
     """A new version changed, removed or back-dated an earlier ACTION: ACTIONs are append-only."""
 
+    code = "actions_rewritten"
+
 
 class UnknownCareflowStep(CareflowError):
     """An ACTION whose careflow step and state map to no status of the module."""
 
     status_code = 422
+    code = "unknown_careflow_step"
 
 
 # --- walking canonical JSON -------------------------------------------------------------------
@@ -358,3 +371,36 @@ def with_added_action(composition: Mapping, action: Mapping) -> dict:
     content = result.setdefault("content", [])
     content.append(copy.deepcopy(dict(action)))
     return result
+
+
+# --- adapters to the kernel's module declaration -----------------------------------------------
+
+
+def transition_rule(workflow: Workflow) -> Callable[[dict | None, dict | None], None]:
+    """The `ClinicalModule.check_transition` of a workflow: `(latest or None, new or None)`.
+
+    Deleting is not a care-flow step (the composition's lifecycle, not the order's status), so a
+    delete (`new` None) is always let through; a refused write raises the kernel's 409 or 422.
+    """
+
+    def check(previous: dict | None, new: dict | None) -> None:
+        if new is None:
+            return
+        try:
+            workflow.check(previous, new)
+        except CareflowError as error:
+            raise error.service_error() from error
+
+    return check
+
+
+def status_values(workflow: Workflow) -> Callable[[dict], list[str]]:
+    """A search-index extractor: the workflow status, or nothing when it cannot be derived."""
+
+    def extract(composition: dict) -> list[str]:
+        try:
+            return [workflow.status(composition)]
+        except CareflowError:
+            return []
+
+    return extract

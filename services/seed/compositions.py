@@ -41,7 +41,9 @@ def example(template_id: str, containing: str | None = None) -> dict:
     """A fresh copy of the template's first valid example (the first holding a node `containing`)."""
     for text in _examples(template_id):
         document = json.loads(text)
-        if containing is None or any(n.get("archetype_node_id") == containing for n, _, _ in iter_locatables(document)):
+        if containing is None or any(
+            n.get("archetype_node_id") == containing for n, _, _ in iter_locatables(document)
+        ):
             return document
     raise MissingExample(f"no example of {template_id} contains {containing}")
 

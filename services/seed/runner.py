@@ -26,17 +26,28 @@ BASE_PATH = "/rest/openehr/v1"
 AS_OF = date(2026, 11, 1)
 
 # Target statuses and how often the seed produces them.
-MEDICATION_MIX = [(medication.ACTIVE, 50), (medication.SUSPENDED, 15), (medication.STOPPED, 20),
-                  (medication.COMPLETED, 15)]  # fmt: skip
+MEDICATION_MIX = [
+    (medication.ACTIVE, 50),
+    (medication.SUSPENDED, 15),
+    (medication.STOPPED, 20),
+    (medication.COMPLETED, 15),
+]
 MEDICATION_PATHS = {
     medication.ACTIVE: [medication.ACTIVE],
     medication.SUSPENDED: [medication.ACTIVE, medication.SUSPENDED],
     medication.STOPPED: [medication.ACTIVE, medication.SUSPENDED, medication.STOPPED],
     medication.COMPLETED: [medication.ACTIVE, medication.COMPLETED],
 }
-REFERRAL_MIX = [(referrals.DRAFT, 8), (referrals.SENT, 15), (referrals.RECEIVED, 12), (referrals.ACCEPTED, 10),
-                (referrals.REJECTED, 10), (referrals.SCHEDULED, 15), (referrals.COMPLETED, 20),
-                (referrals.CANCELLED, 10)]  # fmt: skip
+REFERRAL_MIX = [
+    (referrals.DRAFT, 8),
+    (referrals.SENT, 15),
+    (referrals.RECEIVED, 12),
+    (referrals.ACCEPTED, 10),
+    (referrals.REJECTED, 10),
+    (referrals.SCHEDULED, 15),
+    (referrals.COMPLETED, 20),
+    (referrals.CANCELLED, 10),
+]
 REFERRAL_PATHS = {
     referrals.DRAFT: [],
     referrals.SENT: [referrals.SENT],
@@ -44,8 +55,13 @@ REFERRAL_PATHS = {
     referrals.ACCEPTED: [referrals.SENT, referrals.RECEIVED, referrals.ACCEPTED],
     referrals.REJECTED: [referrals.SENT, referrals.RECEIVED, referrals.REJECTED],
     referrals.SCHEDULED: [referrals.SENT, referrals.RECEIVED, referrals.ACCEPTED, referrals.SCHEDULED],
-    referrals.COMPLETED: [referrals.SENT, referrals.RECEIVED, referrals.ACCEPTED, referrals.SCHEDULED,
-                          referrals.COMPLETED],  # fmt: skip
+    referrals.COMPLETED: [
+        referrals.SENT,
+        referrals.RECEIVED,
+        referrals.ACCEPTED,
+        referrals.SCHEDULED,
+        referrals.COMPLETED,
+    ],
     referrals.CANCELLED: [referrals.SENT, referrals.CANCELLED],
 }
 CLINICIANS = ["Anna Lindberg", "Erik Sandström", "Fatima Karimi", "Johan Ek", "Maria Holm", "Per Ödman"]
@@ -103,25 +119,35 @@ class _Seeder:
         self.report = report
         self.headers = committer
 
-    async def call(self, client: httpx.AsyncClient, method: str, path: str, body, **headers) -> httpx.Response:
+    async def call(
+        self, client: httpx.AsyncClient, method: str, path: str, body, **headers
+    ) -> httpx.Response:
         url = f"{self.modules.base_path}{path}"
         response = await client.request(method, url, json=body, headers={**self.headers, **headers})
         self.report.requests += 1
         if response.status_code >= 300:
-            raise SeedError(f"{method} {client.base_url}{url} -> {response.status_code}: {response.text[:500]}")
+            raise SeedError(
+                f"{method} {client.base_url}{url} -> {response.status_code}: {response.text[:500]}"
+            )
         return response
 
     async def patient(self, patient: Patient, rng: random.Random, as_of: date) -> None:
         await self.call(self.modules.demographics, "POST", "/demographic/person", builders.person(patient))
         created = await self.call(
-            self.modules.demographics, "POST", "/ehr", builders.ehr_status(patient), Prefer="return=representation"
+            self.modules.demographics,
+            "POST",
+            "/ehr",
+            builders.ehr_status(patient),
+            Prefer="return=representation",
         )
         ehr_id = created.json()["ehr_id"]["value"]
         self.report.ehr_ids.append(ehr_id)
         start = as_of - timedelta(days=730)
         for _ in range(rng.randint(1, 4)):
             day = start + timedelta(days=rng.randint(0, 720))
-            note = builders.journal_note(rng, _iso(_moment(rng, day)), rng.choice(data.CARE_UNITS), rng.choice(CLINICIANS))
+            note = builders.journal_note(
+                rng, _iso(_moment(rng, day)), rng.choice(data.CARE_UNITS), rng.choice(CLINICIANS)
+            )
             await self.call(self.modules.journal, "POST", f"/ehr/{ehr_id}/composition", note)
             self.report.notes += 1
         for _ in range(rng.randint(0, 3)):
@@ -139,7 +165,9 @@ class _Seeder:
         for status in statuses:
             when += timedelta(days=rng.randint(1, 20), hours=rng.randint(0, 8))
             composition = add_action(composition, status, _iso(when))
-            response = await self.call(client, "PUT", f"{path}/{object_id}", composition, **{"If-Match": etag})
+            response = await self.call(
+                client, "PUT", f"{path}/{object_id}", composition, **{"If-Match": etag}
+            )
             etag = response.headers["ETag"]
 
     async def medication_order(self, ehr_id: str, rng: random.Random, start: date) -> None:
@@ -163,16 +191,24 @@ class _Seeder:
     async def referral(self, ehr_id: str, rng: random.Random, start: date) -> None:
         target = _weighted(rng, REFERRAL_MIX)
         written = _moment(rng, start + timedelta(days=rng.randint(0, 600)))
-        referral, prototype = builders.referral(rng, _iso(written), rng.choice(data.CARE_UNITS), rng.choice(CLINICIANS))
+        referral, prototype = builders.referral(
+            rng, _iso(written), rng.choice(data.CARE_UNITS), rng.choice(CLINICIANS)
+        )
 
         def add(composition, status, moment):
             booked = _iso(datetime.fromisoformat(moment) + timedelta(days=rng.randint(7, 60)))
-            action = referrals.action_for(prototype, status, moment, scheduled_for=booked,
-                                          reason=builders.rejection_reason(rng) if status == referrals.REJECTED
-                                          else None)  # fmt: skip
+            action = referrals.action_for(
+                prototype,
+                status,
+                moment,
+                scheduled_for=booked,
+                reason=builders.rejection_reason(rng) if status == referrals.REJECTED else None,
+            )
             return builders.add_action(composition, action)
 
-        await self._workflow(self.modules.referrals, ehr_id, referral, REFERRAL_PATHS[target], rng, written, add)
+        await self._workflow(
+            self.modules.referrals, ehr_id, referral, REFERRAL_PATHS[target], rng, written, add
+        )
         self.report.referrals[target] += 1
 
 
