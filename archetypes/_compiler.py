@@ -1,0 +1,574 @@
+"""Compile an OPT tree (``_opt``) into a standalone JSON Schema (Draft 2020-12).
+
+Layout of the generated schema:
+- ``$defs/RM.<TYPE>``: the RM shape of a concrete type (attributes, mandatory ones, ``_type``);
+  ``$defs/RM.<TYPE>.any``: the type or any concrete descendant, dispatched on ``_type``.
+  Only the RM types the template reaches are emitted, each once.
+- archetype nodes are inlined where they occur, with a ``title`` naming the node (term text and
+  code) so that error reports can name it; targets of ARCHETYPE_INTERNAL_REF go to
+  ``$defs/node<n>`` so references (and recursion) can point at them.
+- a constrained node repeats its RM shape with the constrained attributes substituted, rather
+  than ``$ref``-ing the RM type as well: a subtree is then validated once, not once per level.
+"""
+
+from __future__ import annotations
+
+import re
+
+from archetypes import _rm
+from archetypes._errors import UnsupportedConstraint
+from archetypes._opt import CAttribute, CObject, Interval, Template
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def compile_template(template: Template) -> dict:
+    return _Compiler(template).compile()
+
+
+def anchored(pattern: str, where: str) -> str:
+    """ADL patterns match the whole value; JSON Schema's ``pattern`` searches."""
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise UnsupportedConstraint(f"regular expression {pattern!r} at {where} is not valid: {error}") from None
+    if "(?<" in pattern.replace("(?<=", "(?<").replace("(?<!", "(?<") or re.search(r"\\[1-9]", pattern):
+        raise UnsupportedConstraint(f"regular expression {pattern!r} at {where} uses look-behind or "
+                                    "back-references, which portable JSON Schema engines do not support")
+    return f"^(?:{pattern})$"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/$defs/{name}"}
+
+
+def _bounds(interval: Interval) -> dict:
+    schema = {}
+    if interval.lower is not None:
+        schema["minimum" if interval.lower_included else "exclusiveMinimum"] = interval.lower
+    if interval.upper is not None:
+        schema["maximum" if interval.upper_included else "exclusiveMaximum"] = interval.upper
+    return schema
+
+
+def _count_bounds(interval: Interval, minimum: str, maximum: str) -> dict:
+    """Occurrences/cardinality/existence as min/max keywords (integers, inclusive)."""
+    schema = {}
+    low = interval.lower if interval.lower_included or interval.lower is None else interval.lower + 1
+    high = interval.upper if interval.upper_included or interval.upper is None else interval.upper - 1
+    if low:
+        schema[minimum] = int(low)
+    if high is not None:
+        schema[maximum] = int(high)
+    return schema
+
+
+class _Compiler:
+    def __init__(self, template: Template):
+        self.template = template
+        self.defs: dict[str, dict | None] = {}
+        self.node_defs: dict[int, str] = {}       # id(target CObject) -> $defs name
+        self.ref_targets: set[int] = set()
+
+    # --- entry point
+
+    def compile(self) -> dict:
+        root = self.template.definition
+        self._collect_ref_targets(root)
+        body = self.node(root)
+        if _rm.base_type(root.rm_type) == "COMPOSITION":
+            # The composition names the template it was built against.
+            body.setdefault("properties", {})["archetype_details"] = {
+                "properties": {"template_id": {"properties": {"value": {"const": self.template.template_id}}}}}
+        schema = {"$schema": DIALECT, "title": f"{self.template.concept} ({self.template.template_id})"}
+        schema.update(body)
+        schema["title"] = f"{self.template.concept} ({self.template.template_id})"
+        schema["$defs"] = {name: self.defs[name] for name in sorted(self.defs)}
+        return schema
+
+    # --- RM shapes
+
+    def rm_ref(self, rm_type: str) -> dict:
+        """Schema for a value declared as ``rm_type``: the type itself or any concrete subtype."""
+        if rm_type in _rm.PRIMITIVES:
+            return dict(_rm.PRIMITIVES[rm_type])
+        base = _rm.base_type(rm_type)
+        if base not in _rm.TYPES:
+            raise UnsupportedConstraint(f"unknown RM type {rm_type!r}")
+        concrete = _rm.concrete_types(base)
+        if concrete == (base,):
+            return self._shape_ref(base)
+        name = f"RM.{base}.any"
+        if name not in self.defs:
+            self.defs[name] = None
+            dispatch = [{"if": {"properties": {"_type": {"const": t}}, "required": ["_type"]},
+                         "then": self._shape_ref(t)} for t in concrete if t != base]
+            schema = {"title": f"{base} or a subtype", "type": "object",
+                      "properties": {"_type": {"enum": list(concrete)}}, "allOf": dispatch}
+            if base in _rm.ABSTRACT:
+                schema["required"] = ["_type"]
+            else:
+                # No _type: the declared type itself.
+                dispatch.append({"if": {"properties": {"_type": {"const": base}}}, "then": self._shape_ref(base)})
+            self.defs[name] = schema
+        return _ref(name)
+
+    def _shape_ref(self, rm_type: str) -> dict:
+        name = f"RM.{rm_type}"
+        if name not in self.defs:
+            self.defs[name] = None
+            self.defs[name] = self.shape(rm_type, {}, set())
+        return _ref(name)
+
+    def shape(self, rm_type: str, constrained: dict[str, dict], required: set[str]) -> dict:
+        """The RM shape of a concrete type with some attribute schemas replaced by constraints."""
+        attributes = _rm.attributes(rm_type)
+        properties = {"_type": {"const": rm_type}}
+        for name, attribute in attributes.items():
+            if name in constrained:
+                properties[name] = constrained[name]
+            else:
+                properties[name] = self.attribute_ref(attribute)
+        if rm_type in _rm.VALUE_PATTERNS and "value" not in constrained:
+            properties["value"] = {"type": "string", "pattern": _rm.VALUE_PATTERNS[rm_type]}
+            if rm_type == "DV_DURATION":
+                properties["value"]["allOf"] = [{"pattern": _rm.DURATION_NOT_EMPTY}]
+        mandatory = sorted({n for n, a in attributes.items() if a.mandatory} | required)
+        schema = {"type": "object", "properties": properties, "additionalProperties": False}
+        if mandatory:
+            schema["required"] = mandatory
+        return schema
+
+    def attribute_ref(self, attribute: _rm.Attribute) -> dict:
+        item = self.rm_ref(attribute.rm_type)
+        return {"type": "array", "items": item} if attribute.is_list else item
+
+    # --- archetype nodes
+
+    def _collect_ref_targets(self, root: CObject) -> None:
+        stack = [root]
+        while stack:
+            obj = stack.pop()
+            if obj.kind == "ARCHETYPE_INTERNAL_REF":
+                target = self._resolve(obj)
+                obj.detail["target"] = target
+                self.ref_targets.add(id(target))
+            for attribute in obj.attributes:
+                stack.extend(attribute.children)
+
+    def _resolve(self, ref: CObject) -> CObject:
+        """Follow ``target_path`` (``/data[at0001]/events[at0002]``) from the enclosing archetype root."""
+        path = ref.detail.get("target_path") or ""
+        obj = ref.root
+        for step in filter(None, path.split("/")):
+            match = re.fullmatch(r"([a-z_]+)(?:\[([^\]]+)\])?", step)
+            found = None
+            if match and obj is not None:
+                name, node_id = match.groups()
+                for attribute in obj.attributes:
+                    if attribute.name == name:
+                        found = next((c for c in attribute.children
+                                      if node_id is None or node_id in (c.node_id, c.archetype_id)), None)
+            if found is None:
+                raise UnsupportedConstraint(f"ARCHETYPE_INTERNAL_REF at {ref.path} points to {path!r}, "
+                                            "which is not in its archetype")
+            obj = found
+        return obj
+
+    def node(self, obj: CObject) -> dict:
+        if obj.kind == "ARCHETYPE_INTERNAL_REF":
+            return self.node(obj.detail["target"])
+        if id(obj) in self.ref_targets:
+            name = self.node_defs.get(id(obj))
+            if name is None:
+                name = self.node_defs[id(obj)] = f"node{len(self.node_defs)}.{obj.node_id or obj.rm_type}"
+                self.defs[name] = None
+                self.defs[name] = self._node_body(obj)
+            return _ref(name)
+        return self._node_body(obj)
+
+    def title(self, obj: CObject) -> str | None:
+        code = obj.archetype_id or obj.node_id
+        if not code:
+            return None
+        text = obj.term(obj.node_id if not obj.archetype_id else "at0000") or obj.term(code)
+        return f"{text} ({code})" if text else code
+
+    def _node_body(self, obj: CObject) -> dict:
+        compile_kind = _NODE_KINDS.get(obj.kind)
+        if compile_kind is None:
+            raise UnsupportedConstraint(f"unknown constraint {obj.kind!r} on {obj.rm_type} at {obj.path}")
+        schema = compile_kind(self, obj)
+        title = self.title(obj)
+        if title:
+            schema = {"title": title, **schema}
+        return schema
+
+    def complex_object(self, obj: CObject) -> dict:
+        base = _rm.base_type(obj.rm_type)
+        if base not in _rm.TYPES:
+            raise UnsupportedConstraint(f"unknown RM type {obj.rm_type!r} at {obj.path or '/'}")
+        rm_attributes = _rm.attributes(base)
+        constrained: dict[str, dict] = {}
+        required: set[str] = set()
+        argument = _rm.type_argument(obj.rm_type)
+        if base == "DV_INTERVAL" and argument:
+            constrained["lower"] = constrained["upper"] = self.rm_ref(argument)
+        if _rm.is_locatable(base) and (obj.archetype_id or obj.node_id):
+            constrained["archetype_node_id"] = {"const": obj.archetype_id or obj.node_id}
+        if obj.archetype_id:
+            constrained["archetype_details"] = {"allOf": [self.rm_ref("ARCHETYPED")], "properties": {
+                "archetype_id": {"properties": {"value": {"const": obj.archetype_id}}}}}
+        for attribute in obj.attributes:
+            rm_attribute = rm_attributes.get(attribute.name)
+            if rm_attribute is None:
+                raise UnsupportedConstraint(f"{obj.rm_type} has no attribute {attribute.name!r} "
+                                            f"(constrained at {obj.path or '/'})")
+            if attribute.existence.upper == 0:
+                constrained[attribute.name] = False   # the template forbids the attribute
+                continue
+            constrained[attribute.name] = self.attribute(attribute, rm_attribute, obj)
+            if attribute.existence.lower and (base, attribute.name) not in _rm.COMPUTED:
+                required.add(attribute.name)
+        if _rm.concrete_types(base) == (base,):
+            return self.shape(base, constrained, required)
+        # A type with subtypes (DV_TEXT admits DV_CODED_TEXT): the RM dispatch plus the constraints.
+        schema = {"allOf": [self.rm_ref(base)], "properties": constrained}
+        if required:
+            schema["required"] = sorted(required)
+        return schema
+
+    def attribute(self, attribute: CAttribute, rm_attribute: _rm.Attribute, owner: CObject) -> dict:
+        if attribute.is_multiple != rm_attribute.is_list:
+            raise UnsupportedConstraint(f"{owner.rm_type}.{attribute.name} is constrained as "
+                                        f"{'multiple' if attribute.is_multiple else 'single'}-valued "
+                                        f"but the RM says otherwise (at {owner.path or '/'})")
+        for child in attribute.children:
+            if child.kind != "C_PRIMITIVE_OBJECT" and not _rm.conforms(child.rm_type or "?", rm_attribute.rm_type):
+                raise UnsupportedConstraint(f"{child.rm_type} at {child.path} cannot stand in "
+                                            f"{owner.rm_type}.{attribute.name} ({rm_attribute.rm_type})")
+        if rm_attribute.rm_type in _rm.PRIMITIVES:
+            return self.primitive_attribute(attribute, rm_attribute)
+        item = self.alternatives(attribute.children, rm_attribute.rm_type, attribute.is_multiple)
+        if not attribute.is_multiple:
+            return item
+        schema: dict = {"type": "array", "items": item}
+        if attribute.cardinality is not None:
+            schema.update(_count_bounds(attribute.cardinality, "minItems", "maxItems"))
+            if attribute.is_unique:
+                schema["uniqueItems"] = True
+        occurrences = [self.occurrences(child, key) for child, key in self.keys(attribute.children, True)]
+        occurrences = [o for o in occurrences if o]
+        if occurrences:
+            schema["allOf"] = occurrences
+        return schema
+
+    def primitive_attribute(self, attribute: CAttribute, rm_attribute: _rm.Attribute) -> dict:
+        if not attribute.children:
+            return dict(_rm.PRIMITIVES[rm_attribute.rm_type])
+        if len(attribute.children) > 1 or attribute.children[0].kind != "C_PRIMITIVE_OBJECT":
+            raise UnsupportedConstraint(f"attribute {attribute.name} at {attribute.children[0].path} "
+                                        "has a non-primitive or several constraints on a primitive value")
+        return self.primitive(attribute.children[0])
+
+    def occurrences(self, child: CObject, key: dict | None) -> dict | None:
+        bounds = _count_bounds(child.occurrences, "minContains", "maxContains")
+        if not bounds or key is None:
+            return None
+        if "minContains" not in bounds:
+            bounds["minContains"] = 0
+        return {"contains": key, **bounds}
+
+    # --- choosing among the alternatives an attribute allows
+
+    def keys(self, children: list[CObject], is_multiple: bool) -> list[tuple[CObject, dict | None]]:
+        """For each alternative, a schema that tells which items it governs (``None``: all)."""
+        originals = children
+        children = [_target(c) for c in children]
+        types = {_rm.base_type(c.rm_type) for c in children}
+        keyed = []
+        for original, child in zip(originals, children, strict=True):
+            properties, required = {}, []
+            base = _rm.base_type(child.rm_type)
+            node_id = child.archetype_id or child.node_id
+            if child.kind == "ARCHETYPE_SLOT":
+                properties["archetype_node_id"] = {"pattern": self.slot_pattern(child)}
+                required.append("archetype_node_id")
+            elif _rm.is_locatable(base) and node_id:
+                properties["archetype_node_id"] = {"const": node_id}
+                required.append("archetype_node_id")
+            if len(types) > 1:
+                own = set(_rm.concrete_types(base))
+                for other in types:
+                    if other != base and _rm.conforms(other, base):
+                        own -= set(_rm.concrete_types(other))
+                properties["_type"] = {"enum": sorted(own)}
+            same = [c for c in children if c is not child and _rm.base_type(c.rm_type) == base
+                    and (c.archetype_id or c.node_id) == node_id and c.kind == child.kind]
+            if same:
+                names = self.names(child)
+                if names:
+                    properties["name"] = {"properties": {"value": {"enum": names}}}
+                    required.append("name")
+                elif base == "ISM_TRANSITION" and child.node_id:
+                    # An ACTION's careflow steps are told apart by their code, which is the node id.
+                    properties["careflow_step"] = {"properties": {"defining_code": {"properties": {
+                        "code_string": {"const": child.node_id}}}}}
+                    required.append("careflow_step")
+                else:
+                    others = sorted({n for c in same for n in self.names(c)})
+                    if others:
+                        properties["name"] = {"not": {"properties": {"value": {"enum": others}}}}
+            if not properties:
+                keyed.append((original, None))
+                continue
+            key = {"properties": properties}
+            if required:
+                key["required"] = required
+            keyed.append((original, key))
+        return keyed
+
+    def names(self, obj: CObject) -> list[str]:
+        """The names a node's run-time name constraint allows (``name/value`` C_STRING list)."""
+        for attribute in obj.attributes:
+            if attribute.name == "name":
+                for child in attribute.children:
+                    for value in child.attributes:
+                        if value.name == "value":
+                            for primitive in value.children:
+                                if primitive.detail.get("list"):
+                                    return list(primitive.detail["list"])
+        return []
+
+    def slot_pattern(self, slot: CObject) -> str:
+        includes = slot.detail.get("includes") or [".*"]
+        return anchored("|".join(f"(?:{p})" for p in includes), slot.path)
+
+    def alternatives(self, children: list[CObject], declared: str, is_multiple: bool) -> dict:
+        """One value (or list item) of an attribute: which alternative applies, and its schema."""
+        if not children:
+            return self.rm_ref(declared)
+        keyed = self.keys(children, is_multiple)
+        needs_type = declared in _rm.ABSTRACT
+        if len(keyed) == 1 and keyed[0][1] is None:
+            schema = self.node(keyed[0][0])
+            return {"required": ["_type"], "allOf": [schema]} if needs_type else schema
+        schema: dict = {"type": "object"}
+        required = ["_type"] if needs_type else []
+        # Which items are allowed at all: one keyword, so the report says exactly what failed.
+        node_ids = [_target(c).archetype_id or _target(c).node_id for c, k in keyed
+                    if k and "archetype_node_id" in k["properties"] and c.kind != "ARCHETYPE_SLOT"]
+        slots = [c for c, _ in keyed if c.kind == "ARCHETYPE_SLOT"]
+        properties: dict = {}
+        if slots:
+            alternatives = [re.escape(n) for n in node_ids] + [self.slot_pattern(s)[4:-2] for s in slots]
+            properties["archetype_node_id"] = {"pattern": "^(?:" + "|".join(alternatives) + ")$"}
+            required.append("archetype_node_id")
+        elif node_ids and all(k is not None and "archetype_node_id" in k["properties"] for _, k in keyed):
+            properties["archetype_node_id"] = {"enum": sorted(set(node_ids))}
+            required.append("archetype_node_id")
+        types = sorted({t for _, k in keyed if k and "_type" in k["properties"] for t in k["properties"]["_type"]["enum"]})
+        if types:
+            properties["_type"] = {"enum": types}
+        if properties:
+            schema["properties"] = properties
+        if required:
+            schema["required"] = sorted(set(required))
+        groups: dict[str, list] = {}
+        order = []
+        for child, key in keyed:
+            marker = repr(key)
+            if marker not in groups:
+                groups[marker] = [key, []]
+                order.append(marker)
+            groups[marker][1].append(child)
+        dispatch = []
+        for marker in order:
+            key, members = groups[marker]
+            schemas = [self.node(m) for m in members]
+            then = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+            dispatch.append(then if key is None else {"if": key, "then": then})
+        for slot in slots:
+            excludes = slot.detail.get("excludes") or []
+            if excludes and slot.detail.get("includes") and all(e in (".*", "(.*)") for e in excludes):
+                excludes = []   # "include these, exclude the rest": the includes say it all
+            if excludes:
+                dispatch.append({"properties": {"archetype_node_id": {
+                    "not": {"pattern": anchored("|".join(excludes), slot.path)}}}})
+        schema["allOf"] = dispatch
+        return schema
+
+    # --- leaf constraints
+
+    def slot(self, obj: CObject) -> dict:
+        # An unfilled slot: any archetype of the slot's RM type, checked against the RM only.
+        return {"allOf": [self.rm_ref(obj.rm_type)]}
+
+    def constraint_ref(self, obj: CObject) -> dict:
+        # ac-code: bound to an external terminology we cannot enumerate; demand a well-formed code.
+        return self.shape("CODE_PHRASE", {
+            "code_string": {"type": "string", "minLength": 1},
+            "terminology_id": {"allOf": [self.rm_ref("TERMINOLOGY_ID")],
+                               "properties": {"value": {"type": "string", "minLength": 1}}}}, set())
+
+    def code_phrase(self, obj: CObject) -> dict:
+        terminology, codes = obj.detail.get("terminology"), obj.detail.get("codes") or []
+        constrained = {}
+        if terminology:
+            constrained["terminology_id"] = {"allOf": [self.rm_ref("TERMINOLOGY_ID")],
+                                             "properties": {"value": {"const": terminology}}}
+        if codes:
+            code_schema = {"type": "string", "enum": codes}
+            described = [f"{c} {obj.term(c)!r}" for c in codes if obj.term(c)]
+            if described:
+                code_schema = {"description": "; ".join(described), **code_schema}
+            constrained["code_string"] = code_schema
+        return self.shape("CODE_PHRASE", constrained, set())
+
+    def quantity(self, obj: CObject) -> dict:
+        constrained: dict = {}
+        dispatch = []
+        units = [u for u in obj.detail.get("units", []) if u["units"] is not None]
+        if units:
+            constrained["units"] = {"type": "string", "enum": list(dict.fromkeys(u["units"] for u in units))}
+        for unit in units:
+            then: dict = {}
+            if unit["magnitude"] is not None and _bounds(unit["magnitude"]):
+                then["magnitude"] = _bounds(unit["magnitude"])
+            if unit["precision"] is not None and _bounds(unit["precision"]):
+                then["precision"] = _bounds(unit["precision"])
+            if then:
+                dispatch.append({"if": {"properties": {"units": {"const": unit["units"]}}},
+                                 "then": {"properties": then}})
+        schema = self.shape("DV_QUANTITY", constrained, set())
+        if dispatch:
+            schema["allOf"] = dispatch
+        if obj.detail.get("property"):
+            schema["description"] = f"property openehr::{obj.detail['property']}"
+        return schema
+
+    def ordinal(self, obj: CObject) -> dict:
+        ordinals = obj.detail.get("ordinals") or []
+        if not ordinals:
+            return self.shape("DV_ORDINAL", {}, set())
+        codes = [code for _, _, code in ordinals]
+        symbol = {"allOf": [self.rm_ref("DV_CODED_TEXT")], "properties": {"defining_code": {"properties": {
+            "terminology_id": {"properties": {"value": {"enum": sorted({t for _, t, _ in ordinals if t})}}},
+            "code_string": {"enum": codes, "description": "; ".join(
+                f"{v}: {c} {obj.term(c)!r}" if obj.term(c) else f"{v}: {c}" for v, _, c in ordinals)}}}}}
+        schema = self.shape("DV_ORDINAL", {"value": {"type": "integer", "enum": sorted({v for v, _, _ in ordinals})},
+                                           "symbol": symbol}, set())
+        schema["allOf"] = [{"if": {"properties": {"value": {"const": value}}},
+                            "then": {"properties": {"symbol": {"properties": {"defining_code": {
+                                "properties": {"code_string": {"const": code}}}}}}}}
+                           for value, _, code in ordinals]
+        return schema
+
+    def primitive(self, obj: CObject) -> dict:
+        detail = obj.detail
+        kind = detail["kind"]
+        if kind == "C_STRING":
+            schema: dict = {"type": "string"}
+            if detail["list"] and not detail["list_open"]:
+                schema["enum"] = detail["list"]
+            if detail["pattern"]:
+                schema["pattern"] = anchored(detail["pattern"], obj.path)
+            return schema
+        if kind in ("C_INTEGER", "C_REAL"):
+            schema = {"type": "integer" if kind == "C_INTEGER" else "number"}
+            if detail["list"]:
+                schema["enum"] = detail["list"]
+            if "range" in detail:
+                schema.update(_bounds(detail["range"]))
+            return schema
+        if kind == "C_BOOLEAN":
+            allowed = [v for v, ok in ((True, detail["true_valid"]), (False, detail["false_valid"])) if ok]
+            return {"type": "boolean", "enum": allowed}
+        return self.temporal(obj)
+
+    def temporal(self, obj: CObject) -> dict:
+        detail, kind = obj.detail, obj.detail["kind"]
+        fallback = {"C_DATE": _rm.DATE_PATTERN, "C_TIME": _rm.TIME_PATTERN,
+                    "C_DATE_TIME": _rm.DATE_TIME_PATTERN, "C_DURATION": _rm.DURATION_PATTERN}[kind]
+        pattern = detail.get("pattern")
+        if pattern and kind == "C_DURATION":
+            schema = {"type": "string", "pattern": duration_pattern(pattern, obj.path),
+                      "allOf": [{"pattern": _rm.DURATION_NOT_EMPTY}]}
+        elif pattern:
+            schema = {"type": "string", "pattern": temporal_pattern(pattern, kind, obj.path)}
+        else:
+            schema = {"type": "string", "pattern": fallback}
+            if kind == "C_DURATION":
+                schema["allOf"] = [{"pattern": _rm.DURATION_NOT_EMPTY}]
+        if detail.get("list"):
+            schema["enum"] = detail["list"]
+        if "range" in detail:
+            # Ordering ISO 8601 strings is beyond JSON Schema; say so in the schema itself.
+            schema["$comment"] = f"range {detail['range']} not enforced by JSON Schema"
+        return schema
+
+
+def temporal_pattern(pattern: str, kind: str, where: str) -> str:
+    """ADL date/time pattern (``YYYY-MM-??T??:??:XX``) -> regex. Letters: mandatory, ??: optional,
+    XX: forbidden. Lower- and upper-case letters are treated alike, as tools emit both."""
+    date_part, _, time_part = pattern.partition("T") if kind == "C_DATE_TIME" else (
+        (pattern, "", "") if kind == "C_DATE" else ("", "", pattern))
+    digits = {"date": [r"\d{4}", r"(0[1-9]|1[0-2])", r"(0[1-9]|[12]\d|3[01])"],
+              "time": [r"([01]\d|2[0-4])", r"[0-5]\d", r"([0-5]\d|60)([.,]\d+)?"]}
+    out, closing = "", ""
+
+    def fields(part: str, values: list[str], separator: str, lead: str) -> bool:
+        nonlocal out, closing
+        tokens = part.split("-") if separator == "-" else part.split(":")
+        for position, token in enumerate(tokens):
+            sep = lead if position == 0 else separator
+            if set(token) == {"X"} or set(token) == {"x"}:
+                return False
+            if set(token) == {"?"}:
+                out += f"({sep}{values[position]}"
+                closing += ")?"
+            elif token.isalpha():
+                out += f"{sep}{values[position]}"
+            else:
+                raise UnsupportedConstraint(f"date/time pattern {pattern!r} at {where} is not understood")
+        return True
+
+    try:
+        complete = True
+        if date_part:
+            complete = fields(date_part, digits["date"], "-", "")
+        if time_part and complete:
+            fields(time_part, digits["time"], ":", "T" if date_part else "")
+    except IndexError:
+        raise UnsupportedConstraint(f"date/time pattern {pattern!r} at {where} is not understood") from None
+    timezone = r"(Z|[+-]\d{2}(:?\d{2})?)?" if kind != "C_DATE" else ""
+    return f"^{out}{closing}{timezone}$"
+
+
+def duration_pattern(pattern: str, where: str) -> str:
+    """ADL duration pattern (``PYMWDTHMS``, any subset) -> regex allowing just those fields."""
+    match = re.fullmatch(r"P(Y?)(M?)(W?)(D?)(?:T(H?)(M?)(S?))?", pattern.strip())
+    if not match:
+        raise UnsupportedConstraint(f"duration pattern {pattern!r} at {where} is not understood")
+    years, months, weeks, days, hours, minutes, seconds = (bool(g) for g in match.groups())
+    date = "".join(f"(\\d+{u})?" for u, ok in (("Y", years), ("M", months), ("W", weeks), ("D", days)) if ok)
+    time = "".join(f"(\\d+{u})?" for u, ok in (("H", hours), ("M", minutes)) if ok)
+    if seconds:
+        time += r"(\d+([.,]\d+)?S)?"
+    return f"^-?P{date}" + (f"(T{time})?" if time else "") + "$"
+
+
+def _target(obj: CObject) -> CObject:
+    return obj.detail["target"] if obj.kind == "ARCHETYPE_INTERNAL_REF" else obj
+
+
+_NODE_KINDS = {
+    "C_COMPLEX_OBJECT": _Compiler.complex_object,
+    "C_ARCHETYPE_ROOT": _Compiler.complex_object,
+    "ARCHETYPE_SLOT": _Compiler.slot,
+    "CONSTRAINT_REF": _Compiler.constraint_ref,
+    "C_CODE_PHRASE": _Compiler.code_phrase,
+    "C_DV_QUANTITY": _Compiler.quantity,
+    "C_DV_ORDINAL": _Compiler.ordinal,
+    "C_PRIMITIVE_OBJECT": _Compiler.primitive,
+}

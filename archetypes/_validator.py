@@ -1,0 +1,162 @@
+"""Validate compositions against a compiled schema: jsonschema-rs for speed, openEHR words for errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import jsonschema_rs
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    """One violation: where (openEHR path and JSON pointer), what, and which keyword failed."""
+
+    path: str
+    pointer: str
+    message: str
+    keyword: str
+
+
+class Validator:
+    """A compiled schema. Compile once, reuse; safe to share between threads (jsonschema-rs
+    validators are immutable once built)."""
+
+    def __init__(self, schema: dict):
+        self.schema = schema
+        self._compiled = jsonschema_rs.Draft202012Validator(schema)
+
+    def is_valid(self, instance: dict) -> bool:
+        return self._compiled.is_valid(instance)
+
+    def issues(self, instance: dict) -> list[ValidationIssue]:
+        if self._compiled.is_valid(instance):
+            return []
+        found = {}
+        for error in self._compiled.iter_errors(instance):
+            issue = self._issue(instance, error)
+            found.setdefault((issue.pointer, issue.keyword, issue.message), issue)
+        return sorted(found.values(), key=lambda i: (_pointer_key(i.pointer), i.keyword, i.message))
+
+    def _issue(self, instance: dict, error) -> ValidationIssue:
+        location = list(error.instance_path)
+        keyword_path = list(error.schema_path)
+        keyword = str(keyword_path[-1]) if keyword_path else ""
+        node = self._node_title(keyword_path) or _node_from_instance(instance, location)
+        message = describe(keyword, error, self._keyword_schema(keyword_path), node)
+        return ValidationIssue(openehr_path(instance, location), pointer(location), message, keyword)
+
+    def _walk(self, keyword_path: list):
+        """The schemas along the failing keyword's location (jsonschema-rs gives it resolved)."""
+        schema = self.schema
+        yield schema
+        for step in keyword_path[:-1]:
+            if isinstance(schema, dict):
+                schema = schema.get(step if not isinstance(step, int) else str(step), schema.get(step))
+            elif isinstance(schema, list) and isinstance(step, int) and step < len(schema):
+                schema = schema[step]
+            else:
+                return
+            if schema is None:
+                return
+            yield schema
+
+    def _keyword_schema(self, keyword_path: list):
+        schemas = list(self._walk(keyword_path))
+        return schemas[-1] if schemas else None
+
+    def _node_title(self, keyword_path: list) -> str | None:
+        title = None
+        for schema in self._walk(keyword_path):
+            if isinstance(schema, dict) and "title" in schema and schema is not self.schema:
+                if not str(schema["title"]).endswith("or a subtype"):
+                    title = schema["title"]
+        return title
+
+
+def _pointer_key(value: str) -> list:
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in value.split("/")]
+
+
+def pointer(location: list) -> str:
+    """RFC 6901 JSON pointer."""
+    return "".join("/" + str(step).replace("~", "~0").replace("/", "~1") for step in location)
+
+
+def openehr_path(instance, location: list) -> str:
+    """The openEHR path of a location, from the instance: ``/content[openEHR-EHR-...]/items[at0001]``."""
+    # Each attribute is named by the node it holds; list indices fold into that node id.
+    path, value = "", instance
+    steps = list(location)
+    index = 0
+    while index < len(steps):
+        step = steps[index]
+        value = _get(value, step)
+        segment = "/" + str(step)
+        if index + 1 < len(steps) and isinstance(steps[index + 1], int) and isinstance(value, list):
+            index += 1
+            value = _get(value, steps[index])
+        node_id = value.get("archetype_node_id") if isinstance(value, dict) else None
+        path += f"{segment}[{node_id}]" if isinstance(node_id, str) else segment
+        index += 1
+    return path or "/"
+
+
+def _get(value, step):
+    try:
+        return value[step]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def _node_from_instance(instance, location: list) -> str | None:
+    value, name = instance, None
+    for step in location:
+        value = _get(value, step)
+        if isinstance(value, dict) and isinstance(value.get("archetype_node_id"), str):
+            text = value.get("name", {}).get("value") if isinstance(value.get("name"), dict) else None
+            name = f"{text} ({value['archetype_node_id']})" if text else value["archetype_node_id"]
+    return name
+
+
+def _show(value) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def describe(keyword: str, error, schema, node: str | None) -> str:
+    """A message an informatician reads: which node, what was expected, what was found."""
+    where = f"{node}: " if node else ""
+    found = error.instance
+    expected = schema.get(keyword) if isinstance(schema, dict) else None
+    if keyword == "required":
+        missing = [k for k in (expected or []) if isinstance(found, dict) and k not in found]
+        return f"{where}mandatory attribute {', '.join(repr(m) for m in missing) or '?'} is missing"
+    if keyword == "const":
+        return f"{where}expected {_show(expected)}, found {_show(found)}"
+    if keyword == "enum":
+        hint = f" ({schema['description']})" if isinstance(schema, dict) and "description" in schema else ""
+        return f"{where}{_show(found)} is not one of the allowed values {_show(expected)}{hint}"
+    if keyword == "additionalProperties":
+        allowed = schema.get("properties", {}) if isinstance(schema, dict) else {}
+        extra = [k for k in found if k not in allowed] if isinstance(found, dict) else []
+        return f"{where}attribute {', '.join(repr(e) for e in extra)} is not part of this RM type"
+    if keyword == "pattern":
+        return f"{where}{_show(found)} does not have the expected form (pattern {expected})"
+    if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        relation = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[keyword]
+        return f"{where}{_show(found)} is out of range: must be {relation} {expected}"
+    if keyword in ("minContains", "maxContains"):
+        contains = schema.get("contains", {}) if isinstance(schema, dict) else {}
+        key = contains.get("properties", {}).get("archetype_node_id", {})
+        what = key.get("const") or key.get("pattern") or "matching items"
+        bound = "at least" if keyword == "minContains" else "at most"
+        return f"{where}occurrences of {what}: {bound} {expected} allowed"
+    if keyword in ("minItems", "maxItems"):
+        bound = "at least" if keyword == "minItems" else "at most"
+        return f"{where}cardinality: {bound} {expected} items expected, found {len(found)}"
+    if keyword == "type":
+        return f"{where}expected a value of JSON type {expected}, found {_show(found)}"
+    if keyword == "false schema":
+        return f"{where}this attribute is not allowed by the template"
+    return f"{where}{error.message}"
