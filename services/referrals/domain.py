@@ -166,16 +166,24 @@ def _organisation_hsa_id(cluster: Mapping) -> str | None:
     return min(ids)[1] if ids else None
 
 
+def _direct_organisations(tree: Any) -> list[dict]:
+    """CLUSTER.organisation.v1 items directly in a protocol tree (not nested, e.g. in the requester)."""
+    items = tree.get("items") if isinstance(tree, Mapping) else None
+    return [
+        i for i in items or [] if isinstance(i, dict) and i.get("archetype_node_id") == ORGANISATION_CLUSTER
+    ]
+
+
 def receiver(composition: Mapping) -> str | None:
-    """HSA-id of the receiving organisation: the Receiver (at0142) of the request, else the Receiver
-    (at0019) recorded on its latest ACTION."""
+    """HSA-id of the receiving organisation: the Receiver (at0142) in the request's protocol, else the
+    Receiver (at0019) recorded on its latest ACTION. The requester's organisation (inside the
+    Requester CLUSTER.person.v1) is not the receiver."""
     instruction = _instruction(composition)
-    clusters = []
-    if instruction is not None:
-        protocol = instruction.get("protocol")
-        clusters += [c for c, _, _ in find_archetyped(protocol or {}, ORGANISATION_CLUSTER)]
-    for action, _, _ in reversed(find_archetyped(composition, ACTION_ARCHETYPE)):
-        clusters += [c for c, _, _ in find_archetyped(action.get("protocol") or {}, ORGANISATION_CLUSTER)]
+    clusters = _direct_organisations(instruction.get("protocol")) if instruction is not None else []
+    actions = WORKFLOW.steps(composition)
+    by_pointer = {pointer: action for action, _, pointer in find_archetyped(composition, ACTION_ARCHETYPE)}
+    for step in reversed(actions):
+        clusters += _direct_organisations(by_pointer[step.pointer].get("protocol"))
     for cluster in clusters:
         found = _organisation_hsa_id(cluster)
         if found:

@@ -281,6 +281,19 @@ def test_receiver_recognises_an_hsa_id_by_its_form_and_accepts_text():
     assert domain.receiver(referral(receiver=organisation({"_type": "DV_IDENTIFIER", "id": "X1"}))) == "X1"
 
 
+def test_the_requesters_organisation_is_not_the_receiver():
+    requester = {
+        "_type": "CLUSTER",
+        "archetype_node_id": "openEHR-EHR-CLUSTER.person.v1",
+        "items": [organisation(hsa_identifier("SE2321000131-E000000000101"))],
+    }
+    composition_ = referral(receiver=requester)
+    composition_["content"][0]["protocol"]["items"].append(organisation(hsa_identifier()))
+    assert domain.receiver(composition_) == HSA
+    composition_["content"][0]["protocol"]["items"].pop()
+    assert domain.receiver(composition_) is None
+
+
 def test_receiver_that_is_a_person_is_not_an_organisation():
     person = organisation(hsa_identifier(), archetype="openEHR-EHR-CLUSTER.person.v1")
     assert domain.receiver(referral(receiver=person)) is None
