@@ -8,7 +8,7 @@ JOURNAL_INDEX = SearchIndex(
     clinical_time=time_at("context", "start_time", "value"),
     fields={
         "diagnosis_code": IndexField(
-            coded_values("ICD-10-SE", within="openEHR-EVALUATION.problem_diagnosis"),
+            coded_values("ICD-10-SE", within="openEHR-EHR-EVALUATION.problem_diagnosis"),
             description="ICD-10-SE code of a diagnosis in the note (e.g. J06.9)",
         ),
     },

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from email.utils import format_datetime
+from urllib.parse import unquote
 
 from fastapi import Header, Request, Response
 
@@ -28,7 +30,15 @@ def committer(
     hsa_id: str | None = Header(None, alias="X-Committer-Hsa-Id"),
 ) -> Committer:
     """FastAPI dependency: who commits, from the openEHR audit header or the X-Committer-* headers."""
-    return Committer(name=_committer_name(audit_committer) or name or "unknown", hsa_id=hsa_id or "unknown")
+    chosen = _committer_name(audit_committer) or name
+    return Committer(name=header_text(chosen) if chosen else "unknown", hsa_id=hsa_id or "unknown")
+
+
+def header_text(value: str) -> str:
+    """Swedish names in headers: raw UTF-8 (which the server decodes as Latin-1) or percent-encoded."""
+    with suppress(UnicodeEncodeError, UnicodeDecodeError):  # else it was genuine Latin-1 text: keep it
+        value = value.encode("latin-1").decode("utf-8")
+    return unquote(value)
 
 
 def _committer_name(header: str | None) -> str | None:

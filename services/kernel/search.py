@@ -4,7 +4,9 @@ A module declares its index once, e.g. for the journal:
 
     SearchIndex(
         clinical_time=time_at("context", "start_time", "value"),
-        fields={"diagnosis_code": coded_values("ICD-10-SE", within="openEHR-EVALUATION.problem_diagnosis")},
+        fields={
+            "diagnosis_code": coded_values("ICD-10-SE", within="openEHR-EHR-EVALUATION.problem_diagnosis"),
+        },
     )
 
 Fields may also be `IndexField(extractor, description=..., allowed=(...))`; the query endpoint

@@ -1,0 +1,178 @@
+"""The versioned store on SQLite and PostgreSQL: append-only versions, optimistic locking, atomic commits."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import services.journal.app as journal_app
+from services.kernel.database import create_database_engine
+from services.kernel.errors import Deleted, NotFound, PreconditionFailed
+from services.kernel.migrations import upgrade
+from services.kernel.schema import contribution, index_entry, original_version
+from services.kernel.search import IndexField, SearchIndex, text_at, time_at
+from services.kernel.store import SearchQuery, VersionedStore
+from services.kernel.versioning import ChangeType, Committer, LifecycleState
+
+MIGRATIONS = Path(journal_app.__file__).parent / "migrations"
+NURSE = Committer("Sara Sköterska", "SE2321000131-S000000000001")
+
+
+def _refuse_marked(composition: dict) -> list[str]:
+    if composition.get("explode"):
+        raise RuntimeError("index extraction failed half-way through the commit")
+    return [composition["status"]] if "status" in composition else []
+
+
+INDEX = SearchIndex(
+    clinical_time=time_at("time"),
+    fields={"status": IndexField(_refuse_marked), "ward": text_at("ward")},
+)
+
+
+@pytest.fixture
+def store(database_url):
+    upgrade(MIGRATIONS, database_url)
+    engine = create_database_engine(database_url)
+    yield VersionedStore(engine, "test.vgr.se", INDEX)
+    engine.dispose()
+
+
+def doc(status="active", time="2026-11-20T10:00:00Z", **more) -> dict:
+    return {"_type": "COMPOSITION", "status": status, "time": time, **more}
+
+
+def count(store: VersionedStore, table: sa.Table) -> int:
+    with store.engine.connect() as connection:
+        return connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def test_versions_are_appended_never_overwritten(store):
+    first = store.create(ehr_id="e1", data=doc("active"), template_id="t", committer=NURSE)
+    second = store.update(
+        expected=first.uid, ehr_id="e1", data=doc("stopped"), template_id="t", committer=NURSE
+    )
+    gone = store.delete(expected=second.uid, ehr_id="e1", committer=NURSE)
+
+    history = store.history(first.uid.object_id)
+    assert [str(v.uid) for v in history] == [f"{first.uid.object_id}::test.vgr.se::{n}" for n in (1, 2, 3)]
+    assert [v.change_type for v in history] == [
+        ChangeType.CREATION,
+        ChangeType.MODIFICATION,
+        ChangeType.DELETED,
+    ]
+    assert history[0].data["status"] == "active" and history[1].data["status"] == "stopped"
+    assert gone.lifecycle_state is LifecycleState.DELETED and store.latest(first.uid.object_id).is_deleted
+    assert history[0].committer == NURSE
+    assert count(store, original_version) == 3 and count(store, contribution) == 3
+
+
+def test_stale_expected_version_is_refused_with_the_current_one(store):
+    first = store.create(ehr_id="e1", data=doc(), template_id="t", committer=NURSE)
+    second = store.update(expected=first.uid, ehr_id="e1", data=doc("x"), template_id="t", committer=NURSE)
+    with pytest.raises(PreconditionFailed) as refused:
+        store.update(expected=first.uid, ehr_id="e1", data=doc("y"), template_id="t", committer=NURSE)
+    assert refused.value.headers["ETag"] == second.uid.etag
+
+
+def test_a_deleted_object_cannot_change_again(store):
+    first = store.create(ehr_id="e1", data=doc(), template_id="t", committer=NURSE)
+    gone = store.delete(expected=first.uid, ehr_id="e1", committer=NURSE)
+    with pytest.raises(Deleted):
+        store.update(expected=gone.uid, ehr_id="e1", data=doc(), template_id="t", committer=NURSE)
+
+
+def test_objects_are_only_found_in_their_own_ehr(store):
+    first = store.create(ehr_id="e1", data=doc(), template_id="t", committer=NURSE)
+    with pytest.raises(NotFound):
+        store.latest(first.uid.object_id, "e2")
+    with pytest.raises(NotFound):
+        store.update(expected=first.uid, ehr_id="e2", data=doc(), template_id="t", committer=NURSE)
+
+
+def test_two_writers_with_the_same_expected_version_exactly_one_wins(store):
+    first = store.create(ehr_id="e1", data=doc(), template_id="t", committer=NURSE)
+    writers = 8
+    start = threading.Barrier(writers)
+    outcomes: list[str] = []
+
+    def write(n: int) -> None:
+        start.wait()
+        try:
+            store.update(expected=first.uid, ehr_id="e1", data=doc(f"s{n}"), template_id="t", committer=NURSE)
+            outcomes.append("won")
+        except PreconditionFailed:
+            outcomes.append("412")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["412"] * (writers - 1) + ["won"]
+    assert [v.uid.version for v in store.history(first.uid.object_id)] == [1, 2]
+
+
+def test_a_failure_in_the_middle_of_a_commit_leaves_no_partial_version(store):
+    first = store.create(ehr_id="e1", data=doc(), template_id="t", committer=NURSE)
+    before = (count(store, original_version), count(store, contribution))
+
+    with pytest.raises(RuntimeError, match="half-way"):
+        store.update(
+            expected=first.uid, ehr_id="e1", data=doc(explode=True), template_id="t", committer=NURSE
+        )
+    with pytest.raises(RuntimeError, match="half-way"):
+        store.create(ehr_id="e1", data=doc(explode=True), template_id="t", committer=NURSE)
+
+    assert (count(store, original_version), count(store, contribution)) == before
+    assert store.latest(first.uid.object_id).uid == first.uid
+    assert store.search(SearchQuery(fields={"status": "active"})).total == 1
+    # and the object is still writable from the version that really is the latest
+    assert store.update(expected=first.uid, ehr_id="e1", data=doc("ok"), template_id="t", committer=NURSE)
+
+
+def test_version_at_time_is_the_one_that_was_latest_then(store):
+    first = store.create(ehr_id="e1", data=doc("a"), template_id="t", committer=NURSE)
+    second = store.update(expected=first.uid, ehr_id="e1", data=doc("b"), template_id="t", committer=NURSE)
+    oid = first.uid.object_id
+    assert store.at_time(oid, first.time_committed).uid == first.uid
+    assert store.at_time(oid, second.time_committed + timedelta(seconds=1)).uid == second.uid
+    with pytest.raises(NotFound):
+        store.at_time(oid, first.time_committed - timedelta(seconds=1))
+
+
+def test_search_filters_sorts_and_pages_on_the_latest_versions(store):
+    days = ["2026-11-01", "2026-11-03", "2026-11-02", "2026-11-04"]
+    made = [
+        store.create(
+            ehr_id="e1" if i < 3 else "e2",
+            data=doc("active", f"{d}T08:00:00Z", ward="A"),
+            template_id="t",
+            committer=NURSE,
+        )
+        for i, d in enumerate(days)
+    ]
+    store.update(
+        expected=made[0].uid,
+        ehr_id="e1",
+        data=doc("stopped", "2026-11-01T08:00:00Z"),
+        template_id="t",
+        committer=NURSE,
+    )
+    store.delete(expected=made[1].uid, ehr_id="e1", committer=NURSE)
+
+    active = store.search(SearchQuery(fields={"status": "active"}))
+    assert active.total == 2
+    assert [h.clinical_time.day for h in active.hits] == [4, 2]
+    assert active.hits[0].index == {"status": ["active"], "ward": ["A"]}
+
+    in_e1 = store.search(SearchQuery(ehr_ids=["e1"], newest_first=False))
+    assert [h.version.data["status"] for h in in_e1.hits] == ["stopped", "active"]
+    page = store.search(SearchQuery(limit=1, offset=1))
+    assert page.total == 3 and len(page.hits) == 1 and page.hits[0].clinical_time.day == 2
+    assert count(store, index_entry) == 4  # the deleted one stays, marked deleted, never listed
