@@ -166,7 +166,7 @@ def _organisation_hsa_id(cluster: Mapping) -> str | None:
     return min(ids)[1] if ids else None
 
 
-def _direct_organisations(tree: Any) -> list[dict]:
+def direct_organisations(tree: Any) -> list[dict]:
     """CLUSTER.organisation.v1 items directly in a protocol tree (not nested, e.g. in the requester)."""
     items = tree.get("items") if isinstance(tree, Mapping) else None
     return [
@@ -179,11 +179,11 @@ def receiver(composition: Mapping) -> str | None:
     Receiver (at0019) recorded on its latest ACTION. The requester's organisation (inside the
     Requester CLUSTER.person.v1) is not the receiver."""
     instruction = _instruction(composition)
-    clusters = _direct_organisations(instruction.get("protocol")) if instruction is not None else []
+    clusters = direct_organisations(instruction.get("protocol")) if instruction is not None else []
     actions = WORKFLOW.steps(composition)
     by_pointer = {pointer: action for action, _, pointer in find_archetyped(composition, ACTION_ARCHETYPE)}
     for step in reversed(actions):
-        clusters += _direct_organisations(by_pointer[step.pointer].get("protocol"))
+        clusters += direct_organisations(by_pointer[step.pointer].get("protocol"))
     for cluster in clusters:
         found = _organisation_hsa_id(cluster)
         if found:

@@ -107,7 +107,7 @@ def set_context(composition: dict, start_time: str, care_unit: tuple[str, str], 
         composition["composer"]["name"] = composer
 
 
-def set_identifier(node: Any, at_code: str, identifier: str, name: str | None = None) -> None:
+def set_identifier(node: Any, at_code: str, identifier: str) -> None:
     for element in nodes(node, at_code):
         value = element.get("value")
         if isinstance(value, dict) and value.get("_type") == "DV_IDENTIFIER":

@@ -189,7 +189,7 @@ async def test_query_by_status_receiver_urgency_and_date_with_paging(api, client
         if urgency:
             element["value"]["value"], element["value"]["defining_code"]["code_string"] = urgency
         if receiver:
-            for organisation in domain._direct_organisations(request["protocol"]):
+            for organisation in domain.direct_organisations(request["protocol"]):
                 organisation["items"][-1]["value"]["id"] = receiver
         return composition
 
