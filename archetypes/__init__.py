@@ -1,8 +1,8 @@
 """openEHR archetypes and templates: OPT 1.4 -> JSON Schema compiler and a fast validator.
 
-    schema = compile_opt(Path("my_template.opt"))
-    issues = Validator(schema).issues(composition)      # [] when valid
-    issues = validate(composition, "vgr.medication_order.v1")   # a project template
+schema = compile_opt(Path("my_template.opt"))
+issues = Validator(schema).issues(composition)      # [] when valid
+issues = validate(composition, "vgr.medication_order.v1")   # a project template
 """
 
 from archetypes._errors import UnsupportedConstraint

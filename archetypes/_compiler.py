@@ -31,10 +31,14 @@ def anchored(pattern: str, where: str) -> str:
     try:
         re.compile(pattern)
     except re.error as error:
-        raise UnsupportedConstraint(f"regular expression {pattern!r} at {where} is not valid: {error}") from None
+        raise UnsupportedConstraint(
+            f"regular expression {pattern!r} at {where} is not valid: {error}"
+        ) from None
     if "(?<" in pattern.replace("(?<=", "(?<").replace("(?<!", "(?<") or re.search(r"\\[1-9]", pattern):
-        raise UnsupportedConstraint(f"regular expression {pattern!r} at {where} uses look-behind or "
-                                    "back-references, which portable JSON Schema engines do not support")
+        raise UnsupportedConstraint(
+            f"regular expression {pattern!r} at {where} uses look-behind or "
+            "back-references, which portable JSON Schema engines do not support"
+        )
     return f"^(?:{pattern})$"
 
 
@@ -67,7 +71,7 @@ class _Compiler:
     def __init__(self, template: Template):
         self.template = template
         self.defs: dict[str, dict | None] = {}
-        self.node_defs: dict[int, str] = {}       # id(target CObject) -> $defs name
+        self.node_defs: dict[int, str] = {}  # id(target CObject) -> $defs name
         self.ref_targets: set[int] = set()
 
     # --- entry point
@@ -79,7 +83,8 @@ class _Compiler:
         if _rm.base_type(root.rm_type) == "COMPOSITION":
             # The composition names the template it was built against.
             body.setdefault("properties", {})["archetype_details"] = {
-                "properties": {"template_id": {"properties": {"value": {"const": self.template.template_id}}}}}
+                "properties": {"template_id": {"properties": {"value": {"const": self.template.template_id}}}}
+            }
         schema = {"$schema": DIALECT, "title": f"{self.template.concept} ({self.template.template_id})"}
         schema.update(body)
         schema["title"] = f"{self.template.concept} ({self.template.template_id})"
@@ -101,15 +106,27 @@ class _Compiler:
         name = f"RM.{base}.any"
         if name not in self.defs:
             self.defs[name] = None
-            dispatch = [{"if": {"properties": {"_type": {"const": t}}, "required": ["_type"]},
-                         "then": self._shape_ref(t)} for t in concrete if t != base]
-            schema = {"title": f"{base} or a subtype", "type": "object",
-                      "properties": {"_type": {"enum": list(concrete)}}, "allOf": dispatch}
+            dispatch = [
+                {
+                    "if": {"properties": {"_type": {"const": t}}, "required": ["_type"]},
+                    "then": self._shape_ref(t),
+                }
+                for t in concrete
+                if t != base
+            ]
+            schema = {
+                "title": f"{base} or a subtype",
+                "type": "object",
+                "properties": {"_type": {"enum": list(concrete)}},
+                "allOf": dispatch,
+            }
             if base in _rm.ABSTRACT:
                 schema["required"] = ["_type"]
             else:
                 # No _type: the declared type itself.
-                dispatch.append({"if": {"properties": {"_type": {"const": base}}}, "then": self._shape_ref(base)})
+                dispatch.append(
+                    {"if": {"properties": {"_type": {"const": base}}}, "then": self._shape_ref(base)}
+                )
             self.defs[name] = schema
         return _ref(name)
 
@@ -167,11 +184,18 @@ class _Compiler:
                 name, node_id = match.groups()
                 for attribute in obj.attributes:
                     if attribute.name == name:
-                        found = next((c for c in attribute.children
-                                      if node_id is None or node_id in (c.node_id, c.archetype_id)), None)
+                        found = next(
+                            (
+                                c
+                                for c in attribute.children
+                                if node_id is None or node_id in (c.node_id, c.archetype_id)
+                            ),
+                            None,
+                        )
             if found is None:
-                raise UnsupportedConstraint(f"ARCHETYPE_INTERNAL_REF at {ref.path} points to {path!r}, "
-                                            "which is not in its archetype")
+                raise UnsupportedConstraint(
+                    f"ARCHETYPE_INTERNAL_REF at {ref.path} points to {path!r}, which is not in its archetype"
+                )
             obj = found
         return obj
 
@@ -217,15 +241,18 @@ class _Compiler:
         if _rm.is_locatable(base) and (obj.archetype_id or obj.node_id):
             constrained["archetype_node_id"] = {"const": obj.archetype_id or obj.node_id}
         if obj.archetype_id:
-            constrained["archetype_details"] = {"allOf": [self.rm_ref("ARCHETYPED")], "properties": {
-                "archetype_id": {"properties": {"value": {"const": obj.archetype_id}}}}}
+            constrained["archetype_details"] = {
+                "allOf": [self.rm_ref("ARCHETYPED")],
+                "properties": {"archetype_id": {"properties": {"value": {"const": obj.archetype_id}}}},
+            }
         for attribute in obj.attributes:
             rm_attribute = rm_attributes.get(attribute.name)
             if rm_attribute is None:
-                raise UnsupportedConstraint(f"{obj.rm_type} has no attribute {attribute.name!r} "
-                                            f"(constrained at {obj.path or '/'})")
+                raise UnsupportedConstraint(
+                    f"{obj.rm_type} has no attribute {attribute.name!r} (constrained at {obj.path or '/'})"
+                )
             if attribute.existence.upper == 0:
-                constrained[attribute.name] = False   # the template forbids the attribute
+                constrained[attribute.name] = False  # the template forbids the attribute
                 continue
             constrained[attribute.name] = self.attribute(attribute, rm_attribute, obj)
             if attribute.existence.lower and (base, attribute.name) not in _rm.COMPUTED:
@@ -240,13 +267,21 @@ class _Compiler:
 
     def attribute(self, attribute: CAttribute, rm_attribute: _rm.Attribute, owner: CObject) -> dict:
         if attribute.is_multiple != rm_attribute.is_list:
-            raise UnsupportedConstraint(f"{owner.rm_type}.{attribute.name} is constrained as "
-                                        f"{'multiple' if attribute.is_multiple else 'single'}-valued "
-                                        f"but the RM says otherwise (at {owner.path or '/'})")
+            raise UnsupportedConstraint(
+                f"{owner.rm_type}.{attribute.name} is constrained as "
+                f"{'multiple' if attribute.is_multiple else 'single'}-valued "
+                f"but the RM says otherwise (at {owner.path or '/'})"
+            )
         for child in attribute.children:
-            if child.kind != "C_PRIMITIVE_OBJECT" and not _rm.conforms(child.rm_type or "?", rm_attribute.rm_type):
-                raise UnsupportedConstraint(f"{child.rm_type} at {child.path} cannot stand in "
-                                            f"{owner.rm_type}.{attribute.name} ({rm_attribute.rm_type})")
+            if child.kind != "C_PRIMITIVE_OBJECT" and not _rm.is_known(child.rm_type):
+                raise UnsupportedConstraint(f"unknown RM type {child.rm_type!r} at {child.path}")
+            if child.kind != "C_PRIMITIVE_OBJECT" and not _rm.conforms(
+                child.rm_type or "?", rm_attribute.rm_type
+            ):
+                raise UnsupportedConstraint(
+                    f"{child.rm_type} at {child.path} cannot stand in "
+                    f"{owner.rm_type}.{attribute.name} ({rm_attribute.rm_type})"
+                )
         if rm_attribute.rm_type in _rm.PRIMITIVES:
             return self.primitive_attribute(attribute, rm_attribute)
         item = self.alternatives(attribute.children, rm_attribute.rm_type, attribute.is_multiple)
@@ -267,8 +302,10 @@ class _Compiler:
         if not attribute.children:
             return dict(_rm.PRIMITIVES[rm_attribute.rm_type])
         if len(attribute.children) > 1 or attribute.children[0].kind != "C_PRIMITIVE_OBJECT":
-            raise UnsupportedConstraint(f"attribute {attribute.name} at {attribute.children[0].path} "
-                                        "has a non-primitive or several constraints on a primitive value")
+            raise UnsupportedConstraint(
+                f"attribute {attribute.name} at {attribute.children[0].path} "
+                "has a non-primitive or several constraints on a primitive value"
+            )
         return self.primitive(attribute.children[0])
 
     def occurrences(self, child: CObject, key: dict | None) -> dict | None:
@@ -303,8 +340,14 @@ class _Compiler:
                     if other != base and _rm.conforms(other, base):
                         own -= set(_rm.concrete_types(other))
                 properties["_type"] = {"enum": sorted(own)}
-            same = [c for c in children if c is not child and _rm.base_type(c.rm_type) == base
-                    and (c.archetype_id or c.node_id) == node_id and c.kind == child.kind]
+            same = [
+                c
+                for c in children
+                if c is not child
+                and _rm.base_type(c.rm_type) == base
+                and (c.archetype_id or c.node_id) == node_id
+                and c.kind == child.kind
+            ]
             if same:
                 names = self.names(child)
                 if names:
@@ -312,8 +355,11 @@ class _Compiler:
                     required.append("name")
                 elif base == "ISM_TRANSITION" and child.node_id:
                     # An ACTION's careflow steps are told apart by their code, which is the node id.
-                    properties["careflow_step"] = {"properties": {"defining_code": {"properties": {
-                        "code_string": {"const": child.node_id}}}}}
+                    properties["careflow_step"] = {
+                        "properties": {
+                            "defining_code": {"properties": {"code_string": {"const": child.node_id}}}
+                        }
+                    }
                     required.append("careflow_step")
                 else:
                     others = sorted({n for c in same for n in self.names(c)})
@@ -356,8 +402,11 @@ class _Compiler:
         schema: dict = {"type": "object"}
         required = ["_type"] if needs_type else []
         # Which items are allowed at all: one keyword, so the report says exactly what failed.
-        node_ids = [_target(c).archetype_id or _target(c).node_id for c, k in keyed
-                    if k and "archetype_node_id" in k["properties"] and c.kind != "ARCHETYPE_SLOT"]
+        node_ids = [
+            _target(c).archetype_id or _target(c).node_id
+            for c, k in keyed
+            if k and "archetype_node_id" in k["properties"] and c.kind != "ARCHETYPE_SLOT"
+        ]
         slots = [c for c, _ in keyed if c.kind == "ARCHETYPE_SLOT"]
         properties: dict = {}
         if slots:
@@ -367,7 +416,14 @@ class _Compiler:
         elif node_ids and all(k is not None and "archetype_node_id" in k["properties"] for _, k in keyed):
             properties["archetype_node_id"] = {"enum": sorted(set(node_ids))}
             required.append("archetype_node_id")
-        types = sorted({t for _, k in keyed if k and "_type" in k["properties"] for t in k["properties"]["_type"]["enum"]})
+        types = sorted(
+            {
+                t
+                for _, k in keyed
+                if k and "_type" in k["properties"]
+                for t in k["properties"]["_type"]["enum"]
+            }
+        )
         if types:
             properties["_type"] = {"enum": types}
         if properties:
@@ -391,10 +447,15 @@ class _Compiler:
         for slot in slots:
             excludes = slot.detail.get("excludes") or []
             if excludes and slot.detail.get("includes") and all(e in (".*", "(.*)") for e in excludes):
-                excludes = []   # "include these, exclude the rest": the includes say it all
+                excludes = []  # "include these, exclude the rest": the includes say it all
             if excludes:
-                dispatch.append({"properties": {"archetype_node_id": {
-                    "not": {"pattern": anchored("|".join(excludes), slot.path)}}}})
+                dispatch.append(
+                    {
+                        "properties": {
+                            "archetype_node_id": {"not": {"pattern": anchored("|".join(excludes), slot.path)}}
+                        }
+                    }
+                )
         schema["allOf"] = dispatch
         return schema
 
@@ -406,17 +467,26 @@ class _Compiler:
 
     def constraint_ref(self, obj: CObject) -> dict:
         # ac-code: bound to an external terminology we cannot enumerate; demand a well-formed code.
-        return self.shape("CODE_PHRASE", {
-            "code_string": {"type": "string", "minLength": 1},
-            "terminology_id": {"allOf": [self.rm_ref("TERMINOLOGY_ID")],
-                               "properties": {"value": {"type": "string", "minLength": 1}}}}, set())
+        return self.shape(
+            "CODE_PHRASE",
+            {
+                "code_string": {"type": "string", "minLength": 1},
+                "terminology_id": {
+                    "allOf": [self.rm_ref("TERMINOLOGY_ID")],
+                    "properties": {"value": {"type": "string", "minLength": 1}},
+                },
+            },
+            set(),
+        )
 
     def code_phrase(self, obj: CObject) -> dict:
         terminology, codes = obj.detail.get("terminology"), obj.detail.get("codes") or []
         constrained = {}
         if terminology:
-            constrained["terminology_id"] = {"allOf": [self.rm_ref("TERMINOLOGY_ID")],
-                                             "properties": {"value": {"const": terminology}}}
+            constrained["terminology_id"] = {
+                "allOf": [self.rm_ref("TERMINOLOGY_ID")],
+                "properties": {"value": {"const": terminology}},
+            }
         if codes:
             code_schema = {"type": "string", "enum": codes}
             described = [f"{c} {obj.term(c)!r}" for c in codes if obj.term(c)]
@@ -438,8 +508,9 @@ class _Compiler:
             if unit["precision"] is not None and _bounds(unit["precision"]):
                 then["precision"] = _bounds(unit["precision"])
             if then:
-                dispatch.append({"if": {"properties": {"units": {"const": unit["units"]}}},
-                                 "then": {"properties": then}})
+                dispatch.append(
+                    {"if": {"properties": {"units": {"const": unit["units"]}}}, "then": {"properties": then}}
+                )
         schema = self.shape("DV_QUANTITY", constrained, set())
         if dispatch:
             schema["allOf"] = dispatch
@@ -452,16 +523,43 @@ class _Compiler:
         if not ordinals:
             return self.shape("DV_ORDINAL", {}, set())
         codes = [code for _, _, code in ordinals]
-        symbol = {"allOf": [self.rm_ref("DV_CODED_TEXT")], "properties": {"defining_code": {"properties": {
-            "terminology_id": {"properties": {"value": {"enum": sorted({t for _, t, _ in ordinals if t})}}},
-            "code_string": {"enum": codes, "description": "; ".join(
-                f"{v}: {c} {obj.term(c)!r}" if obj.term(c) else f"{v}: {c}" for v, _, c in ordinals)}}}}}
-        schema = self.shape("DV_ORDINAL", {"value": {"type": "integer", "enum": sorted({v for v, _, _ in ordinals})},
-                                           "symbol": symbol}, set())
-        schema["allOf"] = [{"if": {"properties": {"value": {"const": value}}},
-                            "then": {"properties": {"symbol": {"properties": {"defining_code": {
-                                "properties": {"code_string": {"const": code}}}}}}}}
-                           for value, _, code in ordinals]
+        symbol = {
+            "allOf": [self.rm_ref("DV_CODED_TEXT")],
+            "properties": {
+                "defining_code": {
+                    "properties": {
+                        "terminology_id": {
+                            "properties": {"value": {"enum": sorted({t for _, t, _ in ordinals if t})}}
+                        },
+                        "code_string": {
+                            "enum": codes,
+                            "description": "; ".join(
+                                f"{v}: {c} {obj.term(c)!r}" if obj.term(c) else f"{v}: {c}"
+                                for v, _, c in ordinals
+                            ),
+                        },
+                    }
+                }
+            },
+        }
+        schema = self.shape(
+            "DV_ORDINAL",
+            {"value": {"type": "integer", "enum": sorted({v for v, _, _ in ordinals})}, "symbol": symbol},
+            set(),
+        )
+        schema["allOf"] = [
+            {
+                "if": {"properties": {"value": {"const": value}}},
+                "then": {
+                    "properties": {
+                        "symbol": {
+                            "properties": {"defining_code": {"properties": {"code_string": {"const": code}}}}
+                        }
+                    }
+                },
+            }
+            for value, _, code in ordinals
+        ]
         return schema
 
     def primitive(self, obj: CObject) -> dict:
@@ -488,12 +586,19 @@ class _Compiler:
 
     def temporal(self, obj: CObject) -> dict:
         detail, kind = obj.detail, obj.detail["kind"]
-        fallback = {"C_DATE": _rm.DATE_PATTERN, "C_TIME": _rm.TIME_PATTERN,
-                    "C_DATE_TIME": _rm.DATE_TIME_PATTERN, "C_DURATION": _rm.DURATION_PATTERN}[kind]
+        fallback = {
+            "C_DATE": _rm.DATE_PATTERN,
+            "C_TIME": _rm.TIME_PATTERN,
+            "C_DATE_TIME": _rm.DATE_TIME_PATTERN,
+            "C_DURATION": _rm.DURATION_PATTERN,
+        }[kind]
         pattern = detail.get("pattern")
         if pattern and kind == "C_DURATION":
-            schema = {"type": "string", "pattern": duration_pattern(pattern, obj.path),
-                      "allOf": [{"pattern": _rm.DURATION_NOT_EMPTY}]}
+            schema = {
+                "type": "string",
+                "pattern": duration_pattern(pattern, obj.path),
+                "allOf": [{"pattern": _rm.DURATION_NOT_EMPTY}],
+            }
         elif pattern:
             schema = {"type": "string", "pattern": temporal_pattern(pattern, kind, obj.path)}
         else:
@@ -511,14 +616,21 @@ class _Compiler:
 def temporal_pattern(pattern: str, kind: str, where: str) -> str:
     """ADL date/time pattern (``YYYY-MM-??T??:??:XX``) -> regex. Letters: mandatory, ??: optional,
     XX: forbidden. Lower- and upper-case letters are treated alike, as tools emit both."""
-    date_part, _, time_part = pattern.partition("T") if kind == "C_DATE_TIME" else (
-        (pattern, "", "") if kind == "C_DATE" else ("", "", pattern))
-    digits = {"date": [r"\d{4}", r"(0[1-9]|1[0-2])", r"(0[1-9]|[12]\d|3[01])"],
-              "time": [r"([01]\d|2[0-4])", r"[0-5]\d", r"([0-5]\d|60)([.,]\d+)?"]}
+    date_part, _, time_part = (
+        pattern.partition("T")
+        if kind == "C_DATE_TIME"
+        else ((pattern, "", "") if kind == "C_DATE" else ("", "", pattern))
+    )
+    digits = {
+        "date": [r"\d{4}", r"(0[1-9]|1[0-2])", r"(0[1-9]|[12]\d|3[01])"],
+        "time": [r"([01]\d|2[0-4])", r"[0-5]\d", r"([0-5]\d|60)([.,]\d+)?"],
+    }
+    letters = {"date": ["YYYY", "MM", "DD"], "time": ["HH", "MM", "SS"]}
     out, closing = "", ""
 
     def fields(part: str, values: list[str], separator: str, lead: str) -> bool:
         nonlocal out, closing
+        names = letters["date" if separator == "-" else "time"]
         tokens = part.split("-") if separator == "-" else part.split(":")
         for position, token in enumerate(tokens):
             sep = lead if position == 0 else separator
@@ -527,7 +639,7 @@ def temporal_pattern(pattern: str, kind: str, where: str) -> str:
             if set(token) == {"?"}:
                 out += f"({sep}{values[position]}"
                 closing += ")?"
-            elif token.isalpha():
+            elif token.upper() == names[position]:
                 out += f"{sep}{values[position]}"
             else:
                 raise UnsupportedConstraint(f"date/time pattern {pattern!r} at {where} is not understood")

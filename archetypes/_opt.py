@@ -18,11 +18,32 @@ _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 _Q = f"{{{NS}}}"
 
 # Elements of a C_OBJECT that carry no data constraint (documentation, defaults, bookkeeping).
-_IGNORED = {"rm_type_name", "occurrences", "node_id", "attributes", "archetype_id", "template_id",
-            "term_definitions", "term_bindings", "constraint_definitions", "constraint_bindings",
-            "default_values", "assumed_value", "includes", "excludes", "target_path", "item",
-            "terminology_id", "code_list", "property", "list", "reference", "annotations",
-            "referenceSetUri", "precision"}
+_IGNORED = {
+    "rm_type_name",
+    "occurrences",
+    "node_id",
+    "attributes",
+    "archetype_id",
+    "template_id",
+    "term_definitions",
+    "term_bindings",
+    "constraint_definitions",
+    "constraint_bindings",
+    "default_values",
+    "assumed_value",
+    "includes",
+    "excludes",
+    "target_path",
+    "item",
+    "terminology_id",
+    "code_list",
+    "property",
+    "list",
+    "reference",
+    "annotations",
+    "referenceSetUri",
+    "precision",
+}
 
 
 @dataclass(frozen=True)
@@ -40,8 +61,10 @@ class Interval:
         return f"{low}..{high}"
 
 
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
+def _num(value: float | str) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 @dataclass
@@ -59,16 +82,16 @@ class CAttribute:
 class CObject:
     """A constraint on one RM object: complex, archetype root, slot, reference or primitive."""
 
-    kind: str                      # the xsi:type: C_COMPLEX_OBJECT, C_ARCHETYPE_ROOT, C_STRING...
+    kind: str  # the xsi:type: C_COMPLEX_OBJECT, C_ARCHETYPE_ROOT, C_STRING...
     rm_type: str
     node_id: str
     occurrences: Interval
-    path: str                      # OPT path, for messages and internal references
+    path: str  # OPT path, for messages and internal references
     attributes: list[CAttribute] = field(default_factory=list)
-    archetype_id: str | None = None          # C_ARCHETYPE_ROOT
-    terms: dict[str, str] = field(default_factory=dict)   # C_ARCHETYPE_ROOT: code -> text
-    root: CObject | None = None              # the enclosing archetype root
-    detail: dict = field(default_factory=dict)   # kind-specific constraint (primitive, code list...)
+    archetype_id: str | None = None  # C_ARCHETYPE_ROOT
+    terms: dict[str, str] = field(default_factory=dict)  # C_ARCHETYPE_ROOT: code -> text
+    root: CObject | None = None  # the enclosing archetype root
+    detail: dict = field(default_factory=dict)  # kind-specific constraint (primitive, code list...)
 
     def term(self, code: str) -> str | None:
         root = self if self.archetype_id else self.root
@@ -123,23 +146,38 @@ def interval(element, number=float) -> Interval:
         return Interval()
     lower = None if _bool(element, "lower_unbounded", False) else _child_text(element, "lower")
     upper = None if _bool(element, "upper_unbounded", False) else _child_text(element, "upper")
-    return Interval(None if lower is None else number(lower), None if upper is None else number(upper),
-                    _bool(element, "lower_included", True), _bool(element, "upper_included", True))
+    return Interval(
+        None if lower is None else number(lower),
+        None if upper is None else number(upper),
+        _bool(element, "lower_included", True),
+        _bool(element, "upper_included", True),
+    )
 
 
 def _object(element, parent_path: str, root: CObject | None, kind: str | None = None) -> CObject:
     kind = kind or element.get(_XSI_TYPE, "").split(":")[-1]
     rm_type = _child_text(element, "rm_type_name") or ""
     node_id = _child_text(element, "node_id") or ""
-    archetype_id = _child_text(element, "archetype_id/" + _Q + "value") if kind == "C_ARCHETYPE_ROOT" else None
-    obj = CObject(kind, rm_type, node_id, interval(element.find(_Q + "occurrences"), int),
-                  parent_path, archetype_id=archetype_id, root=root)
+    archetype_id = (
+        _child_text(element, "archetype_id/" + _Q + "value") if kind == "C_ARCHETYPE_ROOT" else None
+    )
+    obj = CObject(
+        kind,
+        rm_type,
+        node_id,
+        interval(element.find(_Q + "occurrences"), int),
+        parent_path,
+        archetype_id=archetype_id,
+        root=root,
+    )
     if kind == "C_ARCHETYPE_ROOT":
         obj.terms = _terms(element)
         root = obj
     reader = _READERS.get(kind)
     if reader is None:
-        raise UnsupportedConstraint(f"unknown constraint {kind or element.tag!r} on {rm_type} at {parent_path or '/'}")
+        raise UnsupportedConstraint(
+            f"unknown constraint {kind or element.tag!r} on {rm_type} at {parent_path or '/'}"
+        )
     reader(obj, element)
     for attribute in element.iterchildren(_Q + "attributes"):
         obj.attributes.append(_attribute(attribute, obj, root))
@@ -151,15 +189,21 @@ def _check_known_elements(element, obj: CObject) -> None:
     for child in element.iterchildren(tag=etree.Element):
         name = etree.QName(child).localname
         if name not in _IGNORED and not (obj.kind == "C_DV_QUANTITY" and name == "property"):
-            raise UnsupportedConstraint(f"unknown element <{name}> in {obj.kind} {obj.rm_type} at {obj.path or '/'}")
+            raise UnsupportedConstraint(
+                f"unknown element <{name}> in {obj.kind} {obj.rm_type} at {obj.path or '/'}"
+            )
 
 
 def _attribute(element, owner: CObject, root: CObject | None) -> CAttribute:
     kind = element.get(_XSI_TYPE, "").split(":")[-1]
     name = _child_text(element, "rm_attribute_name") or ""
     if kind not in ("C_SINGLE_ATTRIBUTE", "C_MULTIPLE_ATTRIBUTE"):
-        raise UnsupportedConstraint(f"unknown attribute constraint {kind!r} for {name} at {owner.path or '/'}")
-    attribute = CAttribute(name, kind == "C_MULTIPLE_ATTRIBUTE", interval(element.find(_Q + "existence"), int))
+        raise UnsupportedConstraint(
+            f"unknown attribute constraint {kind!r} for {name} at {owner.path or '/'}"
+        )
+    attribute = CAttribute(
+        name, kind == "C_MULTIPLE_ATTRIBUTE", interval(element.find(_Q + "existence"), int)
+    )
     cardinality = element.find(_Q + "cardinality")
     if cardinality is not None:
         attribute.cardinality = interval(cardinality.find(_Q + "interval"), int)
@@ -200,8 +244,11 @@ def _read_constraint_ref(obj: CObject, element) -> None:
 
 def _read_slot(obj: CObject, element) -> None:
     for tag in ("includes", "excludes"):
-        obj.detail[tag] = [_slot_pattern(expression, obj) for assertion in element.iterchildren(_Q + tag)
-                           for expression in assertion.iterchildren(_Q + "expression")]
+        obj.detail[tag] = [
+            _slot_pattern(expression, obj)
+            for assertion in element.iterchildren(_Q + tag)
+            for expression in assertion.iterchildren(_Q + "expression")
+        ]
 
 
 def _slot_pattern(expression, obj: CObject) -> str:
@@ -214,9 +261,11 @@ def _slot_pattern(expression, obj: CObject) -> str:
         pattern = right.find(f"{_Q}item/{_Q}pattern")
         if subject == "archetype_id/value" and pattern is not None and pattern.text:
             return "".join(pattern.text.split())
-    raise UnsupportedConstraint(f"unsupported slot assertion ({kind}, operator {operator}) in "
-                                f"ARCHETYPE_SLOT {obj.rm_type} at {obj.path}: only "
-                                f"'archetype_id/value matches {{/pattern/}}' is understood")
+    raise UnsupportedConstraint(
+        f"unsupported slot assertion ({kind}, operator {operator}) in "
+        f"ARCHETYPE_SLOT {obj.rm_type} at {obj.path}: only "
+        f"'archetype_id/value matches {{/pattern/}}' is understood"
+    )
 
 
 def _read_code_phrase(obj: CObject, element) -> None:
@@ -227,18 +276,28 @@ def _read_code_phrase(obj: CObject, element) -> None:
 def _read_quantity(obj: CObject, element) -> None:
     obj.detail["property"] = _child_text(element, "property/" + _Q + "code_string")
     obj.detail["units"] = [
-        {"units": _child_text(item, "units"),
-         "magnitude": interval(item.find(_Q + "magnitude")) if item.find(_Q + "magnitude") is not None else None,
-         "precision": interval(item.find(_Q + "precision"), int) if item.find(_Q + "precision") is not None else None}
-        for item in element.iterchildren(_Q + "list")]
+        {
+            "units": _child_text(item, "units"),
+            "magnitude": interval(item.find(_Q + "magnitude"))
+            if item.find(_Q + "magnitude") is not None
+            else None,
+            "precision": interval(item.find(_Q + "precision"), int)
+            if item.find(_Q + "precision") is not None
+            else None,
+        }
+        for item in element.iterchildren(_Q + "list")
+    ]
 
 
 def _read_ordinal(obj: CObject, element) -> None:
     obj.detail["ordinals"] = [
-        (int(_child_text(item, "value")),
-         _child_text(item, f"symbol/{_Q}defining_code/{_Q}terminology_id/{_Q}value"),
-         _child_text(item, f"symbol/{_Q}defining_code/{_Q}code_string"))
-        for item in element.iterchildren(_Q + "list")]
+        (
+            int(_child_text(item, "value")),
+            _child_text(item, f"symbol/{_Q}defining_code/{_Q}terminology_id/{_Q}value"),
+            _child_text(item, f"symbol/{_Q}defining_code/{_Q}code_string"),
+        )
+        for item in element.iterchildren(_Q + "list")
+    ]
 
 
 _PRIMITIVE_ELEMENTS = {
@@ -263,8 +322,11 @@ def _read_primitive(obj: CObject, element) -> None:
         if name not in _PRIMITIVE_ELEMENTS[kind]:
             raise UnsupportedConstraint(f"unknown element <{name}> in {kind} at {obj.path}")
     number = {"C_INTEGER": int, "C_REAL": float}.get(kind, str)
-    detail = {"kind": kind, "pattern": _child_text(item, "pattern"),
-              "list": [number(e.text.strip()) for e in item.iterchildren(_Q + "list") if e.text is not None]}
+    detail = {
+        "kind": kind,
+        "pattern": _child_text(item, "pattern"),
+        "list": [number(e.text.strip()) for e in item.iterchildren(_Q + "list") if e.text is not None],
+    }
     if item.find(_Q + "range") is not None:
         detail["range"] = interval(item.find(_Q + "range"), number)
     if kind == "C_BOOLEAN":

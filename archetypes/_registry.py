@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import pathlib
 import threading
-from functools import lru_cache
+from functools import cache
 
 from archetypes import _opt
 from archetypes._compiler import compile_template
@@ -50,8 +50,10 @@ def build_schemas(target: pathlib.Path | None = None) -> list[pathlib.Path]:
     for template_id in template_ids():
         template = _opt.read(opt_path(template_id))
         if template.template_id != template_id:
-            raise ValueError(f"{opt_path(template_id).name} holds template {template.template_id!r}: "
-                             "the file name must be the template id")
+            raise ValueError(
+                f"{opt_path(template_id).name} holds template {template.template_id!r}: "
+                "the file name must be the template id"
+            )
         path = target / f"{template_id}.schema.json"
         path.write_text(dumps(compile_template(template)), encoding="utf-8")
         written.append(path)
@@ -61,7 +63,7 @@ def build_schemas(target: pathlib.Path | None = None) -> list[pathlib.Path]:
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(template_id: str) -> Validator:
     path = schema_path(template_id)
     if not path.is_file():
@@ -71,7 +73,7 @@ def _load(template_id: str) -> Validator:
 
 def validator_for(template_id: str) -> Validator:
     """The validator of a project template, compiled once per process."""
-    with _lock:   # build each validator once even when threads race for it
+    with _lock:  # build each validator once even when threads race for it
         return _load(template_id)
 
 

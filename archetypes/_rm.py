@@ -12,8 +12,12 @@ from __future__ import annotations
 import re
 from functools import cache
 
-PRIMITIVES = {"String": {"type": "string"}, "Integer": {"type": "integer"},
-              "Real": {"type": "number"}, "Boolean": {"type": "boolean"}}
+PRIMITIVES = {
+    "String": {"type": "string"},
+    "Integer": {"type": "integer"},
+    "Real": {"type": "number"},
+    "Boolean": {"type": "boolean"},
+}
 
 # ISO 8601 extended and basic formats as openEHR allows them: partial values, a comma or a
 # dot before the fraction (real data from EHRbase uses "2019-01-28T21:22:19,542+00:00").
@@ -34,8 +38,12 @@ DURATION_PATTERN = r"^-?P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+([.,]\d
 DURATION_NOT_EMPTY = r"\d[YMWDHS]$"
 
 LOCATABLE_ATTRIBUTES = {
-    "name": "DV_TEXT!", "archetype_node_id": "String!", "uid": "UID_BASED_ID", "links": "LINK[]",
-    "archetype_details": "ARCHETYPED", "feeder_audit": "FEEDER_AUDIT",
+    "name": "DV_TEXT!",
+    "archetype_node_id": "String!",
+    "uid": "UID_BASED_ID",
+    "links": "LINK[]",
+    "archetype_details": "ARCHETYPED",
+    "feeder_audit": "FEEDER_AUDIT",
 }
 
 TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
@@ -51,57 +59,116 @@ TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
     "OBJECT_REF": (None, {"id": "OBJECT_ID!", "namespace": "String!", "type": "String!"}),
     "PARTY_REF": ("OBJECT_REF", {}),
     "LOCATABLE_REF": ("OBJECT_REF", {"path": "String"}),
-    "ARCHETYPED": (None, {"archetype_id": "ARCHETYPE_ID!", "template_id": "TEMPLATE_ID",
-                          "rm_version": "String!"}),
+    "ARCHETYPED": (
+        None,
+        {"archetype_id": "ARCHETYPE_ID!", "template_id": "TEMPLATE_ID", "rm_version": "String!"},
+    ),
     "LINK": (None, {"meaning": "DV_TEXT!", "type": "DV_TEXT!", "target": "DV_EHR_URI!"}),
-    "FEEDER_AUDIT": (None, {"originating_system_item_ids": "DV_IDENTIFIER[]",
-                            "feeder_system_item_ids": "DV_IDENTIFIER[]",
-                            "original_content": "DV_ENCAPSULATED",
-                            "originating_system_audit": "FEEDER_AUDIT_DETAILS!",
-                            "feeder_system_audit": "FEEDER_AUDIT_DETAILS"}),
-    "FEEDER_AUDIT_DETAILS": (None, {"system_id": "String!", "location": "PARTY_IDENTIFIED",
-                                    "provider": "PARTY_IDENTIFIED", "subject": "PARTY_PROXY",
-                                    "time": "DV_DATE_TIME", "version_id": "String",
-                                    "other_details": "ITEM_STRUCTURE"}),
+    "FEEDER_AUDIT": (
+        None,
+        {
+            "originating_system_item_ids": "DV_IDENTIFIER[]",
+            "feeder_system_item_ids": "DV_IDENTIFIER[]",
+            "original_content": "DV_ENCAPSULATED",
+            "originating_system_audit": "FEEDER_AUDIT_DETAILS!",
+            "feeder_system_audit": "FEEDER_AUDIT_DETAILS",
+        },
+    ),
+    "FEEDER_AUDIT_DETAILS": (
+        None,
+        {
+            "system_id": "String!",
+            "location": "PARTY_IDENTIFIED",
+            "provider": "PARTY_IDENTIFIED",
+            "subject": "PARTY_PROXY",
+            "time": "DV_DATE_TIME",
+            "version_id": "String",
+            "other_details": "ITEM_STRUCTURE",
+        },
+    ),
     "PARTY_PROXY": (None, {"external_ref": "PARTY_REF"}),
     "PARTY_SELF": ("PARTY_PROXY", {}),
     "PARTY_IDENTIFIED": ("PARTY_PROXY", {"name": "String", "identifiers": "DV_IDENTIFIER[]"}),
     "PARTY_RELATED": ("PARTY_IDENTIFIED", {"relationship": "DV_CODED_TEXT!"}),
-    "PARTICIPATION": (None, {"function": "DV_TEXT!", "performer": "PARTY_PROXY!",
-                             "time": "DV_INTERVAL", "mode": "DV_CODED_TEXT"}),
-    "CODE_PHRASE": (None, {"terminology_id": "TERMINOLOGY_ID!", "code_string": "String!",
-                           "preferred_term": "String"}),
+    "PARTICIPATION": (
+        None,
+        {"function": "DV_TEXT!", "performer": "PARTY_PROXY!", "time": "DV_INTERVAL", "mode": "DV_CODED_TEXT"},
+    ),
+    "CODE_PHRASE": (
+        None,
+        {"terminology_id": "TERMINOLOGY_ID!", "code_string": "String!", "preferred_term": "String"},
+    ),
     "TERM_MAPPING": (None, {"match": "String!", "purpose": "DV_CODED_TEXT", "target": "CODE_PHRASE!"}),
     # --- data values
     "DATA_VALUE": (None, {}),
     "DV_BOOLEAN": ("DATA_VALUE", {"value": "Boolean!"}),
     "DV_STATE": ("DATA_VALUE", {"value": "DV_CODED_TEXT!", "is_terminal": "Boolean!"}),
-    "DV_IDENTIFIER": ("DATA_VALUE", {"issuer": "String", "assigner": "String", "id": "String!",
-                                     "type": "String"}),
-    "DV_TEXT": ("DATA_VALUE", {"value": "String!", "hyperlink": "DV_URI", "formatting": "String",
-                               "mappings": "TERM_MAPPING[]", "language": "CODE_PHRASE",
-                               "encoding": "CODE_PHRASE"}),
+    "DV_IDENTIFIER": (
+        "DATA_VALUE",
+        {"issuer": "String", "assigner": "String", "id": "String!", "type": "String"},
+    ),
+    "DV_TEXT": (
+        "DATA_VALUE",
+        {
+            "value": "String!",
+            "hyperlink": "DV_URI",
+            "formatting": "String",
+            "mappings": "TERM_MAPPING[]",
+            "language": "CODE_PHRASE",
+            "encoding": "CODE_PHRASE",
+        },
+    ),
     "DV_CODED_TEXT": ("DV_TEXT", {"defining_code": "CODE_PHRASE!"}),
     "DV_PARAGRAPH": ("DATA_VALUE", {"items": "DV_TEXT[]!"}),
     "DV_URI": ("DATA_VALUE", {"value": "String!"}),
     "DV_EHR_URI": ("DV_URI", {}),
-    "DV_ORDERED": ("DATA_VALUE", {"normal_status": "CODE_PHRASE", "normal_range": "DV_INTERVAL",
-                                  "other_reference_ranges": "REFERENCE_RANGE[]"}),
-    "DV_INTERVAL": ("DATA_VALUE", {"lower": "DV_ORDERED", "upper": "DV_ORDERED",
-                                   "lower_unbounded": "Boolean", "upper_unbounded": "Boolean",
-                                   "lower_included": "Boolean", "upper_included": "Boolean"}),
+    "DV_ORDERED": (
+        "DATA_VALUE",
+        {
+            "normal_status": "CODE_PHRASE",
+            "normal_range": "DV_INTERVAL",
+            "other_reference_ranges": "REFERENCE_RANGE[]",
+        },
+    ),
+    "DV_INTERVAL": (
+        "DATA_VALUE",
+        {
+            "lower": "DV_ORDERED",
+            "upper": "DV_ORDERED",
+            "lower_unbounded": "Boolean",
+            "upper_unbounded": "Boolean",
+            "lower_included": "Boolean",
+            "upper_included": "Boolean",
+        },
+    ),
     "REFERENCE_RANGE": (None, {"meaning": "DV_TEXT!", "range": "DV_INTERVAL!"}),
     "DV_ORDINAL": ("DV_ORDERED", {"value": "Integer!", "symbol": "DV_CODED_TEXT!"}),
     "DV_SCALE": ("DV_ORDERED", {"value": "Real!", "symbol": "DV_CODED_TEXT!"}),
     "DV_QUANTIFIED": ("DV_ORDERED", {"magnitude_status": "String"}),
     "DV_AMOUNT": ("DV_QUANTIFIED", {"accuracy": "Real", "accuracy_is_percent": "Boolean"}),
-    "DV_QUANTITY": ("DV_AMOUNT", {"magnitude": "Real!", "units": "String!", "precision": "Integer",
-                                  "units_system": "String", "units_display_name": "String",
-                                  "property": "CODE_PHRASE"}),
+    "DV_QUANTITY": (
+        "DV_AMOUNT",
+        {
+            "magnitude": "Real!",
+            "units": "String!",
+            "precision": "Integer",
+            "units_system": "String",
+            "units_display_name": "String",
+            "property": "CODE_PHRASE",
+        },
+    ),
     "DV_COUNT": ("DV_AMOUNT", {"magnitude": "Integer!"}),
     # is_integral is an RM function, but OPTs constrain it and some serialisers emit it.
-    "DV_PROPORTION": ("DV_AMOUNT", {"numerator": "Real!", "denominator": "Real!", "type": "Integer!",
-                                    "precision": "Integer", "is_integral": "Boolean"}),
+    "DV_PROPORTION": (
+        "DV_AMOUNT",
+        {
+            "numerator": "Real!",
+            "denominator": "Real!",
+            "type": "Integer!",
+            "precision": "Integer",
+            "is_integral": "Boolean",
+        },
+    ),
     "DV_ABSOLUTE_QUANTITY": ("DV_QUANTIFIED", {}),
     "DV_TEMPORAL": ("DV_ABSOLUTE_QUANTITY", {"accuracy": "DV_DURATION"}),
     "DV_DATE_TIME": ("DV_TEMPORAL", {"value": "String!"}),
@@ -109,55 +176,120 @@ TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
     "DV_TIME": ("DV_TEMPORAL", {"value": "String!"}),
     "DV_DURATION": ("DV_AMOUNT", {"value": "String!"}),
     "DV_ENCAPSULATED": ("DATA_VALUE", {"charset": "CODE_PHRASE", "language": "CODE_PHRASE"}),
-    "DV_MULTIMEDIA": ("DV_ENCAPSULATED", {"alternate_text": "String", "uri": "DV_URI", "data": "String",
-                                          "media_type": "CODE_PHRASE!",
-                                          "compression_algorithm": "CODE_PHRASE",
-                                          "integrity_check": "String",
-                                          "integrity_check_algorithm": "CODE_PHRASE",
-                                          "thumbnail": "DV_MULTIMEDIA", "size": "Integer!"}),
+    "DV_MULTIMEDIA": (
+        "DV_ENCAPSULATED",
+        {
+            "alternate_text": "String",
+            "uri": "DV_URI",
+            "data": "String",
+            "media_type": "CODE_PHRASE!",
+            "compression_algorithm": "CODE_PHRASE",
+            "integrity_check": "String",
+            "integrity_check_algorithm": "CODE_PHRASE",
+            "thumbnail": "DV_MULTIMEDIA",
+            "size": "Integer!",
+        },
+    ),
     "DV_PARSABLE": ("DV_ENCAPSULATED", {"value": "String!", "formalism": "String!"}),
     "DV_TIME_SPECIFICATION": ("DATA_VALUE", {"value": "DV_PARSABLE!"}),
     "DV_GENERAL_TIME_SPECIFICATION": ("DV_TIME_SPECIFICATION", {}),
     "DV_PERIODIC_TIME_SPECIFICATION": ("DV_TIME_SPECIFICATION", {}),
     # --- EHR: composition and entries
     "LOCATABLE": (None, LOCATABLE_ATTRIBUTES),
-    "COMPOSITION": ("LOCATABLE", {"language": "CODE_PHRASE!", "territory": "CODE_PHRASE!",
-                                  "category": "DV_CODED_TEXT!", "composer": "PARTY_PROXY!",
-                                  "context": "EVENT_CONTEXT", "content": "CONTENT_ITEM[]"}),
-    "EVENT_CONTEXT": (None, {"health_care_facility": "PARTY_IDENTIFIED", "start_time": "DV_DATE_TIME!",
-                             "end_time": "DV_DATE_TIME", "participations": "PARTICIPATION[]",
-                             "location": "String", "setting": "DV_CODED_TEXT!",
-                             "other_context": "ITEM_STRUCTURE"}),
+    "COMPOSITION": (
+        "LOCATABLE",
+        {
+            "language": "CODE_PHRASE!",
+            "territory": "CODE_PHRASE!",
+            "category": "DV_CODED_TEXT!",
+            "composer": "PARTY_PROXY!",
+            "context": "EVENT_CONTEXT",
+            "content": "CONTENT_ITEM[]",
+        },
+    ),
+    "EVENT_CONTEXT": (
+        None,
+        {
+            "health_care_facility": "PARTY_IDENTIFIED",
+            "start_time": "DV_DATE_TIME!",
+            "end_time": "DV_DATE_TIME",
+            "participations": "PARTICIPATION[]",
+            "location": "String",
+            "setting": "DV_CODED_TEXT!",
+            "other_context": "ITEM_STRUCTURE",
+        },
+    ),
     "CONTENT_ITEM": ("LOCATABLE", {}),
     "SECTION": ("CONTENT_ITEM", {"items": "CONTENT_ITEM[]"}),
-    "ENTRY": ("CONTENT_ITEM", {"language": "CODE_PHRASE!", "encoding": "CODE_PHRASE!",
-                               "subject": "PARTY_PROXY!", "provider": "PARTY_PROXY",
-                               "other_participations": "PARTICIPATION[]", "workflow_id": "OBJECT_REF"}),
+    "ENTRY": (
+        "CONTENT_ITEM",
+        {
+            "language": "CODE_PHRASE!",
+            "encoding": "CODE_PHRASE!",
+            "subject": "PARTY_PROXY!",
+            "provider": "PARTY_PROXY",
+            "other_participations": "PARTICIPATION[]",
+            "workflow_id": "OBJECT_REF",
+        },
+    ),
     "CARE_ENTRY": ("ENTRY", {"protocol": "ITEM_STRUCTURE", "guideline_id": "OBJECT_REF"}),
     "OBSERVATION": ("CARE_ENTRY", {"data": "HISTORY!", "state": "HISTORY"}),
     "EVALUATION": ("CARE_ENTRY", {"data": "ITEM_STRUCTURE!"}),
-    "INSTRUCTION": ("CARE_ENTRY", {"narrative": "DV_TEXT!", "expiry_time": "DV_DATE_TIME",
-                                   "wf_definition": "DV_PARSABLE", "activities": "ACTIVITY[]"}),
-    "ACTIVITY": ("LOCATABLE", {"description": "ITEM_STRUCTURE!", "timing": "DV_PARSABLE",
-                               "action_archetype_id": "String!"}),
-    "ACTION": ("CARE_ENTRY", {"time": "DV_DATE_TIME!", "description": "ITEM_STRUCTURE!",
-                              "ism_transition": "ISM_TRANSITION!",
-                              "instruction_details": "INSTRUCTION_DETAILS"}),
+    "INSTRUCTION": (
+        "CARE_ENTRY",
+        {
+            "narrative": "DV_TEXT!",
+            "expiry_time": "DV_DATE_TIME",
+            "wf_definition": "DV_PARSABLE",
+            "activities": "ACTIVITY[]",
+        },
+    ),
+    "ACTIVITY": (
+        "LOCATABLE",
+        {"description": "ITEM_STRUCTURE!", "timing": "DV_PARSABLE", "action_archetype_id": "String!"},
+    ),
+    "ACTION": (
+        "CARE_ENTRY",
+        {
+            "time": "DV_DATE_TIME!",
+            "description": "ITEM_STRUCTURE!",
+            "ism_transition": "ISM_TRANSITION!",
+            "instruction_details": "INSTRUCTION_DETAILS",
+        },
+    ),
     # PATHABLE, not LOCATABLE: no archetype_node_id of their own in RM 1.0.2.
-    "ISM_TRANSITION": (None, {"current_state": "DV_CODED_TEXT!", "transition": "DV_CODED_TEXT",
-                              "careflow_step": "DV_CODED_TEXT", "reason": "DV_TEXT[]"}),
-    "INSTRUCTION_DETAILS": (None, {"instruction_id": "LOCATABLE_REF!", "activity_id": "String!",
-                                   "wf_details": "ITEM_STRUCTURE"}),
+    "ISM_TRANSITION": (
+        None,
+        {
+            "current_state": "DV_CODED_TEXT!",
+            "transition": "DV_CODED_TEXT",
+            "careflow_step": "DV_CODED_TEXT",
+            "reason": "DV_TEXT[]",
+        },
+    ),
+    "INSTRUCTION_DETAILS": (
+        None,
+        {"instruction_id": "LOCATABLE_REF!", "activity_id": "String!", "wf_details": "ITEM_STRUCTURE"},
+    ),
     "ADMIN_ENTRY": ("ENTRY", {"data": "ITEM_STRUCTURE!"}),
     "GENERIC_ENTRY": ("CONTENT_ITEM", {"data": "ITEM_TREE!"}),
     # --- data structures
-    "HISTORY": ("LOCATABLE", {"origin": "DV_DATE_TIME!", "period": "DV_DURATION",
-                              "duration": "DV_DURATION", "events": "EVENT[]",
-                              "summary": "ITEM_STRUCTURE"}),
+    "HISTORY": (
+        "LOCATABLE",
+        {
+            "origin": "DV_DATE_TIME!",
+            "period": "DV_DURATION",
+            "duration": "DV_DURATION",
+            "events": "EVENT[]",
+            "summary": "ITEM_STRUCTURE",
+        },
+    ),
     "EVENT": ("LOCATABLE", {"time": "DV_DATE_TIME!", "data": "ITEM_STRUCTURE!", "state": "ITEM_STRUCTURE"}),
     "POINT_EVENT": ("EVENT", {}),
-    "INTERVAL_EVENT": ("EVENT", {"width": "DV_DURATION!", "math_function": "DV_CODED_TEXT!",
-                                 "sample_count": "Integer"}),
+    "INTERVAL_EVENT": (
+        "EVENT",
+        {"width": "DV_DURATION!", "math_function": "DV_CODED_TEXT!", "sample_count": "Integer"},
+    ),
     "ITEM_STRUCTURE": ("LOCATABLE", {}),
     "ITEM_TREE": ("ITEM_STRUCTURE", {"items": "ITEM[]"}),
     "ITEM_LIST": ("ITEM_STRUCTURE", {"items": "ELEMENT[]"}),
@@ -167,21 +299,37 @@ TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
     "CLUSTER": ("ITEM", {"items": "ITEM[]!"}),
     "ELEMENT": ("ITEM", {"value": "DATA_VALUE", "null_flavour": "DV_CODED_TEXT", "null_reason": "DV_TEXT"}),
     # --- demographic
-    "PARTY": ("LOCATABLE", {"identities": "PARTY_IDENTITY[]!", "contacts": "CONTACT[]",
-                            "details": "ITEM_STRUCTURE", "relationships": "PARTY_RELATIONSHIP[]",
-                            "reverse_relationships": "LOCATABLE_REF[]"}),
+    "PARTY": (
+        "LOCATABLE",
+        {
+            "identities": "PARTY_IDENTITY[]!",
+            "contacts": "CONTACT[]",
+            "details": "ITEM_STRUCTURE",
+            "relationships": "PARTY_RELATIONSHIP[]",
+            "reverse_relationships": "LOCATABLE_REF[]",
+        },
+    ),
     "ACTOR": ("PARTY", {"roles": "PARTY_REF[]", "languages": "DV_TEXT[]"}),
     "PERSON": ("ACTOR", {}),
     "ORGANISATION": ("ACTOR", {}),
     "GROUP": ("ACTOR", {}),
     "AGENT": ("ACTOR", {}),
-    "ROLE": ("PARTY", {"time_validity": "DV_INTERVAL", "performer": "PARTY_REF!",
-                       "capabilities": "CAPABILITY[]"}),
+    "ROLE": (
+        "PARTY",
+        {"time_validity": "DV_INTERVAL", "performer": "PARTY_REF!", "capabilities": "CAPABILITY[]"},
+    ),
     "PARTY_IDENTITY": ("LOCATABLE", {"details": "ITEM_STRUCTURE!"}),
     "CONTACT": ("LOCATABLE", {"time_validity": "DV_INTERVAL", "addresses": "ADDRESS[]!"}),
     "ADDRESS": ("LOCATABLE", {"details": "ITEM_STRUCTURE!"}),
-    "PARTY_RELATIONSHIP": ("LOCATABLE", {"details": "ITEM_STRUCTURE", "source": "PARTY_REF!",
-                                         "target": "PARTY_REF!", "time_validity": "DV_INTERVAL"}),
+    "PARTY_RELATIONSHIP": (
+        "LOCATABLE",
+        {
+            "details": "ITEM_STRUCTURE",
+            "source": "PARTY_REF!",
+            "target": "PARTY_REF!",
+            "time_validity": "DV_INTERVAL",
+        },
+    ),
     "CAPABILITY": ("LOCATABLE", {"credentials": "ITEM_STRUCTURE!", "time_validity": "DV_INTERVAL"}),
 }
 
@@ -189,16 +337,38 @@ TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
 COMPUTED = frozenset({("DV_PROPORTION", "is_integral")})
 
 # Types that never occur as instances: data must say which concrete type it is (``_type``).
-ABSTRACT = frozenset({
-    "OBJECT_ID", "UID_BASED_ID", "PARTY_PROXY", "DATA_VALUE", "DV_ORDERED", "DV_QUANTIFIED",
-    "DV_AMOUNT", "DV_ABSOLUTE_QUANTITY", "DV_TEMPORAL", "DV_ENCAPSULATED", "DV_TIME_SPECIFICATION",
-    "LOCATABLE", "CONTENT_ITEM", "ENTRY", "CARE_ENTRY", "EVENT", "ITEM_STRUCTURE", "ITEM",
-    "PARTY", "ACTOR",
-})
+ABSTRACT = frozenset(
+    {
+        "OBJECT_ID",
+        "UID_BASED_ID",
+        "PARTY_PROXY",
+        "DATA_VALUE",
+        "DV_ORDERED",
+        "DV_QUANTIFIED",
+        "DV_AMOUNT",
+        "DV_ABSOLUTE_QUANTITY",
+        "DV_TEMPORAL",
+        "DV_ENCAPSULATED",
+        "DV_TIME_SPECIFICATION",
+        "LOCATABLE",
+        "CONTENT_ITEM",
+        "ENTRY",
+        "CARE_ENTRY",
+        "EVENT",
+        "ITEM_STRUCTURE",
+        "ITEM",
+        "PARTY",
+        "ACTOR",
+    }
+)
 
 # Value formats that the RM states in prose (ISO 8601 strings).
-VALUE_PATTERNS = {"DV_DATE_TIME": DATE_TIME_PATTERN, "DV_DATE": DATE_PATTERN,
-                  "DV_TIME": TIME_PATTERN, "DV_DURATION": DURATION_PATTERN}
+VALUE_PATTERNS = {
+    "DV_DATE_TIME": DATE_TIME_PATTERN,
+    "DV_DATE": DATE_PATTERN,
+    "DV_TIME": TIME_PATTERN,
+    "DV_DURATION": DURATION_PATTERN,
+}
 
 
 class Attribute:

@@ -68,9 +68,10 @@ class Validator:
     def _node_title(self, keyword_path: list) -> str | None:
         title = None
         for schema in self._walk(keyword_path):
-            if isinstance(schema, dict) and "title" in schema and schema is not self.schema:
-                if not str(schema["title"]).endswith("or a subtype"):
-                    title = schema["title"]
+            named = isinstance(schema, dict) and "title" in schema and schema is not self.schema
+            # RM dispatch schemas carry titles too, but they name types, not archetype nodes.
+            if named and not str(schema["title"]).endswith("or a subtype"):
+                title = schema["title"]
         return title
 
 
@@ -144,7 +145,9 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
     if keyword == "pattern":
         return f"{where}{_show(found)} does not have the expected form (pattern {expected})"
     if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        relation = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[keyword]
+        relation = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[
+            keyword
+        ]
         return f"{where}{_show(found)} is out of range: must be {relation} {expected}"
     if keyword in ("minContains", "maxContains"):
         contains = schema.get("contains", {}) if isinstance(schema, dict) else {}

@@ -15,7 +15,7 @@ from services.journal.settings import JournalSettings
 from services.kernel.database import create_database_engine
 from services.kernel.ehr_directory import EhrDirectory
 from services.kernel.service_app import database_check, health_router, new_service_app
-from services.kernel.templates import TemplateRegistry, Validator, project_templates
+from services.kernel.templates import TemplateRegistry, Validator, archetype_validator, project_templates
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -46,7 +46,7 @@ def create_app(
     service = journal_service(
         templates or project_templates(JOURNAL_TEMPLATE_IDS),
         journal_store(engine, settings.system_id),
-        validator or _archetype_validator(),
+        validator or archetype_validator,
         ehrs,
     )
 
@@ -59,9 +59,3 @@ def create_app(
     )
     app.include_router(journal_router(service), prefix=settings.base_path)
     return app
-
-
-def _archetype_validator() -> Validator:
-    from archetypes import validate
-
-    return validate

@@ -165,7 +165,10 @@ def composition_router(service: CompositionService) -> APIRouter:
         "/ehr/{ehr_id}/composition",
         status_code=201,
         openapi_extra=body,
-        responses={201: {"description": "Created; Location and ETag name the version"}, **WRITE_ERRORS},
+        responses={
+            201: {"description": "Created; Location and ETag name the version"},
+            **error_responses(400, 404, 409, 422, 503),
+        },
     )
     async def create_composition(
         request: Request,

@@ -1,7 +1,7 @@
 """Which templates a module accepts, and the port through which compositions are validated.
 
-The validator is `archetypes.validate(instance, template_id) -> list[ValidationIssue]`; the kernel
-only depends on its shape (`Validator`), and each app's composition root passes the real one in.
+The validator is a port shaped like `archetypes.validate(instance, template_id) -> list[ValidationIssue]`:
+each app's composition root passes `archetype_validator` (the real one) and unit tests pass fakes.
 """
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
 from lxml import etree
 
+import archetypes
 from services.kernel.errors import ErrorDetail, NotFound, UnprocessableEntity
 
 OPT_NAMESPACE = "http://schemas.openehr.org/v1"
@@ -52,9 +54,11 @@ class Template:
         return self.opt_path.read_bytes()
 
     def json_schema(self) -> dict:
-        if self.schema_path is None:
-            raise NotFound(f"No JSON Schema is available for {self.template_id}", "template_not_found")
-        return json.loads(self.schema_path.read_text(encoding="utf-8"))
+        if self.schema_path is not None and self.schema_path.is_file():
+            return json.loads(self.schema_path.read_text(encoding="utf-8"))
+        if self.opt_path is not None:
+            return archetypes.compile_opt(self.opt_path)
+        raise NotFound(f"No JSON Schema is available for {self.template_id}", "template_not_found")
 
     @classmethod
     def from_opt(cls, opt_path: Path, schema_path: Path | None = None) -> Template:
@@ -135,16 +139,21 @@ def check_against_template(composition: dict, registry: TemplateRegistry, valida
     return template_id
 
 
-ARCHETYPES_DIR = Path(__file__).resolve().parents[2] / "archetypes"
+def project_templates(template_ids: Iterable[str]) -> TemplateRegistry:
+    """The project's templates with these ids, from `archetypes/templates/` (missing ones: not accepted)."""
+    paths = [(archetypes.opt_path(t), archetypes.schema_path(t)) for t in template_ids]
+    return TemplateRegistry(Template.from_opt(opt, schema) for opt, schema in paths if opt.is_file())
 
 
-def project_templates(template_ids: Iterable[str], root: Path = ARCHETYPES_DIR) -> TemplateRegistry:
-    """The project's templates with these ids: OPT files under `archetypes/`, with committed schemas."""
-    wanted = set(template_ids)
-    found = []
-    for opt_path in sorted(root.rglob("*.opt")):
-        template = Template.from_opt(opt_path)
-        if template.template_id in wanted:
-            schemas = sorted(root.rglob(f"{template.template_id}*.json"))
-            found.append(Template.from_opt(opt_path, schemas[0] if schemas else None))
-    return TemplateRegistry(found)
+@cache
+def _compiled(template_id: str) -> archetypes.Validator:
+    try:
+        return archetypes.validator_for(template_id)
+    except archetypes.TemplateNotFound:
+        # No committed schema (yet): compile the OPT once per process instead.
+        return archetypes.Validator(archetypes.compile_opt(archetypes.opt_path(template_id)))
+
+
+def archetype_validator(composition: dict, template_id: str) -> list[ValidationIssue]:
+    """The real validator (`Validator` port): the archetype toolchain's, for the project's templates."""
+    return _compiled(template_id).issues(composition)

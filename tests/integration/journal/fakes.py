@@ -15,80 +15,120 @@ OTHER_EHR = "2a8f0b3e-5c1d-4e6f-9a7b-3c2d1e0f4a5b"
 UNKNOWN_EHR = "00000000-0000-4000-8000-000000000000"
 
 
+def _code(terminology: str, code: str) -> dict:
+    return {
+        "_type": "CODE_PHRASE",
+        "terminology_id": {"_type": "TERMINOLOGY_ID", "value": terminology},
+        "code_string": code,
+    }
+
+
+def _coded(value: str, terminology: str, code: str) -> dict:
+    return {"_type": "DV_CODED_TEXT", "value": value, "defining_code": _code(terminology, code)}
+
+
+def _entry(rm_type: str, archetype_id: str, name: str, data: dict) -> dict:
+    return {
+        "_type": rm_type,
+        "name": {"_type": "DV_TEXT", "value": name},
+        "archetype_node_id": archetype_id,
+        "archetype_details": {
+            "_type": "ARCHETYPED",
+            "archetype_id": {"_type": "ARCHETYPE_ID", "value": archetype_id},
+            "rm_version": "1.0.4",
+        },
+        "language": _code("ISO_639-1", "sv"),
+        "encoding": _code("IANA_character-sets", "UTF-8"),
+        "subject": {"_type": "PARTY_SELF"},
+        "data": data,
+    }
+
+
+def _tree(node_id: str, *items: tuple[str, str, dict]) -> dict:
+    return {
+        "_type": "ITEM_TREE",
+        "name": {"_type": "DV_TEXT", "value": "Tree"},
+        "archetype_node_id": node_id,
+        "items": [
+            {
+                "_type": "ELEMENT",
+                "name": {"_type": "DV_TEXT", "value": name},
+                "archetype_node_id": at,
+                "value": value,
+            }
+            for at, name, value in items
+        ],
+    }
+
+
 def journal_note(
     start_time: str = "2026-11-20T10:15:00+01:00",
     diagnoses: tuple[str, ...] = ("J06.9",),
     text: str = "Halsont sedan tre dagar.",
 ) -> dict:
+    """A vgr.journal_note.v1 composition: Anamnes and one Diagnos entry per ICD-10-SE code."""
+    story = _entry(
+        "OBSERVATION",
+        "openEHR-EHR-OBSERVATION.story.v1",
+        "Anamnes",
+        {
+            "_type": "HISTORY",
+            "name": {"_type": "DV_TEXT", "value": "Event Series"},
+            "archetype_node_id": "at0001",
+            "origin": {"_type": "DV_DATE_TIME", "value": start_time},
+            "events": [
+                {
+                    "_type": "POINT_EVENT",
+                    "name": {"_type": "DV_TEXT", "value": "Any event"},
+                    "archetype_node_id": "at0002",
+                    "time": {"_type": "DV_DATE_TIME", "value": start_time},
+                    "data": _tree("at0003", ("at0004", "Story", {"_type": "DV_TEXT", "value": text})),
+                }
+            ],
+        },
+    )
+    diagnosis_entries = [
+        _entry(
+            "EVALUATION",
+            "openEHR-EHR-EVALUATION.problem_diagnosis.v1",
+            "Diagnos",
+            _tree("at0001", ("at0002", "Problem/Diagnos", _coded(code, "ICD-10-SE", code))),
+        )
+        for code in diagnoses
+    ]
     return {
         "_type": "COMPOSITION",
         "name": {"_type": "DV_TEXT", "value": "Journalanteckning"},
         "archetype_node_id": "openEHR-EHR-COMPOSITION.encounter.v1",
         "archetype_details": {
-            "archetype_id": {"value": "openEHR-EHR-COMPOSITION.encounter.v1"},
-            "template_id": {"value": TEMPLATE_ID},
+            "_type": "ARCHETYPED",
+            "archetype_id": {"_type": "ARCHETYPE_ID", "value": "openEHR-EHR-COMPOSITION.encounter.v1"},
+            "template_id": {"_type": "TEMPLATE_ID", "value": TEMPLATE_ID},
             "rm_version": "1.0.4",
         },
-        "language": {"terminology_id": {"value": "ISO_639-1"}, "code_string": "sv"},
-        "territory": {"terminology_id": {"value": "ISO_3166-1"}, "code_string": "SE"},
-        "category": {
-            "value": "event",
-            "defining_code": {"terminology_id": {"value": "openehr"}, "code_string": "433"},
-        },
+        "language": _code("ISO_639-1", "sv"),
+        "territory": _code("ISO_3166-1", "SE"),
+        "category": _coded("event", "openehr", "433"),
         "composer": {"_type": "PARTY_IDENTIFIED", "name": "Anna Läkare"},
         "context": {
+            "_type": "EVENT_CONTEXT",
             "start_time": {"_type": "DV_DATE_TIME", "value": start_time},
-            "setting": {
-                "value": "primary medical care",
-                "defining_code": {"terminology_id": {"value": "openehr"}, "code_string": "228"},
+            "setting": _coded("primary medical care", "openehr", "228"),
+            "health_care_facility": {
+                "_type": "PARTY_IDENTIFIED",
+                "name": "Vårdcentral Centrum",
+                "identifiers": [
+                    {
+                        "_type": "DV_IDENTIFIER",
+                        "issuer": "Inera",
+                        "assigner": "Inera",
+                        "id": "SE2321000131-E000000000001",
+                        "type": "HSA-id",
+                    }
+                ],
             },
         },
-        "content": [
-            {
-                "_type": "OBSERVATION",
-                "archetype_node_id": "openEHR-EHR-OBSERVATION.story.v1",
-                "archetype_details": {"archetype_id": {"value": "openEHR-EHR-OBSERVATION.story.v1"}},
-                "data": {
-                    "events": [
-                        {
-                            "data": {
-                                "items": [
-                                    {
-                                        "archetype_node_id": "at0004",
-                                        "value": {"_type": "DV_TEXT", "value": text},
-                                    }
-                                ]
-                            }
-                        }
-                    ]
-                },
-            },
-            *[
-                {
-                    "_type": "EVALUATION",
-                    "archetype_node_id": "openEHR-EHR-EVALUATION.problem_diagnosis.v1",
-                    "archetype_details": {
-                        "archetype_id": {"value": "openEHR-EHR-EVALUATION.problem_diagnosis.v1"}
-                    },
-                    "data": {
-                        "items": [
-                            {
-                                "archetype_node_id": "at0002",
-                                "value": {
-                                    "_type": "DV_CODED_TEXT",
-                                    "value": code,
-                                    "defining_code": {
-                                        "terminology_id": {"value": "ICD-10-SE"},
-                                        "code_string": code,
-                                    },
-                                },
-                            }
-                        ]
-                    },
-                }
-                for code in diagnoses
-            ],
-        ],
+        "content": [story, *diagnosis_entries],
     }
 
 

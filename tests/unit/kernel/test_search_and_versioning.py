@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from services.kernel.errors import BadRequest
+from services.kernel.search import IndexField, SearchIndex, coded_values, text_at, time_at, value_at
+from services.kernel.versioning import VersionUid, is_version_uid, parse_object_id
+
+OID = "8c07d7dd-db6c-43a3-9a79-6aadf71f2e47"
+
+COMPOSITION = {
+    "context": {"start_time": {"value": "2026-11-20T10:15:00+01:00"}},
+    "category": {"defining_code": {"terminology_id": {"value": "openehr"}, "code_string": "433"}},
+    "content": [
+        {
+            "archetype_details": {"archetype_id": {"value": "openEHR-EHR-EVALUATION.problem_diagnosis.v1"}},
+            "data": {
+                "items": [
+                    {
+                        "value": {
+                            "defining_code": {"terminology_id": {"value": "ICD-10-SE"}, "code_string": "I10"}
+                        }
+                    }
+                ]
+            },
+        },
+        {
+            "archetype_details": {"archetype_id": {"value": "openEHR-EHR-EVALUATION.problem_diagnosis.v1"}},
+            "data": {
+                "items": [
+                    {
+                        "value": {
+                            "defining_code": {
+                                "terminology_id": {"value": "ICD-10-SE"},
+                                "code_string": "E11.9",
+                            }
+                        }
+                    }
+                ]
+            },
+        },
+        {
+            "archetype_details": {"archetype_id": {"value": "openEHR-EHR-EVALUATION.other.v1"}},
+            "data": {
+                "items": [
+                    {
+                        "value": {
+                            "defining_code": {"terminology_id": {"value": "ICD-10-SE"}, "code_string": "Z00"}
+                        }
+                    }
+                ]
+            },
+        },
+    ],
+}
+
+
+def test_coded_values_inside_an_archetype_only():
+    inside = coded_values("ICD-10-SE", within="openEHR-EHR-EVALUATION.problem_diagnosis")
+    assert sorted(inside(COMPOSITION)) == ["E11.9", "I10"]
+    assert sorted(coded_values("ICD-10-SE")(COMPOSITION)) == ["E11.9", "I10", "Z00"]
+    assert list(coded_values("openehr")(COMPOSITION)) == ["433"]
+
+
+def test_times_are_read_as_aware_datetimes():
+    assert time_at("context", "start_time", "value")(COMPOSITION) == datetime(2026, 11, 20, 9, 15, tzinfo=UTC)
+    assert time_at("context", "start_time", "value")(
+        {"context": {"start_time": {"value": "2026-11-20T10:15"}}}
+    ) == datetime(2026, 11, 20, 10, 15, tzinfo=UTC)
+    assert (
+        time_at("context", "start_time", "value")({"context": {"start_time": {"value": "garbage"}}}) is None
+    )
+    assert time_at("nowhere")(COMPOSITION) is None
+
+
+def test_a_search_index_extracts_every_declared_field_deduplicated_and_sorted():
+    index = SearchIndex(
+        clinical_time=time_at("context", "start_time", "value"),
+        fields={
+            "diagnosis_code": IndexField(coded_values("ICD-10-SE")),
+            "twice": lambda c: ["b", "a", "b"],
+            "missing": text_at("no", "such"),
+        },
+    )
+    extracted = index.extract(COMPOSITION)
+    assert extracted.values == {"diagnosis_code": ["E11.9", "I10", "Z00"], "twice": ["a", "b"], "missing": []}
+    assert set(index.declared) == {"diagnosis_code", "twice", "missing"}
+
+
+def test_value_at_stops_at_anything_that_is_not_an_object():
+    assert value_at(COMPOSITION, "context", "start_time", "value") == "2026-11-20T10:15:00+01:00"
+    assert value_at(COMPOSITION, "content", "0") is None
+
+
+def test_version_uids_round_trip_and_quote_as_etags():
+    uid = VersionUid.parse(f'"{OID}::journal.vgr.se::2"')
+    assert (uid.object_id, uid.system_id, uid.version) == (OID, "journal.vgr.se", 2)
+    assert str(uid) == f"{OID}::journal.vgr.se::2" and uid.etag == f'"{OID}::journal.vgr.se::2"'
+    assert is_version_uid(str(uid)) and not is_version_uid(OID)
+
+
+@pytest.mark.parametrize("text", [f"{OID}::x", f"{OID}::x::0", f"{OID}::x::two", "nope::x::1"])
+def test_malformed_version_uids_are_400(text):
+    with pytest.raises(BadRequest):
+        VersionUid.parse(text)
+
+
+def test_object_ids_are_normalised_uuids():
+    assert parse_object_id(OID.upper()) == OID
+    with pytest.raises(BadRequest):
+        parse_object_id("12345")
