@@ -23,7 +23,7 @@ from services.kernel.migrations import upgrade
 from services.kernel.service_app import database_check, health_router, new_service_app, template_router
 from services.kernel.settings import ClinicalSettings
 from services.kernel.store import VersionedStore
-from services.kernel.templates import TemplateRegistry, Validator, project_templates
+from services.kernel.templates import TemplateRegistry, Validator, archetype_validator, project_templates
 
 
 def clinical_router(service: CompositionService) -> APIRouter:
@@ -66,7 +66,7 @@ def create_clinical_app(
     service = CompositionService(
         module,
         VersionedStore(engine, settings.system_id, module.index),
-        validator or archetype_validator(),
+        validator or archetype_validator,
         ehrs,
     )
 
@@ -79,12 +79,6 @@ def create_clinical_app(
     )
     app.include_router(router(service), prefix=settings.base_path)
     return app
-
-
-def archetype_validator() -> Validator:
-    from archetypes import validate
-
-    return validate
 
 
 def migrate_main(

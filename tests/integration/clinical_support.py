@@ -1,6 +1,5 @@
-"""What the medication and referrals integration tests share: the real templates and validator,
-the templates' example compositions, a fake demographics (httpx.MockTransport) and an in-process
-client for an app (httpx.ASGITransport)."""
+"""What the medication and referrals integration tests share: the templates' example compositions,
+a fake demographics (httpx.MockTransport) and an in-process client for an app (httpx.ASGITransport)."""
 
 from __future__ import annotations
 
@@ -8,13 +7,11 @@ import copy
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from functools import cache
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 
-from archetypes import Validator, compile_opt, opt_path
 from services.kernel.careflow import with_added_action
 from services.kernel.settings import ClinicalSettings
 
@@ -23,16 +20,6 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "archetypes" / "examples"
 KNOWN_EHR = "5b0c4f0e-3f9e-4c5e-9d59-1a7d1f3b2c11"
 OTHER_EHR = "9e2d7a61-8c0b-4f1e-a6d3-2b4c5d6e7f80"
 UNKNOWN_EHR = "00000000-0000-4000-8000-00000000dead"
-
-
-@cache
-def _validator(template_id: str) -> Validator:
-    return Validator(compile_opt(opt_path(template_id)))
-
-
-def compiled_validator(composition: dict, template_id: str):
-    """The archetype validator, compiled from the committed OPT (committed schemas not required)."""
-    return _validator(template_id).issues(composition)
 
 
 def example(template_id: str, name: str, folder: str = "valid") -> dict:
@@ -80,9 +67,8 @@ class FakeDemographics:
 
 
 def make_app(create_app: Callable[..., FastAPI], settings: ClinicalSettings) -> FastAPI:
-    return create_app(
-        settings, validator=compiled_validator, demographics_transport=FakeDemographics().transport()
-    )
+    """The app with the real templates and archetype validator, and a fake demographics."""
+    return create_app(settings, demographics_transport=FakeDemographics().transport())
 
 
 @asynccontextmanager

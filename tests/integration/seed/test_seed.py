@@ -14,13 +14,14 @@ import pytest
 from archetypes.identifiers import parse_person_identifier
 from services.journal.app import create_app as journal_app
 from services.journal.settings import JournalSettings
+from services.kernel.templates import archetype_validator
 from services.medication.app import create_app as medication_app
 from services.medication.settings import MedicationSettings
 from services.referrals.app import create_app as referrals_app
 from services.referrals.settings import ReferralsSettings
 from services.seed.__main__ import main, parse_args
 from services.seed.runner import Modules, seed
-from tests.integration.clinical_support import BASE, compiled_validator
+from tests.integration.clinical_support import BASE
 
 pytestmark = pytest.mark.anyio
 AS_OF = date(2026, 11, 1)
@@ -44,7 +45,7 @@ class Demographics:
             return httpx.Response(200, json={"status": "ok"})
         if request.method == "POST" and path == f"{BASE}/demographic/person":
             person = json.loads(request.content)
-            issues = compiled_validator(person, "vgr.person.v1")
+            issues = archetype_validator(person, "vgr.person.v1")
             if issues:
                 return httpx.Response(422, json={"message": str(issues[:3]), "code": "template_violation"})
             self.persons.append(person)
@@ -69,7 +70,7 @@ async def seeded_modules(stack: AsyncExitStack, tmp_path, demographics: Demograp
 
     async def client(name: str, create_app, settings_class) -> httpx.AsyncClient:
         settings = settings_class(database_url=f"sqlite:///{tmp_path / name}.db", ehr_cache_ttl_seconds=0)
-        app = create_app(settings, validator=compiled_validator, demographics_transport=transport)
+        app = create_app(settings, demographics_transport=transport)
         stack.callback(app.state.service.store.engine.dispose)
         return await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=f"http://{name}.test")
