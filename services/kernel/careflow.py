@@ -225,6 +225,7 @@ class Workflow:
     """
 
     name: str
+    instruction_archetype: str
     action_archetype: str
     initial: str
     transitions: Mapping[str, frozenset[str]]
@@ -236,6 +237,11 @@ class Workflow:
     def __post_init__(self):
         if not self.statuses:
             object.__setattr__(self, "statuses", tuple(self.transitions))
+
+    def instruction(self, composition: Mapping) -> dict | None:
+        """The (first) INSTRUCTION the workflow's ACTIONs act on, or None."""
+        hits = find_archetyped(composition, self.instruction_archetype)
+        return hits[0][0] if hits else None
 
     def allowed(self, status: str) -> list[str]:
         """Reachable statuses from `status`, in the workflow's declared order."""
@@ -343,26 +349,23 @@ def set_transition(action: dict, careflow_step: tuple[str, str], current_state: 
     at_code, text = careflow_step
     action["ism_transition"] = {
         "_type": "ISM_TRANSITION",
-        "current_state": {
-            "_type": "DV_CODED_TEXT",
-            "value": ISM_STATES[current_state],
-            "defining_code": {
-                "_type": "CODE_PHRASE",
-                "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"},
-                "code_string": current_state,
-            },
-        },
-        "careflow_step": {
-            "_type": "DV_CODED_TEXT",
-            "value": text,
-            "defining_code": {
-                "_type": "CODE_PHRASE",
-                "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "local"},
-                "code_string": at_code,
-            },
-        },
+        "current_state": dv_coded_text(ISM_STATES[current_state], current_state, "openehr"),
+        "careflow_step": dv_coded_text(text, at_code, "local"),
     }
     return action
+
+
+def dv_coded_text(text: str, code: str, terminology: str) -> dict:
+    """A canonical-JSON DV_CODED_TEXT."""
+    return {
+        "_type": "DV_CODED_TEXT",
+        "value": text,
+        "defining_code": {
+            "_type": "CODE_PHRASE",
+            "terminology_id": {"_type": "TERMINOLOGY_ID", "value": terminology},
+            "code_string": code,
+        },
+    }
 
 
 def with_added_action(composition: Mapping, action: Mapping) -> dict:

@@ -104,6 +104,7 @@ TRANSITIONS = {
 
 WORKFLOW = Workflow(
     name="medication order",
+    instruction_archetype=INSTRUCTION_ARCHETYPE,
     action_archetype=ACTION_ARCHETYPE,
     initial=ACTIVE,
     transitions=TRANSITIONS,
@@ -113,18 +114,9 @@ WORKFLOW = Workflow(
 )
 
 
-def status(composition: Mapping) -> str:
-    return WORKFLOW.status(composition)
-
-
-def check_write(previous: Mapping | None, new: Mapping) -> str:
-    """Raise a CareflowError when `new` is not an allowed successor of `previous`; the new status."""
-    return WORKFLOW.check(previous, new)
-
-
-def _instruction(composition: Mapping) -> dict | None:
-    hits = find_archetyped(composition, INSTRUCTION_ARCHETYPE)
-    return hits[0][0] if hits else None
+status = WORKFLOW.status  # the status of a composition
+check_write = WORKFLOW.check  # (previous or None, new) -> new status, or raises a CareflowError
+_instruction = WORKFLOW.instruction
 
 
 def atc_code(composition: Mapping) -> str | None:

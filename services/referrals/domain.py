@@ -109,6 +109,7 @@ assert all(CANCELLED in TRANSITIONS[s] for s in _CANCELLABLE)
 
 WORKFLOW = Workflow(
     name="referral",
+    instruction_archetype=INSTRUCTION_ARCHETYPE,
     action_archetype=ACTION_ARCHETYPE,
     initial=DRAFT,
     transitions=TRANSITIONS,
@@ -129,18 +130,9 @@ _URGENCY_TEXTS = {
 _HSA_ID = re.compile(r"^SE\d{10}-\w+$", re.IGNORECASE)
 
 
-def status(composition: Mapping) -> str:
-    return WORKFLOW.status(composition)
-
-
-def check_write(previous: Mapping | None, new: Mapping) -> str:
-    """Raise a CareflowError when `new` is not an allowed successor of `previous`; the new status."""
-    return WORKFLOW.check(previous, new)
-
-
-def _instruction(composition: Mapping) -> dict | None:
-    hits = find_archetyped(composition, INSTRUCTION_ARCHETYPE)
-    return hits[0][0] if hits else None
+status = WORKFLOW.status  # the status of a composition
+check_write = WORKFLOW.check  # (previous or None, new) -> new status, or raises a CareflowError
+_instruction = WORKFLOW.instruction
 
 
 def urgency(composition: Mapping) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import random
 
-from services.kernel.careflow import with_added_action
+from services.kernel.careflow import dv_coded_text, with_added_action
 from services.medication import domain as medication
 from services.referrals import domain as referrals
 
@@ -16,7 +16,6 @@ from .compositions import (
     MEDICATION_TEMPLATE,
     PERSON_TEMPLATE,
     REFERRAL_TEMPLATE,
-    coded_text,
     example,
     first,
     nodes,
@@ -54,7 +53,7 @@ def person(patient: Patient) -> dict:
         element["value"]["type"] = "personnummer"
     set_value(details, "at0010", {"_type": "DV_DATE", "value": patient.birth_date.isoformat()})
     text, code = GENDER[patient.gender]
-    set_value(details, "at0031", coded_text(text, code, "local"))
+    set_value(details, "at0031", dv_coded_text(text, code, "local"))
     name = first(document, "openEHR-DEMOGRAPHIC-PARTY_IDENTITY.person_name.v0")
     set_text(name, "at0002", patient.given)
     set_text(name, "at0003", patient.family)
@@ -98,7 +97,7 @@ def journal_note(rng: random.Random, start_time: str, care_unit: tuple[str, str]
     for entry in nodes(note, SYNOPSIS):
         set_text(entry, "at0002", f"Bedömning: {diagnosis}.")
     for entry in nodes(note, DIAGNOSIS):
-        set_value(entry, "at0002", coded_text(diagnosis, code, "ICD-10-SE"))
+        set_value(entry, "at0002", dv_coded_text(diagnosis, code, "ICD-10-SE"))
         set_date_time(entry, "at0077", start_time)
     for event in nodes(note, "at0002"):
         if isinstance(event.get("time"), dict):
@@ -119,7 +118,7 @@ def medication_order(
     set_context(order, authored, care_unit, clinician)
     atc, product, amount, unit, per_day, indication = rng.choice(data.MEDICINES)
     instruction = first(order, medication.INSTRUCTION_ARCHETYPE)
-    set_value(instruction, "at0070", coded_text(product, atc, "ATC"))
+    set_value(instruction, "at0070", dv_coded_text(product, atc, "ATC"))
     set_text(instruction, "at0009", f"{amount:g} {unit} {per_day} gång(er) dagligen")
     set_text(instruction, "at0018", indication)
     set_date_time(instruction, "at0012", authored)
@@ -127,7 +126,7 @@ def medication_order(
         instruction["narrative"] = {"_type": "DV_TEXT", "value": f"{product}: {amount:g} {unit} x {per_day}"}
     prototype = copy.deepcopy(actions[0])
     for element in nodes(prototype, "at0020"):
-        element["value"] = coded_text(product, atc, "ATC")
+        element["value"] = dv_coded_text(product, atc, "ATC")
     return order, prototype
 
 
@@ -150,7 +149,7 @@ def referral(
     set_text(request, "at0121", service)
     set_text(request, "at0062", reason)
     set_text(request, "at0064", reason)
-    set_value(request, "at0068", coded_text(text, code, "local"))
+    set_value(request, "at0068", dv_coded_text(text, code, "local"))
     for organisation in referrals.direct_organisations(request.get("protocol")):
         set_identifier(organisation, "at0003", hsa_id)
         set_text(organisation, "at0001", receiver_name)

@@ -82,18 +82,6 @@ def set_date_time(node: Any, at_code: str, moment: str) -> None:
             value["value"] = moment
 
 
-def coded_text(text: str, code: str, terminology: str) -> dict:
-    return {
-        "_type": "DV_CODED_TEXT",
-        "value": text,
-        "defining_code": {
-            "_type": "CODE_PHRASE",
-            "terminology_id": {"_type": "TERMINOLOGY_ID", "value": terminology},
-            "code_string": code,
-        },
-    }
-
-
 def set_context(composition: dict, start_time: str, care_unit: tuple[str, str], composer: str) -> None:
     context = composition.setdefault("context", {})
     context["start_time"] = {"_type": "DV_DATE_TIME", "value": start_time}

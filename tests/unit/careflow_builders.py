@@ -3,17 +3,11 @@ the domain functions must work on any composition shape that carries the archety
 
 from __future__ import annotations
 
+from services.kernel.careflow import dv_coded_text
+
 
 def coded(value: str, code: str, terminology: str = "local") -> dict:
-    return {
-        "_type": "DV_CODED_TEXT",
-        "value": value,
-        "defining_code": {
-            "_type": "CODE_PHRASE",
-            "terminology_id": {"_type": "TERMINOLOGY_ID", "value": terminology},
-            "code_string": code,
-        },
-    }
+    return dv_coded_text(value, code, terminology)
 
 
 def element(at_code: str, value: dict, name: str = "x") -> dict:

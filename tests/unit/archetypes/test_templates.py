@@ -29,7 +29,13 @@ def test_committed_opt_parses_as_opt_14(template_id: str) -> None:
     root = doc.getroot()
     assert root.tag == f"{{{NS}}}template"
     assert [etree.QName(c).localname for c in root] == [
-        "language", "description", "uid", "template_id", "concept", "definition"]
+        "language",
+        "description",
+        "uid",
+        "template_id",
+        "concept",
+        "definition",
+    ]
     assert root.findtext(f"{{{NS}}}template_id/{{{NS}}}value") == template_id
     assert root.findtext(f"{{{NS}}}language/{{{NS}}}code_string") == "sv"
     definition = root.find(f"{{{NS}}}definition")
@@ -84,4 +90,5 @@ def test_archetypes_fill_slots_that_allow_them(template) -> None:
             continue
         assert slot_path in parent.slots, f"{tpl_path}: {slot_path} is no slot of {parent_id}"
         assert any(re.fullmatch(p, child_id) for p in parent.slots[slot_path]), (
-            f"{tpl_path}: {child_id} not allowed by {parent_id}{slot_path}")
+            f"{tpl_path}: {child_id} not allowed by {parent_id}{slot_path}"
+        )
