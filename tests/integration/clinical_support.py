@@ -66,16 +66,15 @@ class FakeDemographics:
         return httpx.MockTransport(self.handler)
 
 
-def make_app(create_app: Callable[..., FastAPI], settings: ClinicalSettings) -> FastAPI:
-    """The app with the real templates and archetype validator, and a fake demographics."""
-    return create_app(settings, demographics_transport=FakeDemographics().transport())
-
-
 @asynccontextmanager
-async def app_client(app: FastAPI, name: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url=f"http://{name}.test"
-    ) as client:
+async def module_client(
+    create_app: Callable[..., FastAPI], settings_class: type[ClinicalSettings], database_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of a module's app on that database, with the real templates and archetype
+    validator and a fake demographics."""
+    settings = settings_class(database_url=database_url, migrate_on_startup=True, ehr_cache_ttl_seconds=0)
+    app = create_app(settings, demographics_transport=FakeDemographics().transport())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://module.test") as client:
         yield client
     app.state.service.store.engine.dispose()
 

@@ -15,10 +15,9 @@ from tests.integration.clinical_support import (
     UNKNOWN_EHR,
     Api,
     added,
-    app_client,
     entries,
     example,
-    make_app,
+    module_client,
     object_id_of,
     with_start_time,
     without,
@@ -36,8 +35,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def client(database_url):
-    settings = MedicationSettings(database_url=database_url, migrate_on_startup=True, ehr_cache_ttl_seconds=0)
-    async with app_client(make_app(create_app, settings), "medication") as c:
+    async with module_client(create_app, MedicationSettings, database_url) as c:
         yield c
 
 

@@ -14,10 +14,9 @@ from tests.integration.clinical_support import (
     OTHER_EHR,
     Api,
     added,
-    app_client,
     entries,
     example,
-    make_app,
+    module_client,
     object_id_of,
     with_start_time,
     without,
@@ -37,8 +36,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def client(database_url):
-    settings = ReferralsSettings(database_url=database_url, migrate_on_startup=True, ehr_cache_ttl_seconds=0)
-    async with app_client(make_app(create_app, settings), "referrals") as c:
+    async with module_client(create_app, ReferralsSettings, database_url) as c:
         yield c
 
 
