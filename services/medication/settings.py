@@ -11,4 +11,3 @@ class MedicationSettings(ClinicalSettings):
     model_config = SettingsConfigDict(env_prefix="MEDICATION_", extra="ignore")
 
     module_name: str = "medication"
-    port: int = 8083

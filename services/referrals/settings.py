@@ -11,4 +11,3 @@ class ReferralsSettings(ClinicalSettings):
     model_config = SettingsConfigDict(env_prefix="REFERRALS_", extra="ignore")
 
     module_name: str = "referrals"
-    port: int = 8084
