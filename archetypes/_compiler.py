@@ -26,6 +26,10 @@ def compile_template(template: Template) -> dict:
     return _Compiler(template).compile()
 
 
+# What Python's re accepts but Rust's regex crate (and so many JSON Schema engines) does not.
+_NOT_PORTABLE = re.compile(r"\(\?<?[=!]|\(\?>|\(\?P=|\\[1-9]|\\g|(?<!\\)[*+?}]\+")
+
+
 def anchored(pattern: str, where: str) -> str:
     """ADL patterns match the whole value; JSON Schema's ``pattern`` searches."""
     try:
@@ -34,10 +38,12 @@ def anchored(pattern: str, where: str) -> str:
         raise UnsupportedConstraint(
             f"regular expression {pattern!r} at {where} is not valid: {error}"
         ) from None
-    if "(?<" in pattern.replace("(?<=", "(?<").replace("(?<!", "(?<") or re.search(r"\\[1-9]", pattern):
+    construct = _NOT_PORTABLE.search(pattern)
+    if construct:
         raise UnsupportedConstraint(
-            f"regular expression {pattern!r} at {where} uses look-behind or "
-            "back-references, which portable JSON Schema engines do not support"
+            f"regular expression {pattern!r} at {where} uses {construct.group()!r} (look-around, "
+            "back-references, atomic or possessive matching), which portable JSON Schema engines "
+            "do not support"
         )
     return f"^(?:{pattern})$"
 
@@ -147,7 +153,11 @@ class _Compiler:
             else:
                 properties[name] = self.attribute_ref(attribute)
         if rm_type in _rm.VALUE_PATTERNS and "value" not in constrained:
-            properties["value"] = {"type": "string", "pattern": _rm.VALUE_PATTERNS[rm_type]}
+            properties["value"] = {
+                "type": "string",
+                "pattern": _rm.VALUE_PATTERNS[rm_type],
+                "description": _rm.VALUE_FORMATS[rm_type],
+            }
             if rm_type == "DV_DURATION":
                 properties["value"]["allOf"] = [{"pattern": _rm.DURATION_NOT_EMPTY}]
         mandatory = sorted({n for n, a in attributes.items() if a.mandatory} | required)
@@ -174,30 +184,20 @@ class _Compiler:
                 stack.extend(attribute.children)
 
     def _resolve(self, ref: CObject) -> CObject:
-        """Follow ``target_path`` (``/data[at0001]/events[at0002]``) from the enclosing archetype root."""
+        """Follow ``target_path`` (``/data[at0001]/events[at0002]``). ADL 1.4 paths start at the
+        enclosing archetype root; some tools write them from the template root instead."""
         path = ref.detail.get("target_path") or ""
-        obj = ref.root
-        for step in filter(None, path.split("/")):
-            match = re.fullmatch(r"([a-z_]+)(?:\[([^\]]+)\])?", step)
-            found = None
-            if match and obj is not None:
-                name, node_id = match.groups()
-                for attribute in obj.attributes:
-                    if attribute.name == name:
-                        found = next(
-                            (
-                                c
-                                for c in attribute.children
-                                if node_id is None or node_id in (c.node_id, c.archetype_id)
-                            ),
-                            None,
-                        )
-            if found is None:
-                raise UnsupportedConstraint(
-                    f"ARCHETYPE_INTERNAL_REF at {ref.path} points to {path!r}, which is not in its archetype"
-                )
-            obj = found
-        return obj
+        steps = _PATH_STEP.findall(path)
+        outermost = ref.root
+        while outermost is not None and outermost.root is not None:
+            outermost = outermost.root
+        for start in (ref.root, outermost):
+            found = _walk(start, steps) if start is not None and steps else None
+            if found is not None:
+                return found
+        raise UnsupportedConstraint(
+            f"ARCHETYPE_INTERNAL_REF at {ref.path} points to {path!r}, which is not in its archetype"
+        )
 
     def node(self, obj: CObject) -> dict:
         if obj.kind == "ARCHETYPE_INTERNAL_REF":
@@ -314,7 +314,8 @@ class _Compiler:
             return None
         if "minContains" not in bounds:
             bounds["minContains"] = 0
-        return {"contains": key, **bounds}
+        title = self.title(_target(child)) or _target(child).rm_type
+        return {"description": f"occurrences {child.occurrences} of {title}", "contains": key, **bounds}
 
     # --- choosing among the alternatives an attribute allows
 
@@ -345,7 +346,8 @@ class _Compiler:
                 for c in children
                 if c is not child
                 and _rm.base_type(c.rm_type) == base
-                and (c.archetype_id or c.node_id) == node_id
+                # Node ids of non-locatable objects (ISM_TRANSITION) never appear in data.
+                and ((c.archetype_id or c.node_id) == node_id or not _rm.is_locatable(base))
                 and c.kind == child.kind
             ]
             if same:
@@ -353,11 +355,13 @@ class _Compiler:
                 if names:
                     properties["name"] = {"properties": {"value": {"enum": names}}}
                     required.append("name")
-                elif base == "ISM_TRANSITION" and child.node_id:
-                    # An ACTION's careflow steps are told apart by their code, which is the node id.
+                elif base == "ISM_TRANSITION" and self.careflow_steps(child):
+                    # An ACTION's alternative transitions are told apart by their careflow step.
                     properties["careflow_step"] = {
                         "properties": {
-                            "defining_code": {"properties": {"code_string": {"const": child.node_id}}}
+                            "defining_code": {
+                                "properties": {"code_string": {"enum": self.careflow_steps(child)}}
+                            }
                         }
                     }
                     required.append("careflow_step")
@@ -385,6 +389,17 @@ class _Compiler:
                                 if primitive.detail.get("list"):
                                     return list(primitive.detail["list"])
         return []
+
+    def careflow_steps(self, transition: CObject) -> list[str]:
+        """The codes an ISM_TRANSITION alternative allows for careflow_step (its node id by convention)."""
+        for attribute in transition.attributes:
+            if attribute.name == "careflow_step":
+                for coded in attribute.children:
+                    for defining in coded.attributes:
+                        for phrase in defining.children:
+                            if defining.name == "defining_code" and phrase.detail.get("codes"):
+                                return list(phrase.detail["codes"])
+        return [transition.node_id] if transition.node_id else []
 
     def slot_pattern(self, slot: CObject) -> str:
         includes = slot.detail.get("includes") or [".*"]
@@ -415,7 +430,22 @@ class _Compiler:
             required.append("archetype_node_id")
         elif node_ids and all(k is not None and "archetype_node_id" in k["properties"] for _, k in keyed):
             properties["archetype_node_id"] = {"enum": sorted(set(node_ids))}
+            named = [self.title(_target(c)) for c, _ in keyed]
+            properties["archetype_node_id"]["description"] = "; ".join(sorted({t for t in named if t}))
             required.append("archetype_node_id")
+        steps = [
+            k["properties"]["careflow_step"] for _, k in keyed if k and "careflow_step" in k["properties"]
+        ]
+        if steps and len(steps) == len(keyed):
+            codes = [
+                c
+                for step in steps
+                for c in step["properties"]["defining_code"]["properties"]["code_string"]["enum"]
+            ]
+            properties["careflow_step"] = {
+                "properties": {"defining_code": {"properties": {"code_string": {"enum": codes}}}}
+            }
+            required.append("careflow_step")
         types = sorted(
             {
                 t
@@ -605,6 +635,10 @@ class _Compiler:
             schema = {"type": "string", "pattern": fallback}
             if kind == "C_DURATION":
                 schema["allOf"] = [{"pattern": _rm.DURATION_NOT_EMPTY}]
+        rm_type = {"C_DATE": "DV_DATE", "C_TIME": "DV_TIME", "C_DATE_TIME": "DV_DATE_TIME"}.get(
+            kind, "DV_DURATION"
+        )
+        schema["description"] = _rm.VALUE_FORMATS[rm_type] + (f", as {pattern}" if pattern else "")
         if detail.get("list"):
             schema["enum"] = detail["list"]
         if "range" in detail:
@@ -668,6 +702,28 @@ def duration_pattern(pattern: str, where: str) -> str:
     if seconds:
         time += r"(\d+([.,]\d+)?S)?"
     return f"^-?P{date}" + (f"(T{time})?" if time else "") + "$"
+
+
+# One step of an archetype path: attribute name and an optional predicate (node id, maybe a name).
+_PATH_STEP = re.compile(r"/([a-z_]+)(?:\[([^\]]*)\])?")
+
+
+def _walk(obj: CObject, steps: list[tuple[str, str]]) -> CObject | None:
+    for name, predicate in steps:
+        node_id = re.split(r"\s+and\s+|,", predicate)[0].strip() if predicate else ""
+        obj = next(
+            (
+                child
+                for attribute in obj.attributes
+                if attribute.name == name
+                for child in attribute.children
+                if not node_id or node_id in (child.node_id, child.archetype_id)
+            ),
+            None,
+        )
+        if obj is None:
+            return None
+    return obj
 
 
 def _target(obj: CObject) -> CObject:

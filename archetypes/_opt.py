@@ -144,13 +144,17 @@ def interval(element, number=float) -> Interval:
     """An IntervalOf* element (occurrences, existence, range...)."""
     if element is None:
         return Interval()
-    lower = None if _bool(element, "lower_unbounded", False) else _child_text(element, "lower")
-    upper = None if _bool(element, "upper_unbounded", False) else _child_text(element, "upper")
+    # One pass over the (few) children: this runs for every node of OPTs of several MB.
+    fields = {
+        child.tag[len(_Q) :]: (child.text or "").strip() for child in element.iterchildren(tag=etree.Element)
+    }
+    lower = None if fields.get("lower_unbounded") == "true" else fields.get("lower")
+    upper = None if fields.get("upper_unbounded") == "true" else fields.get("upper")
     return Interval(
         None if lower is None else number(lower),
         None if upper is None else number(upper),
-        _bool(element, "lower_included", True),
-        _bool(element, "upper_included", True),
+        fields.get("lower_included", "true") == "true",
+        fields.get("upper_included", "true") == "true",
     )
 
 

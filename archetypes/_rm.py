@@ -135,8 +135,10 @@ TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
         {
             "lower": "DV_ORDERED",
             "upper": "DV_ORDERED",
-            "lower_unbounded": "Boolean",
-            "upper_unbounded": "Boolean",
+            # The RM makes all four flags mandatory; producers commonly omit *_included next to an
+            # unbounded end, so only the *_unbounded flags are demanded.
+            "lower_unbounded": "Boolean!",
+            "upper_unbounded": "Boolean!",
             "lower_included": "Boolean",
             "upper_included": "Boolean",
         },
@@ -154,7 +156,6 @@ TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
             "precision": "Integer",
             "units_system": "String",
             "units_display_name": "String",
-            "property": "CODE_PHRASE",
         },
     ),
     "DV_COUNT": ("DV_AMOUNT", {"magnitude": "Integer!"}),
@@ -363,6 +364,12 @@ ABSTRACT = frozenset(
 )
 
 # Value formats that the RM states in prose (ISO 8601 strings).
+VALUE_FORMATS = {
+    "DV_DATE_TIME": "an ISO 8601 date-time, e.g. 2019-01-28T21:22:19,542+01:00",
+    "DV_DATE": "an ISO 8601 date, e.g. 2019-01-28",
+    "DV_TIME": "an ISO 8601 time, e.g. 21:22:19",
+    "DV_DURATION": "an ISO 8601 duration, e.g. P1DT2H or PT30M",
+}
 VALUE_PATTERNS = {
     "DV_DATE_TIME": DATE_TIME_PATTERN,
     "DV_DATE": DATE_PATTERN,

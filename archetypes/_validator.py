@@ -120,9 +120,29 @@ def _node_from_instance(instance, location: list) -> str | None:
     return name
 
 
-def _show(value) -> str:
+def _show(value, limit: int = 80) -> str:
     text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _count_matching(items, contains) -> str:
+    """How many list items a ``contains`` key matches (keys test a few properties with const/enum)."""
+    if not isinstance(items, list) or not isinstance(contains, dict):
+        return "?"
+    wanted = contains.get("properties", {})
+
+    def matches(value, schema) -> bool:
+        if isinstance(schema, dict) and "properties" in schema:
+            return isinstance(value, dict) and all(
+                matches(value.get(k), s) for k, s in schema["properties"].items()
+            )
+        if isinstance(schema, dict) and "const" in schema:
+            return value == schema["const"]
+        if isinstance(schema, dict) and "enum" in schema:
+            return value in schema["enum"]
+        return True  # patterns (slots) and negations: not worth re-implementing here
+
+    return str(sum(1 for item in items if isinstance(item, dict) and matches(item, {"properties": wanted})))
 
 
 def describe(keyword: str, error, schema, node: str | None) -> str:
@@ -137,12 +157,14 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
         return f"{where}expected {_show(expected)}, found {_show(found)}"
     if keyword == "enum":
         hint = f" ({schema['description']})" if isinstance(schema, dict) and "description" in schema else ""
-        return f"{where}{_show(found)} is not one of the allowed values {_show(expected)}{hint}"
+        return f"{where}{_show(found)} is not one of the allowed values {_show(expected, 400)}{hint}"
     if keyword == "additionalProperties":
         allowed = schema.get("properties", {}) if isinstance(schema, dict) else {}
         extra = [k for k in found if k not in allowed] if isinstance(found, dict) else []
         return f"{where}attribute {', '.join(repr(e) for e in extra)} is not part of this RM type"
     if keyword == "pattern":
+        if isinstance(schema, dict) and "description" in schema:
+            return f"{where}{_show(found)} is not {schema['description']}"
         return f"{where}{_show(found)} does not have the expected form (pattern {expected})"
     if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         relation = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[
@@ -150,11 +172,11 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
         ]
         return f"{where}{_show(found)} is out of range: must be {relation} {expected}"
     if keyword in ("minContains", "maxContains"):
-        contains = schema.get("contains", {}) if isinstance(schema, dict) else {}
-        key = contains.get("properties", {}).get("archetype_node_id", {})
-        what = key.get("const") or key.get("pattern") or "matching items"
-        bound = "at least" if keyword == "minContains" else "at most"
-        return f"{where}occurrences of {what}: {bound} {expected} allowed"
+        what = schema.get("description", "matching items") if isinstance(schema, dict) else "matching items"
+        contains = schema.get("contains") if isinstance(schema, dict) else None
+        count = _count_matching(found, contains)
+        bound = "at least {} required" if keyword == "minContains" else "at most {} allowed"
+        return f"{where}{what}: {bound.format(expected)}, found {count}"
     if keyword in ("minItems", "maxItems"):
         bound = "at least" if keyword == "minItems" else "at most"
         return f"{where}cardinality: {bound} {expected} items expected, found {len(found)}"

@@ -36,12 +36,24 @@ class Term:
 
 
 @dataclass
+class Values:
+    """What an archetype allows as the value of one node (an ELEMENT's data types, the local
+    codes and units that appear in its constraint)."""
+
+    types: set[str] = field(default_factory=set)
+    local_codes: set[str] = field(default_factory=set)
+    units: set[str] = field(default_factory=set)
+
+
+@dataclass
 class Archetype:
     archetype_id: str
     path: Path
     terms: dict[str, dict[str, Term]] = field(default_factory=dict)  # lang -> code -> Term
     node_paths: dict[str, str] = field(default_factory=dict)  # archetype path -> RM type
     slots: dict[str, list[str]] = field(default_factory=dict)  # slot path -> include patterns
+    occurrences: dict[str, tuple[int, int | None]] = field(default_factory=dict)  # path -> (lo, hi)
+    values: dict[str, Values] = field(default_factory=dict)  # node path -> allowed values
 
     def term(self, code: str, lang: str = "sv") -> tuple[Term, str]:
         """The term for ``code`` in ``lang``, or in English when the archetype has no such
@@ -101,12 +113,30 @@ def read_terms(text: str) -> dict[str, dict[str, Term]]:
 
 
 _NODE = re.compile(r"^(?:allow_archetype\s+)?([A-Z][A-Z0-9_]*(?:<[A-Z_]+>)?)(?:\[(at\d+(?:\.\d+)*)\])?")
+_NODE_WITH_ID = re.compile(r"^(?:allow_archetype\s+)?[A-Z][A-Z0-9_]*(?:<[A-Z_]+>)?\[at\d+")
 _ATTR = re.compile(r"^([a-z_]+)\s+(?:existence|cardinality|matches)")
 
 
-def read_node_paths(text: str, slots: dict[str, list[str]] | None = None) -> dict[str, str]:
+def _occurrences(line: str) -> tuple[int, int | None]:
+    """A node's occurrences; ADL 1.4 reads a node without them as 1..1."""
+    m = re.search(r"occurrences matches \{\s*([0-9]+)(?:\s*\.\.\s*([0-9]+|\*))?\s*\}", line)
+    if m is None:
+        return (1, 1)
+    lo = int(m.group(1))
+    if m.group(2) is None:
+        return (lo, lo)
+    return (lo, None if m.group(2) == "*" else int(m.group(2)))
+
+
+_DV = re.compile(r"\b(C_DV_QUANTITY|C_DV_ORDINAL|DV_[A-Z_]+(?:<[A-Z_]+>)?)")
+
+
+def read_node_paths(text: str, slots: dict[str, list[str]] | None = None,
+                    occurrences: dict[str, tuple[int, int | None]] | None = None,
+                    values: dict[str, Values] | None = None) -> dict[str, str]:
     """Archetype-relative paths of every node with a node id in the definition section; the
-    include patterns of every archetype slot go to ``slots`` (path -> regexes)."""
+    include patterns of every archetype slot go to ``slots`` (path -> regexes), the occurrences
+    of every node to ``occurrences``."""
     start = text.index("\ndefinition")
     end = text.index("\nontology", start)
     body = text[start + len("\ndefinition"): end]
@@ -115,14 +145,31 @@ def read_node_paths(text: str, slots: dict[str, list[str]] | None = None) -> dic
     # ends a line ("matches {"), inline {..} pairs (occurrences, lists) are skipped.
     stack: list[tuple[str, str | None]] = []
     last_slot: str | None = None
+    in_local = False
     for raw in body.splitlines():
         line = re.sub(r"\s--.*$", "", raw).strip()
         if not line:
             continue
+        if values is not None:
+            owner = next((v for k, v in reversed(stack) if k == "node" and v is not None), None)
+            if owner is not None and not _NODE_WITH_ID.match(line):
+                spec = values.setdefault(owner, Values())
+                spec.types.update(_DV.findall(line))
+                spec.units.update(re.findall(r'units = <"([^"]*)">', line))
+                if "[local::" in line:
+                    in_local = True
+                    line_codes = line.split("[local::", 1)[1]
+                else:
+                    line_codes = line
+                if in_local:
+                    spec.local_codes.update(re.findall(r"\bat\d{4}(?:\.\d+)*\b", line_codes))
+                    if "]" in line_codes:
+                        in_local = False
         inc = re.match(r"archetype_id/value matches \{/(.*)/\}$", line)
         if inc and last_slot is not None and slots is not None:
             slots.setdefault(last_slot, []).append(inc.group(1))
             continue
+        occ = _occurrences(line)
         # drop balanced inline braces: occurrences matches {0..1}, cardinality {1..*; ordered}
         while True:
             new = re.sub(r"\{[^{}]*\}", "", line)
@@ -143,6 +190,8 @@ def read_node_paths(text: str, slots: dict[str, list[str]] | None = None) -> dic
                 if code and parent_attr is not None:
                     path = f"{base}/{parent_attr}[{code}]"
                     paths[path] = rm
+                    if occurrences is not None:
+                        occurrences[path] = occ
                     last_slot = path if line.startswith("allow_archetype") else None
                     stack.append(("node", path))
                 elif code:  # the root
@@ -183,5 +232,7 @@ def load(archetype_id: str, ckm_dir: str | None = None) -> Archetype:
     path = folder / f"{archetype_id}.adl"
     text = path.read_text(encoding="utf-8-sig")
     slots: dict[str, list[str]] = {}
-    nodes = read_node_paths(text, slots)
-    return Archetype(archetype_id, path, read_terms(text), nodes, slots)
+    occurrences: dict[str, tuple[int, int | None]] = {}
+    values: dict[str, Values] = {}
+    nodes = read_node_paths(text, slots, occurrences, values)
+    return Archetype(archetype_id, path, read_terms(text), nodes, slots, occurrences, values)

@@ -262,6 +262,7 @@ def medication_examples() -> dict[str, J]:
     metformin = atc("Metformin", "A10BA02")
     amoxicillin = atc("Amoxicillin", "J01CA04")
     atorvastatin = atc("Atorvastatin", "C10AA05")
+    rosuvastatin = atc("Rosuvastatin", "C10AA07")
     return {
         "metformin_new_order.json": doc(DR_LINDQVIST, VC_MAJORNA, "2026-11-24T08:10:00+01:00", [
             medication_order(
@@ -278,10 +279,17 @@ def medication_examples() -> dict[str, J]:
                 timing="R21/2026-11-20T16:00:00+01:00/PT8H"),
             medication_action("2026-11-20T16:05:00+01:00", "at0004", "245", amoxicillin, "ORD-2026-0001790"),
         ]),
-        "atorvastatin_stopped.json": doc(DR_LINDQVIST, KARDIOLOGI_NAL, "2026-11-18T10:45:00+01:00", [
-            medication_action("2026-11-18T10:40:00+01:00", "at0015", "531", atorvastatin, "ORD-2025-0093310",
-                              reason="Muskelvärk och förhöjt CK, misstänkt statinbiverkan"),
-        ]),
+        "atorvastatin_stopped_rosuvastatin_started.json": doc(
+            DR_LINDQVIST, KARDIOLOGI_NAL, "2026-11-18T10:45:00+01:00", [
+                medication_action("2026-11-18T10:40:00+01:00", "at0015", "531", atorvastatin,
+                                  "ORD-2025-0093310",
+                                  reason="Muskelvärk och förhöjt CK, misstänkt statinbiverkan"),
+                medication_order(
+                    rosuvastatin, "Oral", "5 mg 1 gång dagligen till kvällen",
+                    _dose(5, "mg", per_day=1), "Sekundärprevention efter hjärtinfarkt",
+                    "2026-11-19T20:00:00+01:00", "ORD-2026-0001760", substitution="at0168",
+                    timing="R/2026-11-19T20:00:00+01:00/P1D"),
+            ]),
         "paracetamol_as_needed_suspended.json": doc(SSK_NILSSON, ORTOPED_SKAS, "2026-11-22T07:55:00+01:00", [
             medication_order(
                 dv_text("Paracetamol 500 mg tablett (Alvedon)"), "Oral",
@@ -350,7 +358,7 @@ def _diagnosis(code: str, text: str, certainty: str | None = None, description: 
         items.append(element(PD, "at0077", dv_date_time(onset)))
     if certainty:
         items.append(element(PD, "at0073", local(PD, certainty)))
-    return entry("EVALUATION", PD, data=node("ITEM_TREE", PD, "at0001", items=items))
+    return entry("EVALUATION", PD, "Diagnos", data=node("ITEM_TREE", PD, "at0001", items=items))
 
 
 def journal_examples() -> dict[str, J]:
@@ -362,7 +370,7 @@ def journal_examples() -> dict[str, J]:
 
     return {
         "halsfluss_vardcentral.json": doc(DR_LINDQVIST, VC_MAJORNA, "2026-11-24T09:30:00+01:00", [
-            _narrative(ST, "2026-11-24T09:30:00+01:00",
+            _narrative(ST, "2026-11-24T09:30:00+01:00", name="Anamnes", content=
                        "Tre dagars halsont och feber upp till 39 grader. Ingen hosta. Äter och dricker."),
             _narrative(PN, "2026-11-24T09:40:00+01:00",
                        "Allmäntillstånd gott. Rodnade svullna tonsiller med beläggningar, ömmande "
@@ -373,7 +381,7 @@ def journal_examples() -> dict[str, J]:
                       "PcV 1 g x 3 i 10 dagar. Återbesök vid utebliven förbättring inom 3 dygn."),
         ]),
         "diabetes_arskontroll.json": doc(DR_ABDULLAH, MEDICIN_SU, "2026-11-19T13:15:00+01:00", [
-            _narrative(ST, "2026-11-19T13:15:00+01:00",
+            _narrative(ST, "2026-11-19T13:15:00+01:00", name="Anamnes", content=
                        "Årskontroll av diabetes typ 2. Mår bra, inga hypoglykemier. Promenerar dagligen."),
             _narrative(PN, "2026-11-19T13:25:00+01:00",
                        "Blodtryck 138/84. Fotstatus utan anmärkning, monofilament kännes. HbA1c 52 mmol/mol.",
@@ -387,7 +395,7 @@ def journal_examples() -> dict[str, J]:
                       "Oförändrad behandling. Nytt HbA1c om 6 månader, årskontroll om ett år."),
         ], setting=dv_coded("secondary medical care", "openehr", "232")),
         "ryggsmarta_akut.json": doc(DR_ABDULLAH, ORTOPED_SKAS, "2026-11-22T21:05:00+01:00", [
-            _narrative(ST, "2026-11-22T21:05:00+01:00",
+            _narrative(ST, "2026-11-22T21:05:00+01:00", name="Anamnes", content=
                        "Akut insättande ländryggssmärta efter lyft i morse. Ingen utstrålning, "
                        "normal miktion."),
             _diagnosis("M54.5", "Lumbago", "at0075", description="Sannolikt muskulärt ursprung."),

@@ -9,4 +9,3 @@ class JournalSettings(ClinicalSettings):
     model_config = SettingsConfigDict(env_prefix="JOURNAL_", extra="ignore")
 
     module_name: str = "journal"
-    port: int = 8082

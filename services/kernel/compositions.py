@@ -8,6 +8,7 @@ accepts, its search index and its workflow rule (`check_transition`). It gets th
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -128,8 +129,13 @@ def _same_object(object_id: str, uid: VersionUid) -> None:
         raise BadRequest(f"Version {uid} is not a version of {object_id}", "version_mismatch")
 
 
+_UNENCODED_PLUS = re.compile(r"(?<=\d) (\d{2}:?\d{2})$")
+
+
 def parse_moment(text: str, *, end_of_day: bool = False) -> datetime:
     """An ISO date or date-time parameter; a bare date means its start (or, for an upper bound, its end)."""
+    # An unencoded "+01:00" in a query string arrives as " 01:00".
+    text = _UNENCODED_PLUS.sub(r"+\1", text.strip(" ")) if _UNENCODED_PLUS.search(text) else text
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
@@ -142,7 +148,7 @@ def parse_moment(text: str, *, end_of_day: bool = False) -> datetime:
 # --- routes ---------------------------------------------------------------------------------------
 
 WRITE_ERRORS = error_responses(400, 404, 409, 412, 422, 503)
-COMPOSITION_EXAMPLE = {"content": {"application/json": {"schema": {"type": "object"}}}}
+COMPOSITION_CONTENT = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
 def _version_response(request: Request, version: Version, status: int, representation: bool) -> Response:
@@ -159,7 +165,7 @@ def _version_response(request: Request, version: Version, status: int, represent
 def composition_router(service: CompositionService) -> APIRouter:
     """POST/GET/PUT/DELETE composition, revision history, version at time and version by uid."""
     router = APIRouter(tags=["composition"])
-    body = {"requestBody": {"required": True, **COMPOSITION_EXAMPLE}}
+    body = {"requestBody": {"required": True, **COMPOSITION_CONTENT}}
 
     @router.post(
         "/ehr/{ehr_id}/composition",
@@ -182,7 +188,7 @@ def composition_router(service: CompositionService) -> APIRouter:
     @router.get(
         "/ehr/{ehr_id}/composition/{uid}",
         responses={
-            200: {"description": "The composition, uid set to its version uid", **COMPOSITION_EXAMPLE},
+            200: {"description": "The composition, uid set to its version uid", **COMPOSITION_CONTENT},
             **error_responses(400, 404),
         },
     )
@@ -195,7 +201,7 @@ def composition_router(service: CompositionService) -> APIRouter:
         status_code=200,
         openapi_extra=body,
         responses={
-            200: {"description": "Updated (with Prefer: return=representation)", **COMPOSITION_EXAMPLE},
+            200: {"description": "Updated (with Prefer: return=representation)", **COMPOSITION_CONTENT},
             204: {"description": "Updated (Prefer: return=minimal)"},
             **WRITE_ERRORS,
         },

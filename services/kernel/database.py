@@ -47,6 +47,3 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     with engine.connect().execution_options(**{_WRITE: True}) as connection, connection.begin():
         yield connection
 
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
 
 class UtcDateTime(sa.TypeDecorator):
@@ -29,7 +28,9 @@ class UtcDateTime(sa.TypeDecorator):
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
-Document = sa.JSON().with_variant(JSONB(), "postgresql")
+# Plain JSON, not JSONB, on PostgreSQL too: a version comes back exactly as committed (key order
+# included), and the store never queries inside documents (the search index tables serve queries).
+Document = sa.JSON()
 
 metadata = sa.MetaData()
 

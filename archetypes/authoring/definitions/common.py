@@ -15,12 +15,13 @@ def event_category() -> Attr:
 def care_unit_context(*other: Attr) -> Attr:
     """COMPOSITION.context, required: the care unit (vårdenhet) is
     ``health_care_facility``, a PARTY_IDENTIFIED with its HSA-id as a DV_IDENTIFIER
-    (type "HSA-id"). RM-level constraints only; no archetype node is added."""
+    (type "HSA-id"). RM-level constraints only; no archetype node is added. ``other``: further
+    EVENT_CONTEXT attributes, written first (RM order: start_time, setting, ...)."""
     facility = Obj("PARTY_IDENTIFIED", "", (
         multi("identifiers", identifier(HSA_ID_PATTERN, types=("HSA-id",)), existence=(1, 1),
               cardinality=(1, None)),
     ))
     return attr("context", Obj("EVENT_CONTEXT", "", (
-        attr("health_care_facility", facility, existence=(1, 1)),
         *other,
+        attr("health_care_facility", facility, existence=(1, 1)),
     )), existence=(1, 1))

@@ -1,13 +1,14 @@
 """vgr.journal_note.v1: a journal note (journalanteckning) with the headings Swedish notes use.
 
 COMPOSITION.encounter.v1 (event; context: start time, setting, care unit by HSA-id)
-  OBSERVATION.story.v1                 Anamnes
-  OBSERVATION.progress_note.v1         Status        (run-time name "Status")
-  EVALUATION.clinical_synopsis.v1      Bedömning / Åtgärd/Plan   (run-time name, 0..2)
-  EVALUATION.problem_diagnosis.v1      Diagnos, ICD-10-SE coded (0..*)
+  OBSERVATION.story.v1                 Anamnes                   (0..1)
+  OBSERVATION.progress_note.v1         Status                    (0..1)
+  EVALUATION.clinical_synopsis.v1      Bedömning / Åtgärd/Plan   (0..2)
+  EVALUATION.problem_diagnosis.v1      Diagnos, ICD-10-SE coded  (0..*)
 
-SECTIONs are not used (no SECTION archetype in the project's CKM set); the heading of an entry
-is its archetype, and for the two clinical synopses its run-time name.
+SECTIONs are not used (no SECTION archetype in the project's CKM set): each entry carries its
+Swedish heading as a run-time name constraint (LOCATABLE.name), which also tells the two
+clinical synopses apart.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _observation(archetype_id: str, story_code: str, *extra, occ=(0, 1)) -> Root
 
 
 def template() -> Template:
-    story = _observation("openEHR-EHR-OBSERVATION.story.v1", "at0004")
+    story = _observation("openEHR-EHR-OBSERVATION.story.v1", "at0004", run_time_name("Anamnes"))
     status = _observation("openEHR-EHR-OBSERVATION.progress_note.v1", "at0004", run_time_name("Status"))
     synopsis = Root("openEHR-EHR-EVALUATION.clinical_synopsis.v1", (
         run_time_name("Bedömning", "Åtgärd/Plan"),
@@ -51,6 +52,7 @@ def template() -> Template:
                           ordered=True), existence=(1, 1)),
     ), occurrences=(0, 2))
     diagnosis = Root("openEHR-EHR-EVALUATION.problem_diagnosis.v1", (
+        run_time_name("Diagnos"),
         attr("data", tree(
             "at0001",
             element("at0002", coded("ICD-10-SE"), occ=(1, 1)),

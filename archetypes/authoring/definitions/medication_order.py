@@ -47,16 +47,14 @@ CAREFLOW = (
 )
 
 
+DOSE_UNITS = ("mg", "g", "ug", "ml", "{st}")
+
+
 def _dosage() -> Root:
     return Root("openEHR-EHR-CLUSTER.dosage.v2", (
         multi("items",
-              element("at0144", Quantity((
-                  QuantityItem("mg", (0, 100000)),
-                  QuantityItem("g", (0, 1000)),
-                  QuantityItem("ug", (0, 100000)),
-                  QuantityItem("ml", (0, 5000)),
-                  QuantityItem("{st}", (0, 100)),
-              )), occ=(0, 1)),
+              # dose in mass, volume or units of the dose form ({st}: tablets, capsules ...)
+              element("at0144", Quantity(tuple(QuantityItem(u, (0, None)) for u in DOSE_UNITS)), occ=(0, 1)),
               element("at0178", text(), occ=(0, 1)),
               Root("openEHR-EHR-CLUSTER.timing_daily.v1", (
                   multi("items",

@@ -258,3 +258,18 @@ async def test_templates_are_listed(client):
     assert response.status_code == 200
     assert [t["template_id"] for t in response.json()] == [TEMPLATE_ID]
     assert (await client.get(f"{BASE}/definition/template/adl1.4/vgr.nothing.v1")).status_code == 404
+
+
+async def test_stale_delete_is_412_and_a_deleted_note_cannot_be_updated(client):
+    created = await create(client)
+    url = f"{COMPOSITIONS}/{object_id(created)}"
+    updated = await client.put(url, json=journal_note(), headers={"If-Match": created.headers["ETag"]})
+    stale = await client.delete(url, headers={"If-Match": created.headers["ETag"]})
+    assert stale.status_code == 412 and stale.headers["ETag"] == updated.headers["ETag"]
+    assert (await client.delete(url, headers={"If-Match": updated.headers["ETag"]})).status_code == 204
+    history = await client.get(
+        f"{BASE}/ehr/{KNOWN_EHR}/versioned_composition/{object_id(created)}/revision_history"
+    )
+    deletion = history.json()[-1]["version_id"]["value"]
+    after = await client.put(url, json=journal_note(), headers={"If-Match": deletion})
+    assert after.status_code == 404 and after.json()["code"] == "deleted"

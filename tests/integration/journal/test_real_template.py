@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import httpx
 import pytest
 
+import archetypes
 from services.journal.app import create_app
 from services.journal.settings import JournalSettings
+from services.kernel.search import coded_values
 from tests.integration.journal.conftest import BASE
 from tests.integration.journal.fakes import KNOWN_EHR, TEMPLATE_ID, journal_note
 
@@ -57,3 +62,27 @@ async def test_the_template_is_listed_and_served_as_opt_and_as_json_schema(real_
     )
     assert schema.status_code == 200 and schema.headers["content-type"].startswith("application/schema+json")
     assert schema.json()["$schema"].startswith("https://json-schema.org/draft/2020-12")
+
+
+EXAMPLES = Path(archetypes.__file__).parent / "examples" / TEMPLATE_ID
+EXPECTED = json.loads((EXAMPLES / "expected.json").read_text(encoding="utf-8")) if EXAMPLES.is_dir() else {}
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (EXAMPLES / "valid").glob("*.json")))
+async def test_every_valid_example_note_is_stored_and_indexed(real_client, name):
+    note = json.loads((EXAMPLES / "valid" / name).read_text(encoding="utf-8"))
+    created = await real_client.post(f"{BASE}/ehr/{KNOWN_EHR}/composition", json=note)
+    assert created.status_code == 201, created.text
+    found = (await real_client.get(f"{BASE}/query/compositions")).json()["items"]
+    assert found[0]["index"]["date"] is not None
+    assert found[0]["index"]["diagnosis_code"] == sorted(set(coded_values("ICD-10-SE")(note)))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+async def test_every_invalid_example_note_is_422_at_its_path(real_client, name):
+    note = json.loads((EXAMPLES / "invalid" / name).read_text(encoding="utf-8"))
+    response = await real_client.post(f"{BASE}/ehr/{KNOWN_EHR}/composition", json=note)
+    assert response.status_code == 422, response.text
+    details = response.json()["details"]
+    # the issue is reported at the expected node or inside it
+    assert any(d["pointer"].startswith(EXPECTED[name]["pointer"]) for d in details), details

@@ -637,6 +637,8 @@ def _with_value(value_xml: str) -> str:
             r"C_MAGIC",
         ),
         (_with_value(obj("DV_TEXT", "", single("value", c_string(pattern="(a)\\1")))), r"back-references"),
+        (_with_value(obj("DV_TEXT", "", single("value", c_string(pattern="(?!x)a")))), r"look-around"),
+        (_with_value(obj("DV_TEXT", "", single("value", c_string(pattern="a++")))), r"possessive"),
         (_with_value(obj("DV_TEXT", "", multiple("value"))), r"multiple"),
         (_with_value(obj("DV_TEXT", "", extra="<surprise>1</surprise>")), r"<surprise>"),
         (
@@ -680,3 +682,103 @@ def test_the_generated_schema_is_a_valid_draft_2020_12_schema():
     )
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+# --- ACTION: alternative ISM transitions (not LOCATABLE: told apart by careflow step)
+
+
+def _transition(step: str, state: str) -> str:
+    return obj(
+        "ISM_TRANSITION",
+        step,
+        single("current_state", coded_text("openehr", state)),
+        single("careflow_step", coded_text("local", step)),
+        occurrences=(0, 1),
+    )
+
+
+ACTION_ID = "openEHR-EHR-ACTION.test.v1"
+
+
+def _action_template() -> str:
+    action = root(
+        "ACTION",
+        ACTION_ID,
+        single("ism_transition", _transition("at0010", "245"), _transition("at0011", "532")),
+        single("description", obj("ITEM_TREE", "at0001")),
+    )
+    return template(multiple("content", action))
+
+
+def _action(step: str, state: str) -> dict:
+    document = copy.deepcopy(composition())
+    document["content"] = [
+        {
+            "_type": "ACTION",
+            "name": text("Action"),
+            "archetype_node_id": ACTION_ID,
+            "language": code("ISO_639-1", "en"),
+            "encoding": code("IANA_character-sets", "UTF-8"),
+            "subject": {"_type": "PARTY_SELF"},
+            "time": {"_type": "DV_DATE_TIME", "value": "2024-01-01T10:00:00Z"},
+            "description": {
+                "_type": "ITEM_TREE",
+                "name": text("Tree"),
+                "archetype_node_id": "at0001",
+                "items": [],
+            },
+            "ism_transition": {
+                "_type": "ISM_TRANSITION",
+                "current_state": {
+                    "_type": "DV_CODED_TEXT",
+                    "value": "s",
+                    "defining_code": code("openehr", state),
+                },
+                "careflow_step": {
+                    "_type": "DV_CODED_TEXT",
+                    "value": "c",
+                    "defining_code": code("local", step),
+                },
+            },
+        }
+    ]
+    return document
+
+
+def test_ism_transitions_are_chosen_by_careflow_step():
+    checker = validator(_action_template())
+    assert issues(checker, _action("at0010", "245")) == []
+    assert issues(checker, _action("at0011", "532")) == []
+    wrong_state = only(issues(checker, _action("at0010", "532")))
+    assert wrong_state.pointer == "/content/0/ism_transition/current_state/defining_code/code_string"
+    unknown_step = only(issues(checker, _action("at0099", "245")))
+    assert (unknown_step.pointer, unknown_step.keyword) == (
+        "/content/0/ism_transition/careflow_step/defining_code/code_string",
+        "enum",
+    )
+
+
+def test_internal_ref_paths_with_name_predicates_or_from_the_template_root():
+    mild = {"_type": "DV_CODED_TEXT", "value": "Mild", "defining_code": code("local", "at0010")}
+    for target in (
+        "/data[at0001]/items[at0004 and name/value='Group']",
+        f"/content[{ENTRY_ID}]/data[at0001]/items[at0004]",
+    ):
+        reference = obj(
+            "CLUSTER",
+            "",
+            occurrences=(0, None),
+            kind="ARCHETYPE_INTERNAL_REF",
+            extra=f"<target_path>{target}</target_path>",
+        )
+        group = obj(
+            "CLUSTER",
+            "at0004",
+            multiple("items", element(coded_text("local", "at0010")), reference),
+            occurrences=(0, None),
+        )
+        checker = validator(evaluation_template(group))
+        nested = _cluster("at0004", _cluster("at0004", item(copy.deepcopy(mild))))
+        assert issues(checker, composition(nested)) == []
+        nested["items"][0]["items"][0]["value"]["defining_code"]["code_string"] = "at0011"
+        assert only(issues(checker, composition(nested))).keyword == "enum"

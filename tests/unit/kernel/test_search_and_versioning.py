@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.kernel.compositions import parse_moment
 from services.kernel.errors import BadRequest
 from services.kernel.search import IndexField, SearchIndex, coded_values, text_at, time_at, value_at
 from services.kernel.versioning import VersionUid, is_version_uid, parse_object_id
@@ -111,3 +112,24 @@ def test_object_ids_are_normalised_uuids():
     assert parse_object_id(OID.upper()) == OID
     with pytest.raises(BadRequest):
         parse_object_id("12345")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-20", datetime(2026, 11, 20, tzinfo=UTC)),
+        ("2026-11-20T10:00:00Z", datetime(2026, 11, 20, 10, tzinfo=UTC)),
+        ("2026-11-20T10:00:00+01:00", datetime(2026, 11, 20, 9, tzinfo=UTC)),
+        ("2026-11-20T10:00:00 01:00", datetime(2026, 11, 20, 9, tzinfo=UTC)),  # "+" not percent-encoded
+    ],
+)
+def test_query_moments(text, expected):
+    assert parse_moment(text) == expected
+
+
+def test_a_bare_upper_date_includes_the_whole_day_and_garbage_is_400():
+    assert parse_moment("2026-11-20", end_of_day=True) == datetime(
+        2026, 11, 20, 23, 59, 59, 999999, tzinfo=UTC
+    )
+    with pytest.raises(BadRequest):
+        parse_moment("2026-13-45")

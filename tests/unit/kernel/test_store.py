@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from services.kernel.migrations import upgrade
 from services.kernel.schema import contribution, index_entry, original_version
 from services.kernel.search import IndexField, SearchIndex, text_at, time_at
 from services.kernel.store import SearchQuery, VersionedStore
-from services.kernel.versioning import ChangeType, Committer, LifecycleState
+from services.kernel.versioning import ChangeType, Committer, LifecycleState, VersionUid
 
 MIGRATIONS = Path(journal_app.__file__).parent / "migrations"
 NURSE = Committer("Sara Sköterska", "SE2321000131-S000000000001")
@@ -176,3 +177,56 @@ def test_search_filters_sorts_and_pages_on_the_latest_versions(store):
     page = store.search(SearchQuery(limit=1, offset=1))
     assert page.total == 3 and len(page.hits) == 1 and page.hits[0].clinical_time.day == 2
     assert count(store, index_entry) == 4  # the deleted one stays, marked deleted, never listed
+
+
+def _write_in_another_process(database_url: str, expected: str, n: int, start, outcomes) -> None:
+    engine = create_database_engine(database_url)
+    store = VersionedStore(engine, "test.vgr.se", INDEX)
+    start.wait()
+    try:
+        store.update(
+            expected=VersionUid.parse(expected),
+            ehr_id="e1",
+            data=doc(f"p{n}"),
+            template_id="t",
+            committer=NURSE,
+        )
+        outcomes.put("won")
+    except PreconditionFailed:
+        outcomes.put("412")
+    finally:
+        engine.dispose()
+
+
+def test_writers_in_separate_processes_exactly_one_wins(store, database_url):
+    """Several app processes (uvicorn workers) on one database: the database still picks one winner."""
+    first = store.create(ehr_id="e1", data=doc(), template_id="t", committer=NURSE)
+    context = multiprocessing.get_context("spawn")
+    writers = 4
+    start, outcomes = context.Barrier(writers), context.Queue()
+    processes = [
+        context.Process(
+            target=_write_in_another_process, args=(database_url, str(first.uid), n, start, outcomes)
+        )
+        for n in range(writers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    results = sorted(outcomes.get(timeout=5) for _ in range(writers))
+    assert results == ["412"] * (writers - 1) + ["won"]
+    assert [v.uid.version for v in store.history(first.uid.object_id)] == [1, 2]
+
+
+def test_a_version_comes_back_exactly_as_committed_key_order_included(store):
+    data = {
+        "_type": "COMPOSITION",
+        "zeta": 1,
+        "alpha": {"y": 1.0, "x": [3, 2, 1]},
+        "status": "ö",
+        "time": "2026",
+    }
+    created = store.create(ehr_id="e1", data=data, template_id="t", committer=NURSE)
+    again = store.version(created.uid).data
+    assert again == data and list(again) == list(data) and list(again["alpha"]) == ["y", "x"]
