@@ -86,11 +86,12 @@ class _Compiler:
         root = self.template.definition
         self._collect_ref_targets(root)
         body = self.node(root)
-        if _rm.base_type(root.rm_type) == "COMPOSITION":
-            # The composition names the template it was built against.
-            body.setdefault("properties", {})["archetype_details"] = {
-                "properties": {"template_id": {"properties": {"value": {"const": self.template.template_id}}}}
-            }
+        # The document names its archetype and the template it was built against: that is how a
+        # receiver knows which schema applies.
+        details = body["properties"]["archetype_details"]
+        details["properties"]["template_id"] = {"properties": {"value": {"const": self.template.template_id}}}
+        details["required"] = ["template_id"]
+        body["required"] = sorted({*body.get("required", []), "archetype_details"})
         schema = {"$schema": DIALECT, "title": f"{self.template.concept} ({self.template.template_id})"}
         schema.update(body)
         schema["title"] = f"{self.template.concept} ({self.template.template_id})"
@@ -112,27 +113,19 @@ class _Compiler:
         name = f"RM.{base}.any"
         if name not in self.defs:
             self.defs[name] = None
-            dispatch = [
-                {
-                    "if": {"properties": {"_type": {"const": t}}, "required": ["_type"]},
-                    "then": self._shape_ref(t),
-                }
-                for t in concrete
-                if t != base
-            ]
+            # Most specific first; the declared type itself (if concrete) last, where an absent
+            # _type ends up.
+            cases = [([t], self._shape_ref(t)) for t in concrete if t != base]
+            if base not in _rm.ABSTRACT:
+                cases.append(([base], self._shape_ref(base)))
             schema = {
                 "title": f"{base} or a subtype",
                 "type": "object",
                 "properties": {"_type": {"enum": list(concrete)}},
-                "allOf": dispatch,
+                "allOf": [decision_tree("_type", cases, last_may_be_absent=base not in _rm.ABSTRACT)],
             }
             if base in _rm.ABSTRACT:
                 schema["required"] = ["_type"]
-            else:
-                # No _type: the declared type itself.
-                dispatch.append(
-                    {"if": {"properties": {"_type": {"const": base}}}, "then": self._shape_ref(base)}
-                )
             self.defs[name] = schema
         return _ref(name)
 
@@ -284,7 +277,8 @@ class _Compiler:
                 )
         if rm_attribute.rm_type in _rm.PRIMITIVES:
             return self.primitive_attribute(attribute, rm_attribute)
-        item = self.alternatives(attribute.children, rm_attribute.rm_type, attribute.is_multiple)
+        keyed = self.keys(attribute.children)
+        item = self.alternatives(keyed, rm_attribute.rm_type)
         if not attribute.is_multiple:
             return item
         schema: dict = {"type": "array", "items": item}
@@ -292,7 +286,7 @@ class _Compiler:
             schema.update(_count_bounds(attribute.cardinality, "minItems", "maxItems"))
             if attribute.is_unique:
                 schema["uniqueItems"] = True
-        occurrences = [self.occurrences(child, key) for child, key in self.keys(attribute.children, True)]
+        occurrences = [self.occurrences(child, key) for child, key in keyed]
         occurrences = [o for o in occurrences if o]
         if occurrences:
             schema["allOf"] = occurrences
@@ -319,7 +313,7 @@ class _Compiler:
 
     # --- choosing among the alternatives an attribute allows
 
-    def keys(self, children: list[CObject], is_multiple: bool) -> list[tuple[CObject, dict | None]]:
+    def keys(self, children: list[CObject]) -> list[tuple[CObject, dict | None]]:
         """For each alternative, a schema that tells which items it governs (``None``: all)."""
         originals = children
         children = [_target(c) for c in children]
@@ -401,15 +395,38 @@ class _Compiler:
                                 return list(phrase.detail["codes"])
         return [transition.node_id] if transition.node_id else []
 
+    def allowed_archetypes(self, node_ids: list[str], slots: list[CObject]) -> dict:
+        """The archetype_node_id check of an attribute with slots: the filled archetypes, plus
+        what each slot includes minus what it excludes."""
+        plain = [re.escape(n) for n in node_ids]
+        excluding = []
+        for slot in slots:
+            excludes = slot.detail.get("excludes") or []
+            if excludes and slot.detail.get("includes") and all(e in (".*", "(.*)") for e in excludes):
+                excludes = []  # "include these, exclude the rest": the includes say it all
+            if excludes:
+                excluding.append(
+                    {
+                        "pattern": self.slot_pattern(slot),
+                        "not": {"pattern": anchored("|".join(excludes), slot.path)},
+                    }
+                )
+            else:
+                plain.append(self.slot_pattern(slot)[4:-2])
+        described = "one of " + "; ".join([*node_ids, *(_describe_slot(slot) for slot in slots)])
+        alternatives = ([{"pattern": "^(?:" + "|".join(plain) + ")$"}] if plain else []) + excluding
+        if len(alternatives) == 1:
+            return {"description": described, **alternatives[0]}
+        return {"description": described, "anyOf": alternatives}
+
     def slot_pattern(self, slot: CObject) -> str:
         includes = slot.detail.get("includes") or [".*"]
         return anchored("|".join(f"(?:{p})" for p in includes), slot.path)
 
-    def alternatives(self, children: list[CObject], declared: str, is_multiple: bool) -> dict:
+    def alternatives(self, keyed: list[tuple[CObject, dict | None]], declared: str) -> dict:
         """One value (or list item) of an attribute: which alternative applies, and its schema."""
-        if not children:
+        if not keyed:
             return self.rm_ref(declared)
-        keyed = self.keys(children, is_multiple)
         needs_type = declared in _rm.ABSTRACT
         if len(keyed) == 1 and keyed[0][1] is None:
             schema = self.node(keyed[0][0])
@@ -425,8 +442,7 @@ class _Compiler:
         slots = [c for c, _ in keyed if c.kind == "ARCHETYPE_SLOT"]
         properties: dict = {}
         if slots:
-            alternatives = [re.escape(n) for n in node_ids] + [self.slot_pattern(s)[4:-2] for s in slots]
-            properties["archetype_node_id"] = {"pattern": "^(?:" + "|".join(alternatives) + ")$"}
+            properties["archetype_node_id"] = self.allowed_archetypes(node_ids, slots)
             required.append("archetype_node_id")
         elif node_ids and all(k is not None and "archetype_node_id" in k["properties"] for _, k in keyed):
             properties["archetype_node_id"] = {"enum": sorted(set(node_ids))}
@@ -468,24 +484,18 @@ class _Compiler:
                 groups[marker] = [key, []]
                 order.append(marker)
             groups[marker][1].append(child)
-        dispatch = []
+        dispatch, by_node_id = [], []
         for marker in order:
             key, members = groups[marker]
             schemas = [self.node(m) for m in members]
             then = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
-            dispatch.append(then if key is None else {"if": key, "then": then})
-        for slot in slots:
-            excludes = slot.detail.get("excludes") or []
-            if excludes and slot.detail.get("includes") and all(e in (".*", "(.*)") for e in excludes):
-                excludes = []  # "include these, exclude the rest": the includes say it all
-            if excludes:
-                dispatch.append(
-                    {
-                        "properties": {
-                            "archetype_node_id": {"not": {"pattern": anchored("|".join(excludes), slot.path)}}
-                        }
-                    }
-                )
+            node_id = _node_id_key(key)
+            if node_id is not None:
+                by_node_id.append(([node_id], then))
+            else:
+                dispatch.append(then if key is None else {"if": key, "then": then})
+        if by_node_id:
+            dispatch.insert(0, decision_tree("archetype_node_id", by_node_id))
         schema["allOf"] = dispatch
         return schema
 
@@ -535,8 +545,13 @@ class _Compiler:
             then: dict = {}
             if unit["magnitude"] is not None and _bounds(unit["magnitude"]):
                 then["magnitude"] = _bounds(unit["magnitude"])
-            if unit["precision"] is not None and _bounds(unit["precision"]):
-                then["precision"] = _bounds(unit["precision"])
+            precision = unit["precision"]
+            # -1 is the AOM 1.4 way of saying "any precision".
+            if precision is not None and -1 not in (precision.lower, precision.upper) and _bounds(precision):
+                then["precision"] = _bounds(precision)
+                if precision.upper == 0:
+                    # Precision 0 means an integral quantity (DV_QUANTITY invariant precision_validity).
+                    then["magnitude"] = {**then.get("magnitude", {}), "multipleOf": 1}
             if then:
                 dispatch.append(
                     {"if": {"properties": {"units": {"const": unit["units"]}}}, "then": {"properties": then}}
@@ -724,6 +739,48 @@ def _walk(obj: CObject, steps: list[tuple[str, str]]) -> CObject | None:
         if obj is None:
             return None
     return obj
+
+
+def decision_tree(field: str, cases: list[tuple[list[str], dict]], last_may_be_absent: bool = False) -> dict:
+    """Dispatch on the value of ``field`` with nested if/then/else halving the cases: an instance
+    meets log2(n) ``if``s instead of n, and only the branch that applies reports errors (a value
+    matching no case reaches none). ``last_may_be_absent``: no ``field`` means the last case."""
+
+    def condition(values: list[str], may_be_absent: bool = False) -> dict:
+        test = {"const": values[0]} if len(values) == 1 else {"enum": values}
+        return (
+            {"properties": {field: test}}
+            if may_be_absent
+            else {"properties": {field: test}, "required": [field]}
+        )
+
+    def build(part: list[tuple[list[str], dict]], checked: bool) -> dict:
+        if len(part) == 1:
+            values, then = part[0]
+            if checked:  # the enclosing ``if`` already established the value
+                return then
+            return {"if": condition(values, last_may_be_absent and part[0] is cases[-1]), "then": then}
+        middle = len(part) // 2
+        left = [value for values, _ in part[:middle] for value in values]
+        return {
+            "if": condition(left),
+            "then": build(part[:middle], True),
+            "else": build(part[middle:], False),
+        }
+
+    return build(cases, False)
+
+
+def _node_id_key(key: dict | None) -> str | None:
+    """The node id when a key is nothing but ``archetype_node_id == X`` (the common case)."""
+    if key and list(key.get("properties", {})) == ["archetype_node_id"]:
+        return key["properties"]["archetype_node_id"].get("const")
+    return None
+
+
+def _describe_slot(slot: CObject) -> str:
+    text = f"slot {slot.node_id}: {' or '.join(slot.detail.get('includes') or ['any'])}"
+    return text + (f" except {' or '.join(slot.detail['excludes'])}" if slot.detail.get("excludes") else "")
 
 
 def _target(obj: CObject) -> CObject:

@@ -42,6 +42,9 @@ class Validator:
         location = list(error.instance_path)
         keyword_path = list(error.schema_path)
         keyword = str(keyword_path[-1]) if keyword_path else ""
+        if type(error.kind).__name__ == "FalseSchema":
+            # A ``false`` schema (an attribute the template forbids) has no keyword of its own.
+            keyword, keyword_path = "false", keyword_path + ["false"]
         node = self._node_title(keyword_path) or _node_from_instance(instance, location)
         message = describe(keyword, error, self._keyword_schema(keyword_path), node)
         return ValidationIssue(openehr_path(instance, location), pointer(location), message, keyword)
@@ -112,8 +115,8 @@ def _get(value, step):
 
 def _node_from_instance(instance, location: list) -> str | None:
     value, name = instance, None
-    for step in location:
-        value = _get(value, step)
+    for step in [None, *location]:
+        value = value if step is None else _get(value, step)
         if isinstance(value, dict) and isinstance(value.get("archetype_node_id"), str):
             text = value.get("name", {}).get("value") if isinstance(value.get("name"), dict) else None
             name = f"{text} ({value['archetype_node_id']})" if text else value["archetype_node_id"]
@@ -182,6 +185,10 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
         return f"{where}cardinality: {bound} {expected} items expected, found {len(found)}"
     if keyword == "type":
         return f"{where}expected a value of JSON type {expected}, found {_show(found)}"
-    if keyword == "false schema":
-        return f"{where}this attribute is not allowed by the template"
+    if keyword in ("anyOf", "not") and isinstance(schema, dict) and "description" in schema:
+        return f"{where}{_show(found)} is not allowed here: expected {schema['description']}"
+    if keyword == "multipleOf":
+        return f"{where}{_show(found)} must be a multiple of {expected} (the template's precision)"
+    if keyword == "false":
+        return f"{where}the template does not allow this attribute here, found {_show(found)}"
     return f"{where}{error.message}"

@@ -106,10 +106,9 @@ def test_existence_zero_forbids_an_attribute():
         )
     )
     flavour = {"_type": "DV_CODED_TEXT", "value": "unknown", "defining_code": code("openehr", "253")}
-    assert (
-        issues(checker, composition({**item(), "null_flavour": flavour}))[0].pointer
-        == f"{ITEMS}/0/null_flavour"
-    )
+    issue = only(issues(checker, composition({**item(), "null_flavour": flavour})))
+    assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0/null_flavour", "false")
+    assert "Finding (at0002): the template does not allow this attribute" in issue.message
     assert issues(checker, composition(item())) == []
 
 
@@ -378,6 +377,22 @@ def test_c_dv_quantity_units_and_ranges():
     assert only(issues(checker, _quantity(80, "g"))).pointer == f"{VALUE}/units"
 
 
+def test_c_dv_quantity_precision_zero_means_integral_and_minus_one_any():
+    integral = obj(
+        "DV_QUANTITY",
+        "",
+        kind="C_DV_QUANTITY",
+        extra=(
+            f"<list>{interval('magnitude', 0, 300)}{interval('precision', 0, 0)}<units>/min</units></list>"
+            f"<list>{interval('precision', -1, -1)}<units>/h</units></list>"
+        ),
+    )
+    checker = value_template(integral)
+    assert issues(checker, _quantity(72, "/min")) == [] and issues(checker, _quantity(72.0, "/min")) == []
+    assert only(issues(checker, _quantity(72.5, "/min"))).keyword == "multipleOf"
+    assert issues(checker, _quantity(72.25, "/h", precision=2)) == []
+
+
 def test_c_dv_quantity_precision():
     checker = value_template(QUANTITY)
     assert issues(checker, _quantity(80, "kg", precision=1)) == []
@@ -457,7 +472,8 @@ def test_archetype_slot_includes_and_excludes():
     allowed = _cluster("openEHR-EHR-CLUSTER.device-pump.v1", item(text("x"), node_id="at0001"))
     assert issues(checker, composition(allowed)) == []
     other = only(issues(checker, composition(_cluster("openEHR-EHR-CLUSTER.forbidden.v1", item(text("x"))))))
-    assert (other.pointer, other.keyword) == (f"{ITEMS}/0/archetype_node_id", "not")
+    assert (other.pointer, other.keyword) == (f"{ITEMS}/0/archetype_node_id", "anyOf")
+    assert "except openEHR-EHR-CLUSTER\\.forbidden\\.v1" in other.message
     broken = _cluster("openEHR-EHR-CLUSTER.device.v1")
     del broken["items"]  # unfilled slots are still checked against the RM
     assert only(issues(checker, composition(broken))).keyword == "required"
@@ -604,6 +620,12 @@ def test_a_demographic_person_template():
                 },
             }
         ],
+        "archetype_details": {
+            "_type": "ARCHETYPED",
+            "archetype_id": {"_type": "ARCHETYPE_ID", "value": "openEHR-DEMOGRAPHIC-PERSON.person.v0"},
+            "template_id": {"_type": "TEMPLATE_ID", "value": "person.v1"},
+            "rm_version": "1.1.0",
+        },
     }
     assert issues(opt, person) == []
     person["identities"][0]["details"]["items"] = []
@@ -611,6 +633,12 @@ def test_a_demographic_person_template():
     assert (issue.pointer, issue.keyword) == ("/identities/0/details/items", "minContains")
     assert (
         issue.path == "/identities[openEHR-DEMOGRAPHIC-PARTY_IDENTITY.person_name.v0]/details[at0001]/items"
+    )
+    del person["archetype_details"]
+    missing = [i for i in issues(opt, person) if i.pointer == ""]
+    assert [(i.path, i.keyword) for i in missing] == [("/", "required")]
+    assert "Person (openEHR-DEMOGRAPHIC-PERSON.person.v0): mandatory attribute 'archetype_details'" in (
+        missing[0].message
     )
 
 
@@ -782,3 +810,20 @@ def test_internal_ref_paths_with_name_predicates_or_from_the_template_root():
         assert issues(checker, composition(nested)) == []
         nested["items"][0]["items"][0]["value"]["defining_code"]["code_string"] = "at0011"
         assert only(issues(checker, composition(nested))).keyword == "enum"
+
+
+def test_many_siblings_each_get_their_own_constraints():
+    ids = [f"at00{n}" for n in range(30, 37)]
+    checker = validator(
+        evaluation_template(*(element(c_string_value(node_id), node_id=node_id) for node_id in ids))
+    )
+    assert issues(checker, composition(*(item(text(node_id), node_id=node_id) for node_id in ids))) == []
+    for position, node_id in enumerate(ids):
+        swapped = [item(text(other), node_id=node_id) for other in ids if other != node_id][:1]
+        issue = only(issues(checker, composition(*swapped)))
+        assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0/value/value", "enum"), position
+    assert only(issues(checker, composition(item(text("x"), node_id="at0099")))).keyword == "enum"
+
+
+def c_string_value(value: str) -> str:
+    return obj("DV_TEXT", "", single("value", c_string(value)))
