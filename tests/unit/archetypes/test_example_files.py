@@ -16,20 +16,9 @@ from archetypes.authoring.definitions import all_templates
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "archetypes" / "examples"
 TEMPLATES = {t.template_id: t for t in all_templates()}
-RULES = {
-    "wrong_node_id",
-    "missing_mandatory",
-    "occurrences_exceeded",
-    "code_not_in_list",
-    "unit_not_allowed",
-    "magnitude_out_of_range",
-    "wrong_type",
-    "malformed_date",
-    "string_pattern",
-    "string_not_in_list",
-    "terminology_not_allowed",
-    "careflow_state_mismatch",
-}
+RULES = {"wrong_node_id", "missing_mandatory", "occurrences_exceeded", "code_not_in_list", "unit_not_allowed",
+         "magnitude_out_of_range", "wrong_type", "malformed_date", "string_pattern", "string_not_in_list",
+         "terminology_not_allowed", "careflow_state_mismatch"}
 
 
 def _valid(template_id: str) -> list[Path]:
@@ -85,10 +74,8 @@ def test_invalid_examples_break_exactly_their_rule(template_id: str) -> None:
         assert {(i.rule, i.path, i.pointer) for i in issues} == {(e["rule"], e["path"], e["pointer"])}, name
 
 
-@pytest.mark.skipif(
-    adl.reference_dir() is None,
-    reason="CKM archetypes not available: example node names are read from their terms",
-)
+@pytest.mark.skipif(adl.reference_dir() is None, reason="CKM archetypes not available: example node names "
+                    "are read from their terms")
 @pytest.mark.parametrize("template_id", TEMPLATES)
 def test_committed_examples_equal_generator_output(template_id: str) -> None:
     for rel, doc in examples.build(template_id).items():

@@ -36,12 +36,8 @@ def _concerns(issue, expected: dict) -> bool:
     value constraint may be reported on ``/value`` or on ``/value/units``), by openEHR path or
     by JSON pointer."""
     path, pointer = issue.path, issue.pointer
-    return (
-        path == expected["path"]
-        or path.startswith(expected["path"] + "/")
-        or pointer == expected["pointer"]
-        or pointer.startswith(expected["pointer"] + "/")
-    )
+    return (path == expected["path"] or path.startswith(expected["path"] + "/")
+            or pointer == expected["pointer"] or pointer.startswith(expected["pointer"] + "/"))
 
 
 @pytest.mark.parametrize("template_id", TEMPLATE_IDS)
@@ -62,11 +58,10 @@ def test_invalid_examples_are_reported_at_the_expected_node(template_id: str) ->
         if not issues:
             failures.append(f"{name}: accepted")
             continue
-        at_node = [i for i in issues if i.path == e["path"] or i.pointer == e["pointer"] or _concerns(i, e)]
+        at_node = [i for i in issues if i.path == e["path"] or i.pointer == e["pointer"]
+                   or _concerns(i, e)]
         stray = [i for i in issues if not _concerns(i, e)]
         if not at_node or stray:
-            failures.append(
-                f"{name} ({e['rule']} at {e['path']}): "
-                f"{[(i.path, i.pointer, i.keyword, i.message) for i in issues]}"
-            )
+            failures.append(f"{name} ({e['rule']} at {e['path']}): "
+                            f"{[(i.path, i.pointer, i.keyword, i.message) for i in issues]}")
     assert not failures, "\n".join(failures)
