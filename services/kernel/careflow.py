@@ -233,6 +233,8 @@ class Workflow:
     statuses: tuple[str, ...] = field(default=())
     # The careflow step ((at-code, text), ISM state code) written for each status.
     canonical: Mapping[str, tuple[tuple[str, str], str]] = field(default_factory=dict)
+    # Whether an ACTION of the composition acts on its INSTRUCTION (default: every one does).
+    belongs: Callable[[Mapping, Mapping], bool] | None = None
 
     def __post_init__(self):
         if not self.statuses:
@@ -260,9 +262,11 @@ class Workflow:
         return not self.transitions.get(status)
 
     def steps(self, composition: Mapping) -> list[Step]:
-        """The composition's ACTIONs of this workflow, oldest first (stable for equal times)."""
+        """The composition's ACTIONs on its INSTRUCTION, oldest first (stable for equal times)."""
         steps = []
         for action, path, pointer in find_archetyped(composition, self.action_archetype):
+            if self.belongs is not None and not self.belongs(action, composition):
+                continue
             transition = action.get("ism_transition") or {}
             steps.append(
                 Step(

@@ -102,6 +102,21 @@ TRANSITIONS = {
     COMPLETED: frozenset(),
 }
 
+def _atc(value: Mapping | None) -> str | None:
+    if (terminology(value) or "").upper() == "ATC" and code_string(value):
+        return code_string(value).strip().upper()
+    return None
+
+
+def acts_on_the_order(action: Mapping, composition: Mapping) -> bool:
+    """An ACTION belongs to the composition's order unless both name an ATC code and the codes differ
+    (a composition may stop one order and start another: the stop is about the other order)."""
+    hits = find_archetyped(composition, INSTRUCTION_ARCHETYPE)
+    ordered = _atc(element_value(hits[0][0], "at0070")) if hits else None
+    acted_on = _atc(element_value(action.get("description"), "at0020"))
+    return ordered is None or acted_on is None or ordered == acted_on
+
+
 WORKFLOW = Workflow(
     name="medication order",
     instruction_archetype=INSTRUCTION_ARCHETYPE,
@@ -111,6 +126,7 @@ WORKFLOW = Workflow(
     classify=classify_by_codes(STEP_STATUS, STATE_STATUS),
     statuses=STATUSES,
     canonical=CANONICAL_STEP,
+    belongs=acts_on_the_order,
 )
 
 
@@ -128,10 +144,7 @@ def atc_code(composition: Mapping) -> str | None:
     candidates = [element_value(instruction, "at0070")]
     clusters = find_archetyped(instruction, MEDICATION_CLUSTER)
     candidates += [element_value(cluster, "at0132") for cluster, _, _ in clusters]
-    for value in candidates:
-        if (terminology(value) or "").upper() == "ATC" and code_string(value):
-            return code_string(value).strip().upper()
-    return None
+    return next((code for code in map(_atc, candidates) if code), None)
 
 
 def medication_name(composition: Mapping) -> str | None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 
 import pytest
 
+from services.kernel.careflow import iter_locatables
 from services.medication import domain
 from services.medication.app import create_app
 from services.medication.settings import MedicationSettings
@@ -53,6 +55,15 @@ def started() -> dict:
 @pytest.fixture
 def prototype(started) -> dict:
     return entries(started, ACTION)[0]
+
+
+def with_atc(node: dict, atc: str) -> dict:
+    """A copy of an order or ACTION naming another ATC code (order item at0070, ACTION item at0020)."""
+    result = copy.deepcopy(node)
+    for element, _, _ in iter_locatables(result):
+        if element.get("archetype_node_id") in ("at0070", "at0020"):
+            element["value"]["defining_code"]["code_string"] = atc
+    return result
 
 
 def change(composition: dict, prototype: dict, status: str, time: str) -> dict:
@@ -203,16 +214,13 @@ async def test_query_by_status_atc_date_and_ehr_with_paging(api, client, started
         ("N02BE01", "2026-05-10T09:00:00+01:00", "completed"),
     ]
     for atc, start_time, status in orders:
-        order = with_start_time(started, start_time)
-        order["content"][0]["activities"][0]["description"]["items"][0]["value"]["defining_code"][
-            "code_string"
-        ] = atc
+        order = with_atc(with_start_time(started, start_time), atc)
         created = await api.create(order)
         if status != "active":
             await api.update(
                 object_id_of(created),
                 created.headers["ETag"],
-                change(order, prototype, status, "2026-11-21T08:00:00+01:00"),
+                change(order, with_atc(prototype, atc), status, "2026-11-21T08:00:00+01:00"),
             )
     await Api(client, OTHER_EHR).create(with_start_time(started, "2026-06-10T09:00:00+01:00"))
 
@@ -234,6 +242,14 @@ async def test_unknown_status_parameter_is_400(client):
     response = await client.get(f"{BASE}/query/compositions", params={"status": "paused"})
     assert response.status_code == 400
     assert "active, suspended, stopped, completed" in response.json()["message"]
+
+
+async def test_an_action_on_another_order_does_not_change_this_ones_status(api):
+    """One composition stops atorvastatin (an order stored elsewhere) and starts rosuvastatin."""
+    switch = example(TEMPLATE, "atorvastatin_stopped_rosuvastatin_started")
+    await api.create(switch)
+    item = (await api.query())["items"][0]
+    assert (item["index"]["status"], item["index"]["atc_code"]) == (["active"], ["C10AA07"])
 
 
 async def test_templates_are_listed(client):

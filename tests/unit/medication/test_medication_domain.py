@@ -320,3 +320,27 @@ def test_action_for_builds_the_canonical_step_from_a_prototype():
     assert built["time"]["value"] == "2026-03-09T12:00:00Z"
     assert prototype["ism_transition"]["careflow_step"]["defining_code"]["code_string"] == "at0004"
     assert domain.status(order(actions=[prototype, built])) == STOPPED
+
+
+def test_an_action_naming_another_atc_code_is_about_another_order():
+    other = med_action(STOPPED, "2026-03-02T10:00:00Z")
+    other["description"]["items"] = [element("at0020", coded("Atorvastatin", "C10AA05", "ATC"))]
+    switch = order(atc="C10AA07", actions=[other])
+    assert domain.status(switch) == ACTIVE
+    assert domain.check_write(None, switch) == ACTIVE
+    same = med_action(STOPPED, "2026-03-02T10:00:00Z")
+    same["description"]["items"] = [element("at0020", coded("Rosuvastatin", "c10aa07", "ATC"))]
+    assert domain.status(order(atc="C10AA07", actions=[same])) == STOPPED
+
+
+def test_an_action_without_an_atc_code_or_an_order_without_one_is_about_this_order():
+    free_text = med_action(STOPPED, "2026-03-02T10:00:00Z")
+    free_text["description"]["items"] = [element("at0020", {"_type": "DV_TEXT", "value": "Atorvastatin"})]
+    assert domain.status(order(atc="C10AA07", actions=[free_text])) == STOPPED
+    coded_action = med_action(STOPPED, "2026-03-02T10:00:00Z")
+    coded_action["description"]["items"] = [element("at0020", coded("Atorvastatin", "C10AA05", "ATC"))]
+    untyped_order = order(
+        medication_item={"_type": "DV_TEXT", "value": "Atorvastatin"}, actions=[coded_action]
+    )
+    assert domain.status(untyped_order) == STOPPED
+    assert domain.status(composition([coded_action])) == STOPPED  # an ACTION-only composition
