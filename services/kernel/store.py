@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from services.kernel.database import write_transaction
+from services.kernel.database import read_connection, write_transaction
 from services.kernel.errors import Deleted, NotFound, PreconditionFailed
 from services.kernel.schema import contribution, index_entry, index_value, original_version, versioned_object
 from services.kernel.search import SearchIndex
@@ -214,8 +214,9 @@ class VersionedStore:
             return
         object_id = version.uid.object_id
         indexed = self.index.extract(version.data) if version.data is not None else None
-        connection.execute(index_value.delete().where(index_value.c.object_id == object_id))
-        connection.execute(index_entry.delete().where(index_entry.c.object_id == object_id))
+        if version.uid.version > 1:  # a new object has no projection yet: two statements saved
+            connection.execute(index_value.delete().where(index_value.c.object_id == object_id))
+            connection.execute(index_entry.delete().where(index_entry.c.object_id == object_id))
         connection.execute(
             index_entry.insert().values(
                 object_id=object_id,
@@ -250,7 +251,7 @@ class VersionedStore:
 
     def latest(self, object_id: str, ehr_id: str | None = None) -> Version:
         """The latest version, deleted or not; NotFound when the object does not exist (in that EHR)."""
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             return self._latest(connection, object_id, ehr_id)
 
     def version(self, uid: VersionUid, ehr_id: str | None = None) -> Version:
@@ -265,7 +266,7 @@ class VersionedStore:
         )
         if ehr_id is not None:
             query = query.where(versioned_object.c.ehr_id == ehr_id)
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             row = connection.execute(query).first()
         if row is None:
             raise NotFound(f"No version {uid}" + (f" in EHR {ehr_id}" if ehr_id else ""), "version_not_found")
@@ -280,7 +281,7 @@ class VersionedStore:
         )
         if ehr_id is not None:
             query = query.where(versioned_object.c.ehr_id == ehr_id)
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             rows = connection.execute(query).all()
         if not rows:
             raise NotFound(f"No object {object_id}" + (f" in EHR {ehr_id}" if ehr_id else ""))
@@ -330,7 +331,7 @@ class VersionedStore:
             .offset(query.offset)
             .limit(query.limit)
         )
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             total = connection.execute(
                 sa.select(sa.func.count()).select_from(index_entry).where(*conditions)
             ).scalar_one()
@@ -353,5 +354,5 @@ class VersionedStore:
         )
 
     def ping(self) -> None:
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             connection.execute(sa.select(sa.func.count()).select_from(versioned_object).limit(1))

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-import services.journal.app as journal_app
 from services.kernel.database import create_database_engine
 from services.kernel.errors import Deleted, NotFound, PreconditionFailed
 from services.kernel.migrations import upgrade
@@ -19,7 +18,7 @@ from services.kernel.search import IndexField, SearchIndex, text_at, time_at
 from services.kernel.store import SearchQuery, VersionedStore
 from services.kernel.versioning import ChangeType, Committer, LifecycleState, VersionUid
 
-MIGRATIONS = Path(journal_app.__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent / "store_migrations"
 NURSE = Committer("Sara Sköterska", "SE2321000131-S000000000001")
 
 
