@@ -84,6 +84,11 @@ class _Compiler:
 
     def compile(self) -> dict:
         root = self.template.definition
+        if not root.archetype_id or not _rm.is_known(root.rm_type) or not _rm.is_locatable(root.rm_type):
+            raise UnsupportedConstraint(
+                "the OPT definition must be an archetype root (archetype_id) "
+                f"of a LOCATABLE RM type, found {root.rm_type!r}"
+            )
         self._collect_ref_targets(root)
         body = self.node(root)
         # The document names its archetype and the template it was built against: that is how a
@@ -92,9 +97,11 @@ class _Compiler:
         details["properties"]["template_id"] = {"properties": {"value": {"const": self.template.template_id}}}
         details["required"] = ["template_id"]
         body["required"] = sorted({*body.get("required", []), "archetype_details"})
-        schema = {"$schema": DIALECT, "title": f"{self.template.concept} ({self.template.template_id})"}
-        schema.update(body)
-        schema["title"] = f"{self.template.concept} ({self.template.template_id})"
+        schema = {
+            "$schema": DIALECT,
+            **body,
+            "title": f"{self.template.concept} ({self.template.template_id})",
+        }
         schema["$defs"] = {name: self.defs[name] for name in sorted(self.defs)}
         return schema
 
@@ -487,7 +494,8 @@ class _Compiler:
         dispatch, by_node_id = [], []
         for marker in order:
             key, members = groups[marker]
-            schemas = [self.node(m) for m in members]
+            # Occurrences 0..0: the template excludes this alternative.
+            schemas = [self.node(m) if m.occurrences.upper != 0 else False for m in members]
             then = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
             node_id = _node_id_key(key)
             if node_id is not None:
@@ -616,6 +624,7 @@ class _Compiler:
                 schema["enum"] = detail["list"]
             if detail["pattern"]:
                 schema["pattern"] = anchored(detail["pattern"], obj.path)
+                schema["description"] = f"a value matching the pattern {detail['pattern']}"
             return schema
         if kind in ("C_INTEGER", "C_REAL"):
             schema = {"type": "integer" if kind == "C_INTEGER" else "number"}

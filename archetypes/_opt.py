@@ -17,32 +17,28 @@ NS = "http://schemas.openehr.org/v1"
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 _Q = f"{{{NS}}}"
 
-# Elements of a C_OBJECT that carry no data constraint (documentation, defaults, bookkeeping).
-_IGNORED = {
-    "rm_type_name",
-    "occurrences",
-    "node_id",
-    "attributes",
-    "archetype_id",
-    "template_id",
-    "term_definitions",
-    "term_bindings",
-    "constraint_definitions",
-    "constraint_bindings",
-    "default_values",
-    "assumed_value",
-    "includes",
-    "excludes",
-    "target_path",
-    "item",
-    "terminology_id",
-    "code_list",
-    "property",
-    "list",
-    "reference",
-    "annotations",
-    "referenceSetUri",
-    "precision",
+# The elements each kind of C_OBJECT may have. The reader understands all of them; one outside
+# this list is a construct it does not know, and reading fails rather than drop a constraint.
+_COMMON = {"rm_type_name", "occurrences", "node_id", "attributes"}
+_ELEMENTS = {
+    "C_COMPLEX_OBJECT": _COMMON,
+    "C_ARCHETYPE_ROOT": _COMMON
+    | {
+        "archetype_id",
+        "template_id",
+        "term_definitions",
+        "term_bindings",
+        "constraint_definitions",
+        "constraint_bindings",
+        "default_values",
+    },
+    "ARCHETYPE_SLOT": _COMMON | {"includes", "excludes"},
+    "ARCHETYPE_INTERNAL_REF": _COMMON | {"target_path"},
+    "CONSTRAINT_REF": _COMMON | {"reference"},
+    "C_PRIMITIVE_OBJECT": _COMMON | {"item"},
+    "C_CODE_PHRASE": _COMMON | {"terminology_id", "code_list", "referenceSetUri", "assumed_value"},
+    "C_DV_QUANTITY": _COMMON | {"property", "list", "assumed_value"},
+    "C_DV_ORDINAL": _COMMON | {"list", "assumed_value"},
 }
 
 
@@ -192,7 +188,7 @@ def _object(element, parent_path: str, root: CObject | None, kind: str | None = 
 def _check_known_elements(element, obj: CObject) -> None:
     for child in element.iterchildren(tag=etree.Element):
         name = etree.QName(child).localname
-        if name not in _IGNORED and not (obj.kind == "C_DV_QUANTITY" and name == "property"):
+        if name not in _ELEMENTS[obj.kind]:
             raise UnsupportedConstraint(
                 f"unknown element <{name}> in {obj.kind} {obj.rm_type} at {obj.path or '/'}"
             )
@@ -279,18 +275,23 @@ def _read_code_phrase(obj: CObject, element) -> None:
 
 def _read_quantity(obj: CObject, element) -> None:
     obj.detail["property"] = _child_text(element, "property/" + _Q + "code_string")
-    obj.detail["units"] = [
-        {
-            "units": _child_text(item, "units"),
-            "magnitude": interval(item.find(_Q + "magnitude"))
-            if item.find(_Q + "magnitude") is not None
-            else None,
-            "precision": interval(item.find(_Q + "precision"), int)
-            if item.find(_Q + "precision") is not None
-            else None,
-        }
-        for item in element.iterchildren(_Q + "list")
-    ]
+    units = []
+    for item in element.iterchildren(_Q + "list"):
+        parts = {child.tag[len(_Q) :]: child for child in item.iterchildren(tag=etree.Element)}
+        unknown = set(parts) - {"magnitude", "precision", "units"}
+        if unknown:
+            raise UnsupportedConstraint(
+                f"unknown element <{sorted(unknown)[0]}> in a C_DV_QUANTITY item at {obj.path}"
+            )
+        magnitude, precision = parts.get("magnitude"), parts.get("precision")
+        units.append(
+            {
+                "units": _text(parts.get("units")),
+                "magnitude": None if magnitude is None else interval(magnitude),
+                "precision": None if precision is None else interval(precision, int),
+            }
+        )
+    obj.detail["units"] = units
 
 
 def _read_ordinal(obj: CObject, element) -> None:

@@ -24,7 +24,11 @@ class Validator:
 
     def __init__(self, schema: dict):
         self.schema = schema
-        self._compiled = jsonschema_rs.Draft202012Validator(schema)
+        # The plain regex engine: linear-time matching, so a hostile value cannot make a template
+        # pattern backtrack for ever; it also proves the schema's patterns are portable.
+        self._compiled = jsonschema_rs.Draft202012Validator(
+            schema, pattern_options=jsonschema_rs.RegexOptions(), validate_formats=False, offline=True
+        )
 
     def is_valid(self, instance: dict) -> bool:
         return self._compiled.is_valid(instance)
@@ -54,12 +58,7 @@ class Validator:
         schema = self.schema
         yield schema
         for step in keyword_path[:-1]:
-            if isinstance(schema, dict):
-                schema = schema.get(step if not isinstance(step, int) else str(step), schema.get(step))
-            elif isinstance(schema, list) and isinstance(step, int) and step < len(schema):
-                schema = schema[step]
-            else:
-                return
+            schema = _get(schema, step)
             if schema is None:
                 return
             yield schema
@@ -155,6 +154,8 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
     expected = schema.get(keyword) if isinstance(schema, dict) else None
     if keyword == "required":
         missing = [k for k in (expected or []) if isinstance(found, dict) and k not in found]
+        if missing == ["_type"]:
+            return f"{where}'_type' is missing: the RM declares an abstract type here, so data must name one"
         return f"{where}mandatory attribute {', '.join(repr(m) for m in missing) or '?'} is missing"
     if keyword == "const":
         return f"{where}expected {_show(expected)}, found {_show(found)}"

@@ -161,7 +161,7 @@ def test_unique_cardinality_rejects_duplicates():
 def test_type_is_required_where_the_rm_declares_an_abstract_type():
     issue = only(issues(value_template(obj("DV_TEXT")), composition(item({"value": "untyped"}))))
     assert (issue.pointer, issue.keyword) == (VALUE, "required")
-    assert "_type" in issue.message
+    assert "'_type' is missing: the RM declares an abstract type here" in issue.message
 
 
 def test_a_wrong_type_is_rejected_with_the_allowed_types():
@@ -827,3 +827,20 @@ def test_many_siblings_each_get_their_own_constraints():
 
 def c_string_value(value: str) -> str:
     return obj("DV_TEXT", "", single("value", c_string(value)))
+
+
+def test_an_alternative_with_occurrences_zero_is_excluded():
+    excluded = obj("DV_CODED_TEXT", "", occurrences=(0, 0))
+    checker = value_template(obj("DV_TEXT") + excluded)
+    coded = {"_type": "DV_CODED_TEXT", "value": "x", "defining_code": code("SNOMED-CT", "123")}
+    assert issues(checker, composition(item(text("x")))) == []
+    issue = only(issues(checker, composition(item(coded))))
+    assert (issue.pointer, issue.keyword) == (VALUE, "false")
+
+
+def test_the_definition_must_be_an_archetype_root():
+    opt = evaluation_template(element(obj("DV_TEXT"))).replace(
+        "<archetype_id><value>openEHR-EHR-COMPOSITION.test.v1</value></archetype_id>", ""
+    )
+    with pytest.raises(UnsupportedConstraint, match="archetype root"):
+        compile_opt(opt)
