@@ -1,8 +1,8 @@
-"""The composition root every clinical module shares, given the module's own declaration.
+"""The composition root every clinical module shares, given the module's own parts.
 
-A clinical module's app differs from another's only by its settings, its `ClinicalModule` (templates,
-search index, workflow rule), its migrations and its title; this wires the rest the same way the
-journal does: the versioned store over the module's database, the EHR lookup in demographics, the
+A clinical module's app differs from another's only by its settings, its templates, its store (with
+its search index), its service (with its workflow rule), its migrations and its title; this wires
+the rest the same way the journal does: the module's database, the EHR lookup in demographics, the
 archetype validator, `/health` and `/ready`, and the shared routes under the openEHR base path.
 """
 
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import httpx
 from fastapi import APIRouter, FastAPI
+from sqlalchemy.engine import Engine
 
-from services.kernel.compositions import ClinicalModule, CompositionService, composition_router, query_router
+from services.kernel.compositions import CompositionService, composition_router, query_router
 from services.kernel.database import create_database_engine
 from services.kernel.ehr_directory import EhrDirectory
 from services.kernel.migrations import upgrade
@@ -38,8 +39,9 @@ def clinical_router(service: CompositionService) -> APIRouter:
 def create_clinical_app(
     settings: ClinicalSettings,
     *,
-    declare: Callable[[TemplateRegistry], ClinicalModule],
     template_ids: Iterable[str],
+    store: Callable[[Engine, str], VersionedStore],
+    service: Callable[[TemplateRegistry, VersionedStore, Validator, EhrDirectory], CompositionService],
     migrations: Path,
     title: str,
     router: Callable[[CompositionService], APIRouter] = clinical_router,
@@ -62,10 +64,9 @@ def create_clinical_app(
         engine.dispose()
 
     app = new_service_app(settings, migrations, title=title, lifespan=lifespan)
-    module = declare(templates or project_templates(template_ids))
-    service = CompositionService(
-        module,
-        VersionedStore(engine, settings.system_id, module.index),
+    composition_service = service(
+        templates or project_templates(template_ids),
+        store(engine, settings.system_id),
         validator or archetype_validator,
         ehrs,
     )
@@ -73,11 +74,10 @@ def create_clinical_app(
     async def demographics_ready() -> str | None:
         return None if await ehrs.ping() else f"demographics unreachable at {settings.demographics_url}"
 
-    app.state.service = service
-    app.include_router(
-        health_router({"database": database_check(service.store.ping), "demographics": demographics_ready})
-    )
-    app.include_router(router(service), prefix=settings.base_path)
+    app.state.service = composition_service
+    checks = {"database": database_check(composition_service.store.ping), "demographics": demographics_ready}
+    app.include_router(health_router(checks))
+    app.include_router(router(composition_service), prefix=settings.base_path)
     return app
 
 

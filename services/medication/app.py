@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from services.kernel.clinical_app import create_clinical_app
 from services.kernel.templates import TemplateRegistry, Validator
 from services.medication.api import medication_router
-from services.medication.service import MEDICATION_TEMPLATE_IDS, medication_module
+from services.medication.repository import medication_store
+from services.medication.service import MEDICATION_TEMPLATE_IDS, medication_service
 from services.medication.settings import MedicationSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -25,8 +26,9 @@ def create_app(
 ) -> FastAPI:
     return create_clinical_app(
         settings or MedicationSettings(),
-        declare=medication_module,
         template_ids=MEDICATION_TEMPLATE_IDS,
+        store=medication_store,
+        service=medication_service,
         migrations=MIGRATIONS,
         title="Medication module (openEHR REST)",
         router=medication_router,

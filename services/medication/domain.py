@@ -102,6 +102,7 @@ TRANSITIONS = {
     COMPLETED: frozenset(),
 }
 
+
 def _atc(value: Mapping | None) -> str | None:
     if (terminology(value) or "").upper() == "ATC" and code_string(value):
         return code_string(value).strip().upper()

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from services.kernel.clinical_app import create_clinical_app
 from services.kernel.templates import TemplateRegistry, Validator
 from services.referrals.api import referrals_router
-from services.referrals.service import REFERRALS_TEMPLATE_IDS, referrals_module
+from services.referrals.repository import referrals_store
+from services.referrals.service import REFERRALS_TEMPLATE_IDS, referrals_service
 from services.referrals.settings import ReferralsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -25,8 +26,9 @@ def create_app(
 ) -> FastAPI:
     return create_clinical_app(
         settings or ReferralsSettings(),
-        declare=referrals_module,
         template_ids=REFERRALS_TEMPLATE_IDS,
+        store=referrals_store,
+        service=referrals_service,
         migrations=MIGRATIONS,
         title="Referrals module (openEHR REST)",
         router=referrals_router,
