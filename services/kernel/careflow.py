@@ -57,12 +57,21 @@ class CareflowError(Exception):
 
 
 class IllegalTransition(CareflowError):
-    def __init__(self, workflow: str, from_status: str, to_status: str, allowed: list[str], path: str = ""):
+    def __init__(
+        self,
+        workflow: str,
+        from_status: str,
+        to_status: str,
+        allowed: list[str],
+        path: str = "",
+        pointer: str = "",
+    ):
         allowed_text = ", ".join(allowed) if allowed else "none (final status)"
         super().__init__(
             f"illegal {workflow} transition {from_status} -> {to_status}; "
             f"allowed from {from_status}: {allowed_text}",
             path,
+            pointer,
         )
         self.from_status = from_status
         self.to_status = to_status
@@ -340,7 +349,9 @@ class Workflow:
                 )
             target = self._known(step).status
             if target not in self.transitions.get(status, frozenset()):
-                raise IllegalTransition(self.name, status, target, self.allowed(status), step.path)
+                raise IllegalTransition(
+                    self.name, status, target, self.allowed(status), step.path, step.pointer
+                )
             status = target
         return status
 
