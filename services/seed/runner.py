@@ -85,6 +85,7 @@ class Modules:
 @dataclass
 class SeedReport:
     patients: int = 0
+    skipped: int = 0  # patients whose EHR existed already
     ehr_ids: list[str] = field(default_factory=list)
     notes: int = 0
     medication_orders: Counter = field(default_factory=Counter)
@@ -98,6 +99,7 @@ class SeedReport:
             f"{self.patients} patients, {self.notes} journal notes, "
             f"{sum(self.medication_orders.values())} medication orders ({meds}), "
             f"{sum(self.referrals.values())} referrals ({refs}); {self.requests} requests"
+            + (f"; {self.skipped} patients already there, skipped" if self.skipped else "")
         )
 
 
@@ -120,26 +122,37 @@ class _Seeder:
         self.headers = committer
 
     async def call(
-        self, client: httpx.AsyncClient, method: str, path: str, body, **headers
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        path: str,
+        body,
+        *,
+        accept: tuple[int, ...] = (),
+        **headers,
     ) -> httpx.Response:
         url = f"{self.modules.base_path}{path}"
         response = await client.request(method, url, json=body, headers={**self.headers, **headers})
         self.report.requests += 1
-        if response.status_code >= 300:
+        if response.status_code >= 300 and response.status_code not in accept:
             raise SeedError(
                 f"{method} {client.base_url}{url} -> {response.status_code}: {response.text[:500]}"
             )
         return response
 
     async def patient(self, patient: Patient, rng: random.Random, as_of: date) -> None:
-        await self.call(self.modules.demographics, "POST", "/demographic/person", builders.person(patient))
         created = await self.call(
             self.modules.demographics,
             "POST",
             "/ehr",
             builders.ehr_status(patient),
+            accept=(409,),
             Prefer="return=representation",
         )
+        if created.status_code == 409:  # seeded before (same seed, same data folder): leave it as it is
+            self.report.skipped += 1
+            return
+        await self.call(self.modules.demographics, "POST", "/demographic/person", builders.person(patient))
         ehr_id = created.json()["ehr_id"]["value"]
         self.report.ehr_ids.append(ehr_id)
         start = as_of - timedelta(days=730)

@@ -121,6 +121,18 @@ async def test_seed_fills_every_module_through_its_api(tmp_path):
         assert {r["ehr_id"] for r in referrals} <= set(demographics.ehrs)
 
 
+async def test_seeding_again_skips_the_patients_already_there(tmp_path):
+    demographics = Demographics()
+    async with AsyncExitStack() as stack:
+        modules = await seeded_modules(stack, tmp_path, demographics)
+        first = await seed(modules, patients=3, seed=5, as_of=AS_OF)
+        again = await seed(modules, patients=4, seed=5, as_of=AS_OF)
+        assert (again.patients, again.skipped) == (1, 3)
+        assert len(demographics.persons) == 4
+        assert len(await all_items(modules.journal)) == first.notes + again.notes
+        assert "3 patients already there, skipped" in again.summary()
+
+
 async def test_same_seed_same_data(tmp_path):
     reports = []
     for run in ("a", "b"):
