@@ -6,6 +6,7 @@ from __future__ import annotations
 import runpy
 import sys
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -13,7 +14,7 @@ from services.medication.app import create_app as medication_app
 from services.medication.settings import MedicationSettings
 from services.referrals.app import create_app as referrals_app
 from services.referrals.settings import ReferralsSettings
-from tests.integration.clinical_support import BASE, module_client
+from tests.integration.clinical_support import BASE, KNOWN_EHR, example, module_client
 
 pytestmark = pytest.mark.anyio
 
@@ -81,3 +82,24 @@ async def test_health_ready_and_openapi(tmp_path, name):
     status = next(p for p in query if p["name"] == "status")
     enum = status["schema"].get("enum") or next(s["enum"] for s in status["schema"]["anyOf"] if "enum" in s)
     assert "active" in enum if name == "medication" else "rejected" in enum
+
+
+def _down(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
+
+
+@pytest.mark.parametrize("name", MODULES)
+async def test_demographics_down_is_503_never_500(tmp_path, name):
+    create_app, settings_class, _ = MODULES[name]
+    settings = settings_class(database_url=f"sqlite:///{tmp_path / 'x.db'}", migrate_on_startup=True)
+    app = create_app(settings, demographics_transport=httpx.MockTransport(_down))
+    template = {"medication": "vgr.medication_order.v1", "referrals": "vgr.referral.v1"}[name]
+    body = example(template, "metformin_new_order" if name == "medication" else "ekg_remiss_skickad")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://m.test") as client:
+        created = await client.post(f"{BASE}/ehr/{KNOWN_EHR}/composition", json=body)
+        assert created.status_code == 503, created.text
+        assert created.json()["code"] == "demographics_unavailable"
+        ready = await client.get("/ready")
+        assert ready.status_code == 503 and "demographics" in ready.json()["checks"]
+        assert (await client.get("/health")).status_code == 200
+    app.state.service.store.engine.dispose()
