@@ -53,7 +53,9 @@ class CompositionService:
         if not isinstance(body, dict) or body.get("_type") != "COMPOSITION":
             found = body.get("_type") if isinstance(body, dict) else type(body).__name__
             raise BadRequest(f"Expected a COMPOSITION (_type), got {found!r}", "wrong_type")
-        return body, check_against_template(body, self.module.templates, self.validator)
+        template_id = check_against_template(body, self.module.templates, self.validator)
+        # The store gives every version its uid; one sent by the client is not part of the content.
+        return {k: v for k, v in body.items() if k != "uid"}, template_id
 
     def _transition(self) -> Callable[[Version, dict | None], None] | None:
         rule = self.module.check_transition
@@ -64,7 +66,6 @@ class CompositionService:
         await self.ehrs.require(ehr_id)
         if self.module.check_transition is not None:
             self.module.check_transition(None, composition)
-        composition = {k: v for k, v in composition.items() if k != "uid"}
         return await run_in_threadpool(
             lambda: self.store.create(ehr_id=ehr_id, data=composition, template_id=template_id, committer=who)
         )
@@ -75,7 +76,6 @@ class CompositionService:
         composition, template_id = self._checked(body)
         _same_object(object_id, expected)
         await self.ehrs.require(ehr_id)
-        composition = {k: v for k, v in composition.items() if k != "uid"}
         return await run_in_threadpool(
             lambda: self.store.update(
                 expected=expected,

@@ -56,4 +56,3 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One all-or-nothing write: committed when the block ends, rolled back on any exception."""
     with engine.connect().execution_options(**{_WRITE: True}) as connection, connection.begin():
         yield connection
-

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from services.kernel.database import read_connection, write_transaction
-from services.kernel.errors import Deleted, NotFound, PreconditionFailed
+from services.kernel.errors import Conflict, Deleted, NotFound, PreconditionFailed
 from services.kernel.schema import contribution, index_entry, index_value, original_version, versioned_object
 from services.kernel.search import SearchIndex
 from services.kernel.versioning import ChangeType, Committer, LifecycleState, Version, VersionUid
@@ -91,21 +91,25 @@ class VersionedStore:
         object_id: str | None = None,
     ) -> Version:
         object_id = object_id or str(uuid.uuid4())
-        with write_transaction(self.engine) as connection:
-            now = _now()
-            connection.execute(
-                versioned_object.insert().values(id=object_id, ehr_id=ehr_id, time_created=now)
-            )
-            return self._append(
-                connection,
-                VersionUid(object_id, self.system_id, 1),
-                ehr_id,
-                data,
-                template_id,
-                committer,
-                ChangeType.CREATION,
-                now,
-            )
+        try:
+            with write_transaction(self.engine) as connection:
+                now = _now()
+                connection.execute(
+                    versioned_object.insert().values(id=object_id, ehr_id=ehr_id, time_created=now)
+                )
+                return self._append(
+                    connection,
+                    VersionUid(object_id, self.system_id, 1),
+                    ehr_id,
+                    data,
+                    template_id,
+                    committer,
+                    ChangeType.CREATION,
+                    now,
+                )
+        except sa.exc.IntegrityError as error:
+            # Only a caller-chosen object id can collide (a random UUID does not).
+            raise Conflict(f"An object with id {object_id} already exists", "already_exists") from error
 
     def update(
         self,
@@ -158,7 +162,9 @@ class VersionedStore:
                     template_id or latest.template_id,
                     committer,
                     change_type,
-                    _now(),
+                    # Hosts' clocks may disagree; a version is never older than the one it follows,
+                    # so version_at_time stays unambiguous.
+                    max(_now(), latest.time_committed),
                 )
         except sa.exc.IntegrityError as error:
             # Another writer inserted the same next version first: the database picked the winner.

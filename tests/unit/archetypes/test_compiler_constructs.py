@@ -121,9 +121,11 @@ def test_occurrences_lower_bound():
 
 def test_occurrences_upper_bound():
     checker = validator(evaluation_template(element(obj("DV_TEXT"), occurrences=(0, 2))))
+    assert issues(checker, composition()) == []
     assert issues(checker, composition(item(), item())) == []
     issue = only(issues(checker, composition(item(), item(), item())))
     assert (issue.pointer, issue.keyword, issue.path) == (ITEMS, "maxContains", f"{ITEMS_PATH}")
+    assert issue.message == "Tree (at0001): occurrences 0..2 of Finding (at0002): at most 2 allowed, found 3"
 
 
 def test_cardinality_bounds_the_list():
@@ -230,12 +232,15 @@ def test_c_string_list():
     assert issues(checker, composition(item(text("yes")))) == []
     issue = only(issues(checker, composition(item(text("maybe")))))
     assert (issue.pointer, issue.keyword) == (f"{VALUE}/value", "enum")
+    assert issue.message == 'Finding (at0002): "maybe" is not one of the allowed values ["yes", "no"]'
 
 
 def test_c_string_pattern_matches_the_whole_value():
     checker = value_template(obj("DV_TEXT", "", single("value", c_string(pattern="[A-Z]{3}"))))
     assert issues(checker, composition(item(text("ABC")))) == []
-    assert only(issues(checker, composition(item(text("xABCx"))))).keyword == "pattern"
+    issue = only(issues(checker, composition(item(text("xABCx")))))
+    assert issue.keyword == "pattern"
+    assert issue.message == 'Finding (at0002): "xABCx" is not a value matching the pattern [A-Z]{3}'
 
 
 def _count_template(range_xml: str) -> Validator:

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.kernel.database import create_database_engine
-from services.kernel.errors import Deleted, NotFound, PreconditionFailed
+from services.kernel.errors import Conflict, Deleted, NotFound, PreconditionFailed
 from services.kernel.migrations import upgrade
 from services.kernel.schema import contribution, index_entry, original_version
 from services.kernel.search import IndexField, SearchIndex, text_at, time_at
@@ -229,3 +229,12 @@ def test_a_version_comes_back_exactly_as_committed_key_order_included(store):
     created = store.create(ehr_id="e1", data=data, template_id="t", committer=NURSE)
     again = store.version(created.uid).data
     assert again == data and list(again) == list(data) and list(again["alpha"]) == ["y", "x"]
+
+
+def test_creating_an_object_id_twice_is_a_conflict_and_changes_nothing(store):
+    oid = "0b8e2f44-54a4-4a8b-9a43-5ad3c3a3e001"
+    store.create(ehr_id="e1", data=doc("a"), template_id="t", committer=NURSE, object_id=oid)
+    with pytest.raises(Conflict):
+        store.create(ehr_id="e1", data=doc("b"), template_id="t", committer=NURSE, object_id=oid)
+    assert [v.data["status"] for v in store.history(oid)] == ["a"]
+    assert count(store, contribution) == 1
