@@ -9,6 +9,15 @@ Layout of the generated schema:
   ``$defs/node<n>`` so references (and recursion) can point at them.
 - a constrained node repeats its RM shape with the constrained attributes substituted, rather
   than ``$ref``-ing the RM type as well: a subtree is then validated once, not once per level.
+- alternatives (sibling nodes, RM subtypes) are chosen with if/then on ``archetype_node_id``,
+  ``_type``, the run-time name or an ISM careflow step, never with ``oneOf``: a report then
+  names the one rule broken, not "valid under none of the schemas".
+
+What JSON Schema cannot say, and so is not enforced (the schema says so in ``$comment``):
+ranges on dates, times and durations (ordering ISO 8601 strings), and the number of decimals
+for a C_DV_QUANTITY precision above 0 (precision 0 is enforced as an integral magnitude).
+Terminology codes bound by CONSTRAINT_REF (ac-codes) must be well-formed; their membership in
+the external value set is for a terminology service to check.
 """
 
 from __future__ import annotations
@@ -97,10 +106,12 @@ class _Compiler:
         details["properties"]["template_id"] = {"properties": {"value": {"const": self.template.template_id}}}
         details["required"] = ["template_id"]
         body["required"] = sorted({*body.get("required", []), "archetype_details"})
+        # The root keeps its node title (errors there name the archetype); the template is named here.
         schema = {
             "$schema": DIALECT,
+            "$comment": f"openEHR template {self.template.template_id} ({self.template.concept}), compiled "
+            "from its OPT 1.4 by archetypes.compile_opt; RM types are in $defs/RM.*",
             **body,
-            "title": f"{self.template.concept} ({self.template.template_id})",
         }
         schema["$defs"] = {name: self.defs[name] for name in sorted(self.defs)}
         return schema
@@ -373,7 +384,8 @@ class _Compiler:
             if not properties:
                 keyed.append((original, None))
                 continue
-            key = {"properties": properties}
+            # "type": without it a non-object (true, 0) would satisfy the key vacuously.
+            key = {"type": "object", "properties": properties}
             if required:
                 key["required"] = required
             keyed.append((original, key))
@@ -581,9 +593,6 @@ class _Compiler:
             "properties": {
                 "defining_code": {
                     "properties": {
-                        "terminology_id": {
-                            "properties": {"value": {"enum": sorted({t for _, t, _ in ordinals if t})}}
-                        },
                         "code_string": {
                             "enum": codes,
                             "description": "; ".join(
@@ -595,6 +604,11 @@ class _Compiler:
                 }
             },
         }
+        terminologies = sorted({t for _, t, _ in ordinals if t})
+        if terminologies:
+            symbol["properties"]["defining_code"]["properties"]["terminology_id"] = {
+                "properties": {"value": {"enum": terminologies}}
+            }
         schema = self.shape(
             "DV_ORDINAL",
             {"value": {"type": "integer", "enum": sorted({v for v, _, _ in ordinals})}, "symbol": symbol},
@@ -757,11 +771,9 @@ def decision_tree(field: str, cases: list[tuple[list[str], dict]], last_may_be_a
 
     def condition(values: list[str], may_be_absent: bool = False) -> dict:
         test = {"const": values[0]} if len(values) == 1 else {"enum": values}
-        return (
-            {"properties": {field: test}}
-            if may_be_absent
-            else {"properties": {field: test}, "required": [field]}
-        )
+        if may_be_absent:
+            return {"type": "object", "properties": {field: test}}
+        return {"type": "object", "properties": {field: test}, "required": [field]}
 
     def build(part: list[tuple[list[str], dict]], checked: bool) -> dict:
         if len(part) == 1:

@@ -90,12 +90,9 @@ class CObject:
     detail: dict = field(default_factory=dict)  # kind-specific constraint (primitive, code list...)
 
     def term(self, code: str) -> str | None:
+        """The text of an at/ac-code in this node's archetype (codes are local to an archetype)."""
         root = self if self.archetype_id else self.root
-        while root is not None:
-            if code in root.terms:
-                return root.terms[code]
-            root = root.root
-        return None
+        return None if root is None else root.terms.get(code)
 
 
 @dataclass
@@ -107,12 +104,18 @@ class Template:
 
 def read(source: str | bytes | pathlib.Path) -> Template:
     """Parse an OPT given as a path, XML text or XML bytes."""
-    if isinstance(source, pathlib.Path) or (isinstance(source, str) and not source.lstrip().startswith("<")):
-        tree = etree.parse(str(source), etree.XMLParser(remove_comments=True, huge_tree=True))
-        document = tree.getroot()
-    else:
-        data = source.encode() if isinstance(source, str) else source
-        document = etree.fromstring(data, etree.XMLParser(remove_comments=True, huge_tree=True))
+    parser = etree.XMLParser(remove_comments=True, huge_tree=True)
+    is_text = isinstance(source, bytes) or (
+        isinstance(source, str) and source.lstrip("\ufeff \t\r\n").startswith("<")
+    )
+    try:
+        if is_text:
+            data = source.encode() if isinstance(source, str) else source
+            document = etree.fromstring(data, parser)
+        else:
+            document = etree.parse(str(source), parser).getroot()
+    except etree.XMLSyntaxError as error:
+        raise UnsupportedConstraint(f"not a well-formed OPT: {error}") from None
     if etree.QName(document).localname != "template":
         raise UnsupportedConstraint(f"not an operational template: root element <{document.tag}>")
     template_id = _text(document.find(f"{_Q}template_id/{_Q}value"))

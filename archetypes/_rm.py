@@ -300,6 +300,8 @@ TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
     "CLUSTER": ("ITEM", {"items": "ITEM[]!"}),
     "ELEMENT": ("ITEM", {"value": "DATA_VALUE", "null_flavour": "DV_CODED_TEXT", "null_reason": "DV_TEXT"}),
     # --- demographic
+    # PARTY.uid is mandatory in the RM, but the demographic service assigns it on create, so a
+    # PERSON is valid without one (as for every LOCATABLE).
     "PARTY": (
         "LOCATABLE",
         {

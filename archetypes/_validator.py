@@ -70,7 +70,7 @@ class Validator:
     def _node_title(self, keyword_path: list) -> str | None:
         title = None
         for schema in self._walk(keyword_path):
-            named = isinstance(schema, dict) and "title" in schema and schema is not self.schema
+            named = isinstance(schema, dict) and "title" in schema
             # RM dispatch schemas carry titles too, but they name types, not archetype nodes.
             if named and not str(schema["title"]).endswith("or a subtype"):
                 title = schema["title"]

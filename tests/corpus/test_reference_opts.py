@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -272,3 +273,49 @@ def test_both_engines_agree_on_every_corpus_example(corpus):
         verdicts.append((label, reference, fast))
     assert [v for v in verdicts if v[1] != v[2]] == []
     assert {v[1] for v in verdicts} == {True, False}  # both kinds of example were really tried
+
+
+def _random_mutations(document: dict, count: int, seed: int):
+    """Seeded random single edits: drop an attribute, or replace a value by another JSON value."""
+    rng = random.Random(seed)
+    locations = []
+
+    def collect(value, path):
+        if isinstance(value, dict):
+            for key, child in value.items():
+                locations.append((*path, key))
+                collect(child, (*path, key))
+        elif isinstance(value, list):
+            for index, child in enumerate(value):
+                locations.append((*path, index))
+                collect(child, (*path, index))
+
+    collect(document, ())
+    replacements = [None, 0, 1.5, -1, "", "x", "at9999", True, [], {}, "2020-13-45", "PT", "DV_TEXT"]
+    for _ in range(count):
+        mutated = copy.deepcopy(document)
+        *parent_path, key = rng.choice(locations)
+        parent = mutated
+        for step in parent_path:
+            parent = parent[step]
+        if isinstance(parent, dict) and rng.random() < 0.3:
+            del parent[key]
+        else:
+            parent[key] = rng.choice(replacements)
+        yield mutated
+
+
+@pytest.mark.parametrize("opt, composition", sorted(PAIRS.items()))
+def test_both_engines_agree_on_random_mutations(corpus, opt, composition):
+    schema = schema_of(corpus, opt)
+    reference, fast = jsonschema.Draft202012Validator(schema), Validator(schema)
+    disagreements, rejected = [], 0
+    for number, document in enumerate(
+        _random_mutations(load(corpus, composition), 60, seed=len(composition))
+    ):
+        verdict = reference.is_valid(document)
+        rejected += not verdict
+        if verdict != fast.is_valid(document) or verdict != (not fast.issues(document)):
+            disagreements.append(number)
+    assert disagreements == []
+    assert rejected > 30  # the mutations really break rules

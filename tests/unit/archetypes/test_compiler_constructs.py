@@ -642,7 +642,7 @@ def test_a_demographic_person_template():
     del person["archetype_details"]
     missing = [i for i in issues(opt, person) if i.pointer == ""]
     assert [(i.path, i.keyword) for i in missing] == [("/", "required")]
-    assert "Person (openEHR-DEMOGRAPHIC-PERSON.person.v0): mandatory attribute 'archetype_details'" in (
+    assert "Test (openEHR-DEMOGRAPHIC-PERSON.person.v0): mandatory attribute 'archetype_details'" in (
         missing[0].message
     )
 
@@ -849,3 +849,21 @@ def test_the_definition_must_be_an_archetype_root():
     )
     with pytest.raises(UnsupportedConstraint, match="archetype root"):
         compile_opt(opt)
+
+
+def test_malformed_xml_is_reported_as_an_unsupported_opt():
+    with pytest.raises(UnsupportedConstraint, match="well-formed"):
+        compile_opt("<template><definition>")
+    with pytest.raises(UnsupportedConstraint, match="not an operational template"):
+        compile_opt(b"<archetype/>")
+
+
+def test_a_byte_order_mark_does_not_turn_xml_text_into_a_file_name():
+    opt = "\ufeff" + _with_value(obj("DV_TEXT"))
+    assert compile_opt(opt)["title"] == "Test (openEHR-EHR-COMPOSITION.test.v1)"
+
+
+def test_a_non_object_in_a_list_is_one_type_error_and_counts_for_no_node():
+    checker = validator(evaluation_template(element(obj("DV_TEXT"), occurrences=(0, 1))))
+    issue = only(issues(checker, composition(True, item(text("x")))))
+    assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0", "type")
