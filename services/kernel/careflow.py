@@ -13,6 +13,7 @@ Pure functions on composition dicts (canonical openEHR JSON): no I/O, no framewo
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -118,28 +119,126 @@ def _iter_attribute(value: Any, path: str, pointer: str) -> Iterator[tuple[dict,
         yield from iter_locatables(value, f"{path}[{node_id}]" if node_id else path, pointer)
 
 
+# Attributes whose values are data values or RM bookkeeping, never LOCATABLEs: not searched.
+_LEAVES = frozenset(
+    {
+        "name",
+        "value",
+        "archetype_details",
+        "language",
+        "encoding",
+        "subject",
+        "time",
+        "ism_transition",
+        "uid",
+        "null_flavour",
+        "defining_code",
+        "feeder_audit",
+        "provider",
+        "other_participations",
+        "workflow_id",
+        "guideline_id",
+        "instruction_details",
+        "narrative",
+        "expiry_time",
+        "wf_definition",
+        "timing",
+        "action_archetype_id",
+        "origin",
+        "math_function",
+        "width",
+    }
+)
+
+
+class _Enough(Exception):
+    pass
+
+
+def _collect(node: Any, node_id: str, trail: list, hits: list, inside: bool, first: bool) -> None:
+    """Pre-order (document order) search for dicts with that archetype_node_id, keeping their trail.
+
+    With `inside`, the search stays within the archetype it starts in: at-codes belong to one
+    archetype, so it does not descend into nested archetype roots (slots filled by other archetypes).
+    With `first`, it stops at the first hit.
+    """
+    if isinstance(node, dict):
+        found = node.get("archetype_node_id")
+        if found == node_id:
+            hits.append((node, tuple(trail)))
+            if first:
+                raise _Enough
+        if inside and trail and isinstance(found, str) and found.startswith("openEHR-"):
+            return
+        for key, value in node.items():
+            if key not in _LEAVES and isinstance(value, (dict, list)):
+                trail.append(key)
+                _collect(value, node_id, trail, hits, inside, first)
+                trail.pop()
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            if isinstance(item, (dict, list)):
+                trail.append(index)
+                _collect(item, node_id, trail, hits, inside, first)
+                trail.pop()
+
+
+def _locate(root: Any, trail: tuple) -> tuple[str, str]:
+    """The openEHR path and JSON pointer of the node at `trail` below `root`."""
+    path, pointer, node = "", "", root
+    for step in trail:
+        child = node[step]
+        node_id = child.get("archetype_node_id") if isinstance(child, dict) else None
+        if isinstance(step, int):
+            path += f"[{node_id}]" if node_id else ""
+        else:
+            path += f"/{step}" + (f"[{node_id}]" if node_id else "")
+        pointer += f"/{step}"
+        node = child
+    return path, pointer
+
+
+def _found(node: Any, node_id: str, inside: bool = False, first: bool = False) -> list[tuple[dict, tuple]]:
+    hits: list = []
+    with contextlib.suppress(_Enough):
+        _collect(node, node_id, [], hits, inside, first)
+    return hits
+
+
 def find_archetyped(composition: Mapping, archetype_id: str) -> list[tuple[dict, str, str]]:
-    """Every node (with its path and pointer) whose archetype_node_id is `archetype_id`, in document order."""
-    found = [hit for hit in iter_locatables(composition) if hit[0].get("archetype_node_id") == archetype_id]
-    return sorted(found, key=lambda hit: _pointer_order(hit[2]))
+    """Every node (with its path and pointer) whose archetype_node_id is `archetype_id`, in document
+    order (the order of the canonical JSON: depth first, lists by index)."""
+    return [(node, *_locate(composition, trail)) for node, trail in _found(composition, archetype_id)]
 
 
-def _pointer_order(pointer: str) -> list:
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in pointer.split("/")]
+def find_entries(composition: Mapping, archetype_id: str) -> list[tuple[dict, str, str]]:
+    """The composition's ENTRYs (content, and items of SECTIONs) of an archetype, in document order:
+    like `find_archetyped`, without walking into the entries themselves."""
+    hits: list = []
+
+    def visit(items: Any, trail: tuple) -> None:
+        for index, item in enumerate(items if isinstance(items, list) else ()):
+            if not isinstance(item, dict):
+                continue
+            if item.get("archetype_node_id") == archetype_id:
+                hits.append((item, (*trail, index)))
+            elif item.get("_type") == "SECTION" or "items" in item and "data" not in item:
+                visit(item.get("items"), (*trail, index, "items"))
+
+    visit(composition.get("content"), ("content",))
+    return [(node, *_locate(composition, trail)) for node, trail in hits]
 
 
 def element_value(node: Any, at_code: str) -> dict | None:
-    """The value of the first ELEMENT with node id `at_code` below `node` (document order), or None."""
-    for element in elements(node, at_code):
-        value = element.get("value")
-        if isinstance(value, dict):
-            return value
-    return None
+    """The value of the first ELEMENT with node id `at_code` in `node`'s archetype (document order)."""
+    hits = _found(node, at_code, inside=True, first=True)
+    value = hits[0][0].get("value") if hits else None
+    return value if isinstance(value, dict) else None
 
 
 def elements(node: Any, at_code: str) -> list[dict]:
-    hits = [hit for hit in iter_locatables(node) if hit[0].get("archetype_node_id") == at_code]
-    return [hit[0] for hit in sorted(hits, key=lambda hit: _pointer_order(hit[2]))]
+    """ELEMENTs (any node) with that at-code in the archetype `node` belongs to, in document order."""
+    return [hit for hit, _ in _found(node, at_code, inside=True)]
 
 
 def code_string(value: Mapping | None) -> str | None:
@@ -242,8 +341,8 @@ class Workflow:
     statuses: tuple[str, ...] = field(default=())
     # The careflow step ((at-code, text), ISM state code) written for each status.
     canonical: Mapping[str, tuple[tuple[str, str], str]] = field(default_factory=dict)
-    # Whether an ACTION of the composition acts on its INSTRUCTION (default: every one does).
-    belongs: Callable[[Mapping, Mapping], bool] | None = None
+    # Whether an ACTION acts on the composition's INSTRUCTION (given, or None): default every one does.
+    belongs: Callable[[Mapping, Mapping | None], bool] | None = None
 
     def __post_init__(self):
         if not self.statuses:
@@ -251,7 +350,7 @@ class Workflow:
 
     def instruction(self, composition: Mapping) -> dict | None:
         """The (first) INSTRUCTION the workflow's ACTIONs act on, or None."""
-        hits = find_archetyped(composition, self.instruction_archetype)
+        hits = find_entries(composition, self.instruction_archetype)
         return hits[0][0] if hits else None
 
     def allowed(self, status: str) -> list[str]:
@@ -273,8 +372,9 @@ class Workflow:
     def steps(self, composition: Mapping) -> list[Step]:
         """The composition's ACTIONs on its INSTRUCTION, oldest first (stable for equal times)."""
         steps = []
-        for action, path, pointer in find_archetyped(composition, self.action_archetype):
-            if self.belongs is not None and not self.belongs(action, composition):
+        instruction = self.instruction(composition) if self.belongs is not None else None
+        for action, path, pointer in find_entries(composition, self.action_archetype):
+            if self.belongs is not None and not self.belongs(action, instruction):
                 continue
             transition = action.get("ism_transition") or {}
             steps.append(

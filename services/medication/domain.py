@@ -109,11 +109,10 @@ def _atc(value: Mapping | None) -> str | None:
     return None
 
 
-def acts_on_the_order(action: Mapping, composition: Mapping) -> bool:
+def acts_on_the_order(action: Mapping, order: Mapping | None) -> bool:
     """An ACTION belongs to the composition's order unless both name an ATC code and the codes differ
     (a composition may stop one order and start another: the stop is about the other order)."""
-    hits = find_archetyped(composition, INSTRUCTION_ARCHETYPE)
-    ordered = _atc(element_value(hits[0][0], "at0070")) if hits else None
+    ordered = _atc(element_value(order, "at0070")) if order is not None else None
     acted_on = _atc(element_value(action.get("description"), "at0020"))
     return ordered is None or acted_on is None or ordered == acted_on
 

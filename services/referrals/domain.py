@@ -36,7 +36,7 @@ from services.kernel.careflow import (
     context_start_time,
     element_value,
     elements,
-    find_archetyped,
+    find_entries,
 )
 
 TEMPLATE_ID = "vgr.referral.v1"
@@ -173,7 +173,7 @@ def receiver(composition: Mapping) -> str | None:
     instruction = _instruction(composition)
     clusters = direct_organisations(instruction.get("protocol")) if instruction is not None else []
     actions = WORKFLOW.steps(composition)
-    by_pointer = {pointer: action for action, _, pointer in find_archetyped(composition, ACTION_ARCHETYPE)}
+    by_pointer = {pointer: action for action, _, pointer in find_entries(composition, ACTION_ARCHETYPE)}
     for step in reversed(actions):
         clusters += direct_organisations(by_pointer[step.pointer].get("protocol"))
     for cluster in clusters:
