@@ -1,0 +1,12 @@
+"""The medication module's storage: the kernel's versioned store over its own database and index."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from services.kernel.store import VersionedStore
+from services.medication.index import MEDICATION_INDEX
+
+
+def medication_store(engine: Engine, system_id: str) -> VersionedStore:
+    return VersionedStore(engine, system_id, MEDICATION_INDEX)
