@@ -948,3 +948,9 @@ def test_external_entities_in_an_opt_are_not_resolved(tmp_path):
     except UnsupportedConstraint:
         return  # refusing the document is fine too
     assert "top secret" not in json.dumps(schema)
+
+
+def test_issues_are_sorted_by_pointer_numerically():
+    checker = value_template(obj("DV_TEXT", "", single("value", c_string("ok"))), occurrences=(0, None))
+    found = issues(checker, composition(*(item(text("bad")) for _ in range(12))))
+    assert [i.pointer for i in found] == [f"{ITEMS}/{n}/value/value" for n in range(12)]
