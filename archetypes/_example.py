@@ -127,8 +127,9 @@ _TERRITORIES = {
 }
 
 
-def example(template: str | pathlib.Path) -> dict:
-    """A minimal composition valid against ``template`` (a project template id or an OPT file).
+def example(template: str | pathlib.Path, *, optional: bool = False) -> dict:
+    """A minimal composition valid against ``template`` (a project template id or an OPT file);
+    with ``optional``, every node the template constrains is included once (slots stay empty).
 
     Raises TemplateNotFound for an unknown id, OSError for an unreadable file,
     UnsupportedConstraint when the OPT cannot be compiled, ExampleError when no valid example
@@ -136,7 +137,7 @@ def example(template: str | pathlib.Path) -> dict:
     source = _source(template)
     opt = _opt.read(source)
     schema = compile_template(opt)  # also resolves ARCHETYPE_INTERNAL_REF targets in ``opt``
-    instance = generate(opt, _language(source))
+    instance = generate(opt, _language(source), optional)
     issues = Validator(schema).issues(instance)
     if issues:
         raise ExampleError(
@@ -174,14 +175,16 @@ def _language(path: pathlib.Path) -> str:
     return "en"
 
 
-def generate(template: _opt.Template, language: str = "en") -> dict:
-    """The minimal instance of ``template`` (not validated: see ``example``)."""
-    return _Generator(template, language).top()
+def generate(template: _opt.Template, language: str = "en", optional: bool = False) -> dict:
+    """The minimal instance of ``template`` (not validated: see ``example``). ``optional``: include
+    every node the template constrains once as well (open slots stay empty)."""
+    return _Generator(template, language, optional).top()
 
 
 class _Generator:
-    def __init__(self, template: _opt.Template, language: str):
+    def __init__(self, template: _opt.Template, language: str, optional: bool = False):
         self.template = template
+        self.optional = optional
         self.language = language
         self.depth = 0
 
@@ -254,6 +257,9 @@ class _Generator:
                 and (attribute.existence.lower or 0) >= 1
                 and (rm_type, attribute_name) not in _rm.COMPUTED
             )
+            if self.optional and attribute is not None and attribute_name not in ("uid", "links"):
+                wanted = wanted or any(c.occurrences.upper != 0 and c.kind != "ARCHETYPE_SLOT"
+                                       for c in attribute.children)
             if rm_type == "ISM_TRANSITION" and attribute_name == "careflow_step" and attribute is not None:
                 wanted = True
             if rm_type == "ELEMENT" and attribute_name == "value":
@@ -298,6 +304,17 @@ class _Generator:
             chosen = next((c for c in children if c.kind != "ARCHETYPE_SLOT"), children[0])
             return self.node(chosen, hint)
         counts = [child.occurrences.lower or 0 for child in children]
+        if self.optional:
+            counts = [
+                max(count, 0 if child.kind == "ARCHETYPE_SLOT" else 1) for count, child in zip(counts, children)
+            ]
+            if attribute.cardinality is not None and attribute.cardinality.upper is not None:
+                # Respect the attribute's upper bound: drop optional extras from the end.
+                for index in reversed(range(len(children))):
+                    while sum(counts) > attribute.cardinality.upper and counts[index] > (
+                        children[index].occurrences.lower or 0
+                    ):
+                        counts[index] -= 1
         needed = 0
         if attribute.cardinality is not None and attribute.cardinality.lower:
             needed = int(attribute.cardinality.lower) + (0 if attribute.cardinality.lower_included else 1)
