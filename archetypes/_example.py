@@ -30,9 +30,7 @@ import uuid
 from lxml import etree
 
 from archetypes import _opt, _rm
-from archetypes._compiler import anchored, duration_pattern, temporal_pattern
-from archetypes._compiler import compile_template
-from archetypes._errors import UnsupportedConstraint
+from archetypes._compiler import anchored, compile_template, duration_pattern, temporal_pattern
 from archetypes._registry import TemplateNotFound, opt_path, template_ids
 from archetypes._validator import ValidationIssue, Validator
 
@@ -306,7 +304,8 @@ class _Generator:
         counts = [child.occurrences.lower or 0 for child in children]
         if self.optional:
             counts = [
-                max(count, 0 if child.kind == "ARCHETYPE_SLOT" else 1) for count, child in zip(counts, children)
+                max(count, 0 if child.kind == "ARCHETYPE_SLOT" else 1)
+                for count, child in zip(counts, children, strict=True)
             ]
             if attribute.cardinality is not None and attribute.cardinality.upper is not None:
                 # Respect the attribute's upper bound: drop optional extras from the end.
@@ -653,7 +652,7 @@ def temporal_value(kind: str, pattern: str | None, where: str = "?") -> str:
     date, time = INSTANT[:10], INSTANT[11:19]
     candidates = {
         "C_DATE": [date, date[:7], date[:4]],
-        "C_TIME": [f"{time}Z", time, time[:5], time[:2]],
+        "C_TIME": [f"{time}Z", time, f"{time[:5]}Z", time[:5], f"{time[:2]}Z", time[:2]],
         "C_DATE_TIME": [INSTANT, f"{date}T{time}", f"{date}T{time[:5]}Z", f"{date}T{time[:5]}",
                         f"{date}T{time[:2]}", date, date[:7], date[:4]],
         "C_DURATION": ["PT1H", "PT1M", "PT1S", "P1D", "P1W", "P1M", "P1Y"],
