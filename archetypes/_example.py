@@ -304,7 +304,8 @@ class _Generator:
         counts = [child.occurrences.lower or 0 for child in children]
         if self.optional:
             counts = [
-                max(count, 0 if child.kind == "ARCHETYPE_SLOT" else 1)
+                # Slots stay empty; internal references (often recursive) are followed only when required.
+                max(count, 0 if child.kind in ("ARCHETYPE_SLOT", "ARCHETYPE_INTERNAL_REF") else 1)
                 for count, child in zip(counts, children, strict=True)
             ]
             if attribute.cardinality is not None and attribute.cardinality.upper is not None:

@@ -23,6 +23,7 @@ from _opt_builder import (
     c_string,
     coded_text,
     element,
+    interval,
     multiple,
     obj,
     primitive,
@@ -371,3 +372,94 @@ def test_named_siblings_get_their_own_names(tmp_path):
     opt = template(multiple("content", first, plain, existence=(1, 1), cardinality=(2, None)))
     names = [c["name"]["value"] for c in example(_write(tmp_path, opt))["content"]]
     assert names == ["Bedömning", "Plain"]
+
+
+# --- a sweep over the constructs the generator knows, all required
+
+
+def _required(node_id: str, value: str) -> str:
+    return element(value, node_id, occurrences=(1, 1), existence=(1, 1))
+
+
+def _leaf(rm_type: str, kind: str, item: str) -> str:
+    return primitive(rm_type, f'<item xsi:type="{kind}">{item}</item>')
+
+
+SWEEP = [
+    # C_DV_QUANTITY: the first unit, a magnitude inside an exclusive range, integral for precision 0
+    obj("DV_QUANTITY", "", kind="C_DV_QUANTITY", extra=(
+        f"<list>{interval('magnitude', 37.5, 42, lower_included=False)}{interval('precision', 1, 1)}"
+        "<units>Cel</units></list>")),
+    obj("DV_QUANTITY", "", kind="C_DV_QUANTITY", extra=(
+        f"<list>{interval('magnitude', 30, 300)}{interval('precision', 0, 0)}<units>/min</units></list>")),
+    obj("DV_ORDINAL", "", kind="C_DV_ORDINAL", extra="".join(
+        f"<list><value>{value}</value><symbol><value/><defining_code><terminology_id><value>local</value>"
+        f"</terminology_id><code_string>{code_string}</code_string></defining_code></symbol></list>"
+        for value, code_string in ((3, "at0011"), (1, "at0010")))),
+    obj("DV_CODED_TEXT", "", single("defining_code", obj(
+        "CODE_PHRASE", "", kind="CONSTRAINT_REF", extra="<reference>ac0001</reference>"))),
+    coded_text("ICD-10-SE"),
+    obj("DV_INTERVAL&lt;DV_COUNT&gt;"),
+    obj("DV_PROPORTION"),
+    obj("DV_DURATION", "", single("value", _leaf("DURATION", "C_DURATION", "<pattern>PYMWD</pattern>"))),
+    obj("DV_BOOLEAN", "", single("value", _leaf(
+        "BOOLEAN", "C_BOOLEAN", "<true_valid>false</true_valid><false_valid>true</false_valid>"))),
+    obj("DV_DATE", "", single("value", _leaf("DATE", "C_DATE", "<pattern>YYYY-??-XX</pattern>"))),
+    obj("DV_TIME"),
+    obj("DV_MULTIMEDIA"),
+    obj("DV_PARSABLE"),
+    obj("DV_URI"),
+    obj("DV_SCALE"),
+    obj("DV_IDENTIFIER", "", single("id", c_string(pattern=r"[0-9]{8}-[0-9]{4}"))),
+    obj("DV_TEXT", "", single("value", c_string("första", "andra"))),
+    obj("DV_COUNT", "", single("magnitude", _leaf("INTEGER", "C_INTEGER", "<list>7</list><list>8</list>"))),
+]
+
+
+@pytest.mark.parametrize("optional", [False, True], ids=["minimal", "optional"])
+def test_every_value_construct(tmp_path, optional):
+    node_ids = [f"at{9000 + n}" for n in range(len(SWEEP))]
+    reference = obj("CLUSTER", "", occurrences=(0, None), kind="ARCHETYPE_INTERNAL_REF",
+                    extra="<target_path>/data[at0001]/items[at0004]</target_path>")
+    recursive = obj("CLUSTER", "at0004", multiple(
+        "items", _required("at0002", obj("DV_TEXT")), reference, existence=(1, 1), cardinality=(1, None)),
+        occurrences=(1, 1))
+    opt = _required_entry(*(_required(n, v) for n, v in zip(node_ids, SWEEP, strict=True)), recursive,
+                          terms={"ac0001": "Diagnoses", **{n: f"Value {n}" for n in node_ids}})
+    path = _write(tmp_path, opt)
+    instance = example(path, optional=optional)
+    schema = compile_opt(path)
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(instance)) == []
+    values = {i["archetype_node_id"]: i.get("value") for i in _items(instance)}
+    assert values["at9000"]["magnitude"] > 37.5 and values["at9000"]["units"] == "Cel"
+    assert values["at9001"]["magnitude"] == 30
+    assert (values["at9002"]["value"], values["at9002"]["symbol"]["value"]) == (3, "Severe")
+    assert values["at9005"]["lower_unbounded"] is True
+    assert values["at9008"]["value"] is False
+    assert values["at9009"]["value"] == "2026-01"
+    assert values["at9016"]["value"] == "första"
+    assert values["at9017"]["magnitude"] == 7
+    assert values["at0004"] is None  # a CLUSTER, no value; its reference is optional
+
+
+def test_observation_with_an_interval_event(tmp_path):
+    math = obj("DV_CODED_TEXT", "", single("defining_code", obj(
+        "CODE_PHRASE", "", kind="C_CODE_PHRASE",
+        extra="<terminology_id><value>openehr</value></terminology_id><code_list>147</code_list>")))
+    event = obj("INTERVAL_EVENT", "at0002", single("math_function", math),
+                single("data", obj("ITEM_TREE", "at0003")), occurrences=(1, 1))
+    observation = root(
+        "OBSERVATION", "openEHR-EHR-OBSERVATION.test.v1",
+        single("data", obj("HISTORY", "at0001", multiple("events", event, existence=(1, 1),
+                                                          cardinality=(1, None)))),
+        occurrences=(1, 1), terms={"at0000": "Test", "at0001": "History", "at0002": "Any", "at0003": "Tree"},
+    )
+    path = _write(tmp_path, template(multiple("content", observation, existence=(1, 1), cardinality=(1, None))))
+    [event] = example(path)["content"][0]["data"]["events"]
+    assert event["_type"] == "INTERVAL_EVENT"
+    assert event["math_function"] == {
+        "_type": "DV_CODED_TEXT", "value": "change",
+        "defining_code": {"_type": "CODE_PHRASE", "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"},
+                          "code_string": "147"},
+    }
+    assert event["width"]["value"] == "PT1H"
