@@ -89,7 +89,7 @@ def _example(args: argparse.Namespace) -> int:
         known = ", ".join(archetypes.template_ids())
         raise UsageError(f"unknown template {args.template!r} (known: {known}; or give an .opt file)") from None
     except OSError as error:
-        raise UsageError(f"cannot read {args.template}: {error.strerror}") from None
+        raise UsageError(f"cannot read {args.template}: {error.strerror or error}") from None
     except archetypes.UnsupportedConstraint as error:
         raise UsageError(f"{args.template}: {error}") from None
     except archetypes.ExampleError as error:

@@ -146,7 +146,7 @@ def example(template: str | pathlib.Path, *, optional: bool = False) -> dict:
 
 def _source(template: str | pathlib.Path) -> pathlib.Path:
     path = pathlib.Path(template)
-    if isinstance(template, pathlib.Path) or path.suffix.lower() in {".opt", ".xml"}:
+    if isinstance(template, pathlib.Path) or path.suffix.lower() in {".opt", ".xml"} or path.is_file():
         if not path.is_file():
             raise FileNotFoundError(2, "no such OPT file", str(path))
         return path
@@ -271,6 +271,10 @@ class _Generator:
             else:
                 value = self.rm_value(rm_attribute, rm_type, text)
             instance[attribute_name] = value
+        if rm_type == "DV_INTERVAL":
+            # A bound the template demands is not unbounded (RM invariants Lower/Upper_unbounded).
+            instance["lower_unbounded"] = "lower" not in instance
+            instance["upper_unbounded"] = "upper" not in instance
         if rm_type == "DV_CODED_TEXT" and "value" not in constrained:
             # The text of a coded value is the code's term (local codes) or its rubric.
             instance["value"] = self.coded_text(obj, instance["defining_code"], instance.get("value"))

@@ -463,3 +463,23 @@ def test_observation_with_an_interval_event(tmp_path):
                           "code_string": "147"},
     }
     assert event["width"]["value"] == "PT1H"
+
+
+def test_interval_bounds_the_template_demands_are_not_unbounded(tmp_path):
+    interval_node = obj("DV_INTERVAL&lt;DV_COUNT&gt;", "", single("lower", obj("DV_COUNT")))
+    path = _write(tmp_path, _required_entry(_required("at0002", interval_node)))
+    value = _items(example(path))[0]["value"]
+    assert (value["lower_unbounded"], value["upper_unbounded"]) == (False, True)
+    assert value["lower"] == {"_type": "DV_COUNT", "magnitude": 1}
+
+
+@pytest.mark.xfail(strict=True, raises=ExampleError, reason=(
+    "compiler bug: sibling nodes with the same archetype id and no name constraint each get their own "
+    "occurrences applied to all items with that id (maxContains 1 twice), so two required 1..1 siblings "
+    "can never be satisfied"))
+def test_two_required_siblings_of_the_same_archetype(tmp_path):
+    cluster = root("CLUSTER", "openEHR-EHR-CLUSTER.org.v1",
+                   multiple("items", _required("at0001", obj("DV_TEXT")), existence=(1, 1), cardinality=(1, None)),
+                   occurrences=(1, 1), terms={"at0000": "Org", "at0001": "Name"})
+    instance = example(_write(tmp_path, _required_entry(cluster, cluster)))
+    assert len(_items(instance)) == 2
