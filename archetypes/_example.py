@@ -30,7 +30,7 @@ import uuid
 from lxml import etree
 
 from archetypes import _opt, _rm
-from archetypes._compiler import anchored, compile_template, duration_pattern, temporal_pattern
+from archetypes._compiler import _Compiler, anchored, compile_template, duration_pattern, temporal_pattern
 from archetypes._registry import TemplateNotFound, opt_path, template_ids
 from archetypes._validator import ValidationIssue, Validator
 
@@ -183,6 +183,8 @@ class _Generator:
     def __init__(self, template: _opt.Template, language: str, optional: bool = False):
         self.template = template
         self.optional = optional
+        # The compiler's reading of run-time name constraints: its schema tells siblings apart by them.
+        self.names = _Compiler(template).names
         self.language = language
         self.depth = 0
 
@@ -346,13 +348,13 @@ class _Generator:
         """A name for ``child`` that its same-node-id siblings' name constraints do not claim."""
         target = child.detail.get("target", child) if child.kind == "ARCHETYPE_INTERNAL_REF" else child
         own = target.archetype_id or target.node_id
-        if not own or _names(target):
+        if not own or self.names(target):
             return None
         taken = {
             n
             for s in siblings
             if s is not child and (s.archetype_id or s.node_id) == own
-            for n in _names(s)
+            for n in self.names(s)
         }
         text = target.term("at0000" if target.archetype_id else target.node_id) or _title(target.rm_type)
         while text in taken:
@@ -527,18 +529,6 @@ class _Generator:
         if kind == "C_BOOLEAN":
             return bool(detail["true_valid"])
         return temporal_value(kind, detail.get("pattern"), obj.path)
-
-
-def _names(obj: _opt.CObject) -> list[str]:
-    for attribute in obj.attributes:
-        if attribute.name == "name":
-            for child in attribute.children:
-                for value in child.attributes:
-                    if value.name == "value":
-                        for primitive in value.children:
-                            if primitive.detail.get("list"):
-                                return list(primitive.detail["list"])
-    return []
 
 
 def _title(rm_type: str) -> str:
