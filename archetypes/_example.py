@@ -191,7 +191,9 @@ class _Generator:
     def top(self) -> dict:
         root = self.template.definition
         instance = self.node(root, None)
-        instance["archetype_details"]["template_id"] = {"_type": "TEMPLATE_ID", "value": self.template.template_id}
+        details = instance["archetype_details"]
+        details["template_id"] = {"_type": "TEMPLATE_ID", "value": self.template.template_id}
+        details["rm_version"] = details.pop("rm_version")  # archetype_id, template_id, rm_version
         return instance
 
     # --- archetype nodes
