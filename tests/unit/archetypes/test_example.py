@@ -327,10 +327,16 @@ def cli(*args) -> subprocess.CompletedProcess:
     )
 
 
-def test_cli_prints_the_example_as_json():
-    result = cli("example", "vgr.referral.v1")
+@pytest.mark.parametrize("source", list(_sources()), indirect=True)
+def test_cli_prints_the_example_as_json_and_validate_accepts_it(source, tmp_path):
+    result = cli("example", source)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == example("vgr.referral.v1")
+    assert json.loads(result.stdout) == example(source)
+    printed = tmp_path / "example.json"
+    printed.write_text(result.stdout, encoding="utf-8")
+    template = source if isinstance(source, str) else str(source)
+    checked = cli("validate", "--template", template, printed)
+    assert checked.returncode == 0, checked.stdout
 
 
 def test_cli_takes_an_opt_file():
