@@ -82,6 +82,25 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if invalid else 0
 
 
+def _example(args: argparse.Namespace) -> int:
+    try:
+        instance = archetypes.example(args.template, optional=args.optional)
+    except archetypes.TemplateNotFound:
+        known = ", ".join(archetypes.template_ids())
+        raise UsageError(f"unknown template {args.template!r} (known: {known}; or give an .opt file)") from None
+    except OSError as error:
+        raise UsageError(f"cannot read {args.template}: {error.strerror or error}") from None
+    except archetypes.UnsupportedConstraint as error:
+        raise UsageError(f"{args.template}: {error}") from None
+    except archetypes.ExampleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        for issue in error.issues:
+            print(f"  {issue.path}\n    at {issue.pointer or '/'}: {issue.message}", file=sys.stderr)
+        return 1
+    sys.stdout.write(json.dumps(instance, indent=1, ensure_ascii=False) + "\n")
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     for template_id in archetypes.template_ids():
         print(f"{template_id}\t{archetypes.opt_path(template_id)}\t{archetypes.schema_path(template_id)}")
@@ -108,6 +127,15 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("--json", action="store_true", help="print a JSON report instead of text")
     validate.add_argument("files", nargs="+", type=Path)
     validate.set_defaults(run=_validate)
+
+    example = commands.add_parser(
+        "example", help="print a minimal composition valid against a template (exit 1 if none can be made)"
+    )
+    example.add_argument("template", help="a template id (see list) or an .opt file")
+    example.add_argument(
+        "--optional", action="store_true", help="also include every optional node the template constrains, once"
+    )
+    example.set_defaults(run=_example)
 
     commands.add_parser("list", help="list the project's templates").set_defaults(run=_list)
     commands.add_parser("build-schemas", help="regenerate the committed schemas from the committed OPTs") \
