@@ -128,31 +128,26 @@ class _Compiler:
         concrete = _rm.concrete_types(base)
         if concrete == (base,):
             return self._shape_ref(base)
-        name = f"RM.{base}.any"
-        if name not in self.defs:
-            self.defs[name] = None
-            # Most specific first; the declared type itself (if concrete) last, where an absent
-            # _type ends up.
-            cases = [([t], self._shape_ref(t)) for t in concrete if t != base]
-            if base not in _rm.ABSTRACT:
-                cases.append(([base], self._shape_ref(base)))
-            schema = {
-                "title": f"{base} or a subtype",
-                "type": "object",
-                "properties": {"_type": {"enum": list(concrete)}},
-                "allOf": [decision_tree("_type", cases, last_may_be_absent=base not in _rm.ABSTRACT)],
-            }
-            if base in _rm.ABSTRACT:
-                schema["required"] = ["_type"]
-            self.defs[name] = schema
-        return _ref(name)
+        return self._shared(f"RM.{base}.any", lambda: self._dispatch_on_type(base, concrete))
+
+    def _dispatch_on_type(self, base: str, concrete: tuple[str, ...]) -> dict:
+        # Most specific first; the declared type itself (if concrete) last, where an absent
+        # _type ends up.
+        cases = [([t], self._shape_ref(t)) for t in concrete if t != base]
+        if base not in _rm.ABSTRACT:
+            cases.append(([base], self._shape_ref(base)))
+        schema = {
+            "title": f"{base} or a subtype",
+            "type": "object",
+            "properties": {"_type": {"enum": list(concrete)}},
+            "allOf": [decision_tree("_type", cases, last_may_be_absent=base not in _rm.ABSTRACT)],
+        }
+        if base in _rm.ABSTRACT:
+            schema["required"] = ["_type"]
+        return schema
 
     def _shape_ref(self, rm_type: str) -> dict:
-        name = f"RM.{rm_type}"
-        if name not in self.defs:
-            self.defs[name] = None
-            self.defs[name] = self.shape(rm_type, {}, set())
-        return _ref(name)
+        return self._shared(f"RM.{rm_type}", lambda: self.shape(rm_type, {}, set()))
 
     def shape(self, rm_type: str, constrained: dict[str, dict], required: set[str]) -> dict:
         """The RM shape of a concrete type with some attribute schemas replaced by constraints."""
@@ -171,11 +166,39 @@ class _Compiler:
             }
             if rm_type == "DV_DURATION":
                 properties["value"]["allOf"] = [{"pattern": _rm.DURATION_NOT_EMPTY}]
+        for name, codes in ((n, c) for (t, n), c in _rm.OPENEHR_CODES.items() if t == rm_type):
+            if name not in constrained:
+                properties[name] = self._shared(
+                    f"RM.{rm_type}.{name}",
+                    lambda codes=codes, name=name: {
+                        "allOf": [self.attribute_ref(attributes[name])],
+                        "properties": {
+                            "defining_code": {
+                                "properties": {
+                                    "terminology_id": {"properties": {"value": {"const": "openehr"}}},
+                                    "code_string": {"enum": codes},
+                                }
+                            }
+                        },
+                    },
+                )
         mandatory = sorted({n for n, a in attributes.items() if a.mandatory} | required)
         schema = {"type": "object", "properties": properties, "additionalProperties": False}
         if mandatory:
             schema["required"] = mandatory
+        if _rm.invariants(rm_type):
+            # Shared, not repeated on every node of the type: OPTs have thousands of ELEMENTs.
+            schema["allOf"] = [
+                self._shared(f"RM.{rm_type}.invariants", lambda: {"allOf": _rm.invariants(rm_type)})
+            ]
         return schema
+
+    def _shared(self, name: str, build) -> dict:
+        """A ``$ref`` to ``$defs/<name>``, built on first use."""
+        if name not in self.defs:
+            self.defs[name] = None
+            self.defs[name] = build()
+        return _ref(name)
 
     def attribute_ref(self, attribute: _rm.Attribute) -> dict:
         item = self.rm_ref(attribute.rm_type)
@@ -214,12 +237,11 @@ class _Compiler:
         if obj.kind == "ARCHETYPE_INTERNAL_REF":
             return self.node(obj.detail["target"])
         if id(obj) in self.ref_targets:
-            name = self.node_defs.get(id(obj))
-            if name is None:
-                name = self.node_defs[id(obj)] = f"node{len(self.node_defs)}.{obj.node_id or obj.rm_type}"
-                self.defs[name] = None
-                self.defs[name] = self._node_body(obj)
-            return _ref(name)
+            # A target of internal references lives in $defs, so references (and recursion) reach it.
+            name = self.node_defs.setdefault(
+                id(obj), f"node{len(self.node_defs)}.{obj.node_id or obj.rm_type}"
+            )
+            return self._shared(name, lambda: self._node_body(obj))
         return self._node_body(obj)
 
     def title(self, obj: CObject) -> str | None:
@@ -262,10 +284,14 @@ class _Compiler:
                 raise UnsupportedConstraint(
                     f"{obj.rm_type} has no attribute {attribute.name!r} (constrained at {obj.path or '/'})"
                 )
+            self.check_attribute(attribute, rm_attribute, obj)
             if attribute.existence.upper == 0:
                 constrained[attribute.name] = False  # the template forbids the attribute
                 continue
-            constrained[attribute.name] = self.attribute(attribute, rm_attribute, obj)
+            if attribute.children or attribute.cardinality is not None:
+                # Without children an attribute constraint says only "present or not": the RM
+                # schema of the attribute (ISO 8601 patterns included) stays as it is.
+                constrained[attribute.name] = self.attribute(attribute, rm_attribute)
             if attribute.existence.lower and (base, attribute.name) not in _rm.COMPUTED:
                 required.add(attribute.name)
         if _rm.concrete_types(base) == (base,):
@@ -276,7 +302,8 @@ class _Compiler:
             schema["required"] = sorted(required)
         return schema
 
-    def attribute(self, attribute: CAttribute, rm_attribute: _rm.Attribute, owner: CObject) -> dict:
+    def check_attribute(self, attribute: CAttribute, rm_attribute: _rm.Attribute, owner: CObject) -> None:
+        """The constraint must fit the RM: multiplicity and the types of its children."""
         if attribute.is_multiple != rm_attribute.is_list:
             raise UnsupportedConstraint(
                 f"{owner.rm_type}.{attribute.name} is constrained as "
@@ -293,6 +320,8 @@ class _Compiler:
                     f"{child.rm_type} at {child.path} cannot stand in "
                     f"{owner.rm_type}.{attribute.name} ({rm_attribute.rm_type})"
                 )
+
+    def attribute(self, attribute: CAttribute, rm_attribute: _rm.Attribute) -> dict:
         if rm_attribute.rm_type in _rm.PRIMITIVES:
             return self.primitive_attribute(attribute, rm_attribute)
         keyed = self.keys(attribute.children)
@@ -578,7 +607,7 @@ class _Compiler:
                 )
         schema = self.shape("DV_QUANTITY", constrained, set())
         if dispatch:
-            schema["allOf"] = dispatch
+            schema.setdefault("allOf", []).extend(dispatch)
         if obj.detail.get("property"):
             schema["description"] = f"property openehr::{obj.detail['property']}"
         return schema
@@ -614,7 +643,7 @@ class _Compiler:
             {"value": {"type": "integer", "enum": sorted({v for v, _, _ in ordinals})}, "symbol": symbol},
             set(),
         )
-        schema["allOf"] = [
+        schema.setdefault("allOf", []).extend(
             {
                 "if": {"properties": {"value": {"const": value}}},
                 "then": {
@@ -626,7 +655,7 @@ class _Compiler:
                 },
             }
             for value, _, code in ordinals
-        ]
+        )
         return schema
 
     def primitive(self, obj: CObject) -> dict:

@@ -104,7 +104,8 @@ class Template:
 
 def read(source: str | bytes | pathlib.Path) -> Template:
     """Parse an OPT given as a path, XML text or XML bytes."""
-    parser = etree.XMLParser(remove_comments=True, huge_tree=True)
+    # OPTs come from vendors: no entity expansion, no network (XXE); large trees are fine.
+    parser = etree.XMLParser(remove_comments=True, huge_tree=True, resolve_entities=False, no_network=True)
     is_text = isinstance(source, bytes) or (
         isinstance(source, str) and source.lstrip("\ufeff \t\r\n").startswith("<")
     )
@@ -204,6 +205,14 @@ def _attribute(element, owner: CObject, root: CObject | None) -> CAttribute:
         raise UnsupportedConstraint(
             f"unknown attribute constraint {kind!r} for {name} at {owner.path or '/'}"
         )
+    known = {"rm_attribute_name", "existence", "children"} | (
+        {"cardinality"} if kind == "C_MULTIPLE_ATTRIBUTE" else set()
+    )
+    for child in element.iterchildren(tag=etree.Element):
+        if child.tag[len(_Q) :] not in known:
+            raise UnsupportedConstraint(
+                f"unknown element <{etree.QName(child).localname}> in {kind} {name} at {owner.path or '/'}"
+            )
     attribute = CAttribute(
         name, kind == "C_MULTIPLE_ATTRIBUTE", interval(element.find(_Q + "existence"), int)
     )

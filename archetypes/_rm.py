@@ -339,6 +339,74 @@ TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
 # RM functions that OPTs constrain like attributes: checked when present, never required.
 COMPUTED = frozenset({("DV_PROPORTION", "is_integral")})
 
+# RM class invariants that JSON Schema can state, per type ("Inv_*" clauses of the RM).
+_NULL_FLAVOUR = (
+    "RM invariant Inv_null_flavour_indicated: an ELEMENT has a value or a null_flavour saying why not, "
+    "never both"
+)
+_NULL_REASON = "RM invariant Inv_null_reason_valid: an ELEMENT with a null_reason has no value"
+INVARIANTS = {
+    "ELEMENT": [
+        {
+            "if": {"required": ["value"]},
+            "then": {"description": _NULL_FLAVOUR, "not": {"required": ["null_flavour"]}},
+            "else": {"description": _NULL_FLAVOUR, "required": ["null_flavour"]},
+        },
+        {
+            "if": {"required": ["null_reason"]},
+            "then": {"description": _NULL_REASON, "not": {"required": ["value"]}},
+        },
+    ],
+    "DV_INTERVAL": [
+        {
+            "if": {"properties": {f"{end}_unbounded": {"const": False}}, "required": [f"{end}_unbounded"]},
+            "then": {
+                "description": f"RM invariant: an interval that is not {end}_unbounded has a {end} value",
+                "required": [end],
+            },
+        }
+        for end in ("lower", "upper")
+    ],
+    "PARTY_IDENTIFIED": [
+        {
+            "description": "RM invariant Basic_validity: a PARTY_IDENTIFIED has a name, identifiers or an "
+            "external_ref",
+            "anyOf": [{"required": ["name"]}, {"required": ["identifiers"]}, {"required": ["external_ref"]}],
+        }
+    ],
+    "COMPOSITION": [
+        {
+            "if": {
+                "properties": {
+                    "category": {
+                        "properties": {"defining_code": {"properties": {"code_string": {"const": "431"}}}}
+                    }
+                }
+            },
+            "then": {
+                "description": "RM invariant Is_persistent_validity: a persistent composition (category 431) "
+                "has no context",
+                "not": {"required": ["context"]},
+            },
+        }
+    ],
+}
+
+
+def invariants(rm_type: str) -> list[dict]:
+    """The invariants of ``rm_type`` and of its ancestors (PARTY_RELATED is a PARTY_IDENTIFIED)."""
+    found = []
+    while rm_type is not None:
+        found = INVARIANTS.get(rm_type, []) + found
+        rm_type = TYPES[rm_type][0]
+    return found
+
+
+# RM attributes coded in an openEHR terminology group, when the template does not say more.
+OPENEHR_CODES = {
+    ("ELEMENT", "null_flavour"): ["253", "271", "272", "273"],  # null flavours
+}
+
 # Types that never occur as instances: data must say which concrete type it is (``_type``).
 ABSTRACT = frozenset(
     {

@@ -152,6 +152,9 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
     where = f"{node}: " if node else ""
     found = error.instance
     expected = schema.get(keyword) if isinstance(schema, dict) else None
+    invariant = schema.get("description", "") if isinstance(schema, dict) else ""
+    if keyword in ("required", "not", "anyOf") and invariant.startswith("RM invariant"):
+        return f"{where}{invariant}"
     if keyword == "required":
         missing = [k for k in (expected or []) if isinstance(found, dict) and k not in found]
         if missing == ["_type"]:
@@ -190,6 +193,12 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
         return f"{where}{_show(found)} is not allowed here: expected {schema['description']}"
     if keyword == "multipleOf":
         return f"{where}{_show(found)} must be a multiple of {expected} (the template's precision)"
+    if keyword == "anyOf":
+        return f"{where}{_show(found)} matches none of the alternatives the template allows here"
+    if keyword == "uniqueItems":
+        return f"{where}the items must be unique (the template's cardinality says is_unique)"
+    if keyword == "minLength":
+        return f"{where}must not be empty"
     if keyword == "false":
         return f"{where}the template does not allow this attribute here, found {_show(found)}"
     return f"{where}{error.message}"

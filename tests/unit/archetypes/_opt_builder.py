@@ -228,10 +228,20 @@ def composition(*items: dict) -> dict:
 
 
 def item(value: dict | None = None, node_id: str = "at0002", name: str = "Finding") -> dict:
+    """An ELEMENT; without a value it says why (null_flavour "no information"), as the RM demands."""
     result = {"_type": "ELEMENT", "name": text(name), "archetype_node_id": node_id}
     if value is not None:
         result["value"] = value
+    else:
+        result["null_flavour"] = copy.deepcopy(NO_INFORMATION)
     return result
+
+
+NO_INFORMATION = {
+    "_type": "DV_CODED_TEXT",
+    "value": "no information",
+    "defining_code": code("openehr", "271"),
+}
 
 
 ITEMS = "/content/0/data/items"

@@ -7,6 +7,7 @@ doubles as an engine-agreement test.
 from __future__ import annotations
 
 import copy
+import json
 
 import jsonschema
 import pytest
@@ -102,14 +103,31 @@ def test_existence_makes_an_attribute_mandatory():
 def test_existence_zero_forbids_an_attribute():
     checker = validator(
         evaluation_template(
-            obj("ELEMENT", "at0002", single("null_flavour", existence=(0, 0)), occurrences=(0, 1))
+            obj("ELEMENT", "at0002", single("null_reason", existence=(0, 0)), occurrences=(0, 1))
         )
     )
-    flavour = {"_type": "DV_CODED_TEXT", "value": "unknown", "defining_code": code("openehr", "253")}
-    issue = only(issues(checker, composition({**item(), "null_flavour": flavour})))
-    assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0/null_flavour", "false")
+    issue = only(issues(checker, composition({**item(), "null_reason": text("patient asleep")})))
+    assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0/null_reason", "false")
     assert "Finding (at0002): the template does not allow this attribute" in issue.message
     assert issues(checker, composition(item())) == []
+
+
+def test_rm_invariants_of_element():
+    checker = value_template(obj("DV_TEXT"))
+    neither = {k: v for k, v in item().items() if k != "null_flavour"}
+    issue = only(issues(checker, composition(neither)))
+    assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0", "required")
+    assert "Inv_null_flavour_indicated" in issue.message
+    both = {**item(text("x")), "null_flavour": item()["null_flavour"]}
+    assert only(issues(checker, composition(both))).keyword == "not"
+    reason_with_value = {**item(text("x")), "null_reason": text("why")}
+    assert "Inv_null_reason_valid" in only(issues(checker, composition(reason_with_value))).message
+    masked = item()
+    masked["null_flavour"]["defining_code"]["code_string"] = "999"
+    assert (
+        only(issues(checker, composition(masked))).pointer
+        == f"{ITEMS}/0/null_flavour/defining_code/code_string"
+    )
 
 
 def test_occurrences_lower_bound():
@@ -673,7 +691,21 @@ def _with_value(value_xml: str) -> str:
         (_with_value(obj("DV_TEXT", "", single("value", c_string(pattern="(?!x)a")))), r"look-around"),
         (_with_value(obj("DV_TEXT", "", single("value", c_string(pattern="a++")))), r"possessive"),
         (_with_value(obj("DV_TEXT", "", multiple("value"))), r"multiple"),
+        (
+            _with_value(
+                obj(
+                    "DV_TEXT",
+                    "",
+                    multiple("value").replace("<cardinality>", "<x>").split("<x>")[0] + "</attributes>",
+                )
+            ),
+            r"multiple",
+        ),
         (_with_value(obj("DV_TEXT", "", extra="<surprise>1</surprise>")), r"<surprise>"),
+        (
+            _with_value(obj("DV_TEXT", "", single("value").replace("</existence>", "</existence><x/>"))),
+            r"<x>",
+        ),
         (
             evaluation_template(
                 slot("CLUSTER", "at0005", includes=["x"]).replace("<operator>2007", "<operator>2001")
@@ -867,3 +899,52 @@ def test_a_non_object_in_a_list_is_one_type_error_and_counts_for_no_node():
     checker = validator(evaluation_template(element(obj("DV_TEXT"), occurrences=(0, 1))))
     issue = only(issues(checker, composition(True, item(text("x")))))
     assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0", "type")
+
+
+def test_rm_invariants_of_intervals_parties_and_persistent_compositions():
+    checker = value_template(obj("DV_INTERVAL&lt;DV_COUNT&gt;"))
+    missing_lower = {"_type": "DV_INTERVAL", "lower_unbounded": False, "upper_unbounded": True}
+    issue = only(issues(checker, composition(item(missing_lower))))
+    assert (issue.keyword, issue.pointer) == ("required", VALUE) and "has a lower value" in issue.message
+    checker = value_template(obj("DV_TEXT"))
+    anonymous = composition(item(text("x")))
+    anonymous["composer"] = {
+        "_type": "PARTY_RELATED",
+        "relationship": {"_type": "DV_CODED_TEXT", "value": "mother", "defining_code": code("openehr", "10")},
+    }
+    issue = only(issues(checker, anonymous))
+    assert (issue.keyword, issue.pointer) == ("anyOf", "/composer") and "Basic_validity" in issue.message
+    persistent = composition(item(text("x")))
+    persistent["category"]["defining_code"]["code_string"] = "431"
+    persistent["context"] = {
+        "_type": "EVENT_CONTEXT",
+        "start_time": {"_type": "DV_DATE_TIME", "value": "2024-01-01"},
+        "setting": {"_type": "DV_CODED_TEXT", "value": "other care", "defining_code": code("openehr", "238")},
+    }
+    assert "Is_persistent_validity" in only(issues(checker, persistent)).message
+
+
+def test_an_attribute_constrained_only_by_existence_keeps_its_rm_rules():
+    checker = value_template(obj("DV_DATE_TIME", "", single("value")))
+    assert (
+        issues(checker, composition(item({"_type": "DV_DATE_TIME", "value": "2024-01-01T10:00:00Z"}))) == []
+    )
+    assert (
+        only(issues(checker, composition(item({"_type": "DV_DATE_TIME", "value": "soon"})))).keyword
+        == "pattern"
+    )
+
+
+def test_external_entities_in_an_opt_are_not_resolved(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    opt = _with_value(obj("DV_TEXT", "", single("value", c_string("&xxe;"))))
+    opt = opt.replace(
+        "<template ", f'<!DOCTYPE template [<!ENTITY xxe SYSTEM "file://{secret}">]><template ', 1
+    )
+    opt = opt.replace('<?xml version="1.0" encoding="utf-8"?>', "")
+    try:
+        schema = compile_opt(opt)
+    except UnsupportedConstraint:
+        return  # refusing the document is fine too
+    assert "top secret" not in json.dumps(schema)
