@@ -50,7 +50,7 @@ def person(patient: Patient) -> dict:
     ]
     set_identifier(identifiers[0], "at0001", patient.personnummer)
     for element in nodes(identifiers[0], "at0001"):
-        element["value"]["type"] = "personnummer"
+        element["value"]["type"] = patient.scheme
     set_value(details, "at0010", {"_type": "DV_DATE", "value": patient.birth_date.isoformat()})
     text, code = GENDER[patient.gender]
     set_value(details, "at0031", dv_coded_text(text, code, "local"))
@@ -76,7 +76,7 @@ def ehr_status(patient: Patient) -> dict:
             "_type": "PARTY_SELF",
             "external_ref": {
                 "_type": "PARTY_REF",
-                "id": {"_type": "GENERIC_ID", "value": patient.personnummer, "scheme": "personnummer"},
+                "id": {"_type": "GENERIC_ID", "value": patient.personnummer, "scheme": patient.scheme},
                 "namespace": "vgr.demographics",
                 "type": "PERSON",
             },

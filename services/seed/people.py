@@ -7,14 +7,16 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from archetypes.identifiers import luhn_check_digit, parse_person_identifier
+from archetypes.identifiers import PERSONNUMMER, SAMORDNINGSNUMMER, luhn_check_digit, parse_person_identifier
 
 from . import data
+
+SAMORDNINGSNUMMER_SHARE = 0.05  # persons not (yet) registered in Sweden
 
 
 @dataclass(frozen=True)
 class Patient:
-    personnummer: str  # twelve digits, YYYYMMDDNNNC
+    personnummer: str  # twelve digits, YYYYMMDDNNNC (a samordningsnummer when `scheme` says so)
     given: str
     family: str
     gender: str  # "male" | "female"
@@ -22,17 +24,19 @@ class Patient:
     street: str
     postal_code: str
     city: str
+    scheme: str = "personnummer"  # or "samordningsnummer" (day of birth + 60)
 
     @property
     def name(self) -> str:
         return f"{self.given} {self.family}"
 
 
-def personnummer(birth: date, serial: int) -> str:
-    """The twelve-digit personnummer for a birth date and a three-digit serial (its last digit is the
-    sex digit: odd male, even female)."""
-    nine = f"{birth:%y%m%d}{serial:03d}"
-    return f"{birth:%Y%m%d}{serial:03d}{luhn_check_digit(nine)}"
+def personnummer(birth: date, serial: int, samordningsnummer: bool = False) -> str:
+    """The twelve-digit personnummer (or samordningsnummer: day + 60) for a birth date and a
+    three-digit serial (its last digit is the sex digit: odd male, even female)."""
+    day = birth.day + (60 if samordningsnummer else 0)
+    nine = f"{birth:%y%m}{day:02d}{serial:03d}"
+    return f"{birth:%Y%m}{day:02d}{serial:03d}{luhn_check_digit(nine)}"
 
 
 def make_patient(rng: random.Random, used: set[str], today: date) -> Patient:
@@ -42,7 +46,8 @@ def make_patient(rng: random.Random, used: set[str], today: date) -> Patient:
         serial = rng.randint(0, 99) * 10 + rng.choice(
             (1, 3, 5, 7, 9) if gender == "male" else (0, 2, 4, 6, 8)
         )
-        number = personnummer(birth, serial)
+        coordination = rng.random() < SAMORDNINGSNUMMER_SHARE
+        number = personnummer(birth, serial, coordination)
         if number not in used:
             used.add(number)
             break
@@ -57,6 +62,7 @@ def make_patient(rng: random.Random, used: set[str], today: date) -> Patient:
         street=f"{rng.choice(data.STREETS)} {rng.randint(1, 80)}",
         postal_code=f"{postal_prefix}{rng.randint(100, 999)}",
         city=city,
+        scheme=SAMORDNINGSNUMMER if coordination else PERSONNUMMER,
     )
 
 

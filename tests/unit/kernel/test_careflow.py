@@ -8,7 +8,9 @@ from services.kernel.careflow import (
     IllegalTransition,
     Workflow,
     classify_by_codes,
+    element_value,
     find_archetyped,
+    find_entries,
     iter_locatables,
     parse_datetime,
     status_values,
@@ -96,3 +98,29 @@ def test_allowed_lists_follow_the_declared_status_order():
     assert FLOW.statuses == ("open", "closed")
     assert FLOW.allowed("open") == ["open", "closed"]
     assert FLOW.allowed("closed") == [] and FLOW.is_final("closed")
+
+
+def test_at_codes_are_looked_up_within_their_own_archetype():
+    nested = {
+        "_type": "CLUSTER",
+        "archetype_node_id": "openEHR-EHR-CLUSTER.other.v1",
+        "items": [
+            {"_type": "ELEMENT", "archetype_node_id": "at0005", "value": {"_type": "DV_TEXT", "value": "no"}}
+        ],
+    }
+    own = {"_type": "ELEMENT", "archetype_node_id": "at0005", "value": {"_type": "DV_TEXT", "value": "yes"}}
+    tree = {"_type": "ITEM_TREE", "archetype_node_id": "at0001", "items": [nested]}
+    assert element_value(tree, "at0005") is None
+    tree["items"].append(own)
+    assert element_value(tree, "at0005") == {"_type": "DV_TEXT", "value": "yes"}
+    assert element_value(nested, "at0005") == {"_type": "DV_TEXT", "value": "no"}
+
+
+def test_entries_are_found_in_content_and_sections_only():
+    inside_section = action(A, "at0001", "245", "2026-01-01T00:00:00Z")
+    section = {"_type": "SECTION", "archetype_node_id": "openEHR-EHR-SECTION.s.v1", "items": [inside_section]}
+    found = find_entries(composition([section, action(A, "at0002", "532", "2026-01-02T00:00:00Z")]), A)
+    assert [(path, pointer) for _, path, pointer in found] == [
+        (f"/content[openEHR-EHR-SECTION.s.v1]/items[{A}]", "/content/0/items/0"),
+        (f"/content[{A}]", "/content/1"),
+    ]
