@@ -1,0 +1,159 @@
+"""Patient routes (thin: parse, call the service, render)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from gateway.fhir import registry as r
+from gateway.fhir.errors import FhirError
+from gateway.fhir.http import read_resource, render
+from gateway.fhir.responses import (
+    check_id,
+    fhir_base,
+    history_bundle,
+    if_match_version,
+    resource_response,
+    write_response,
+)
+from gateway.fhir.search import DATE_PREFIXES, parse_search, searchset
+from gateway.patient.service import PatientService
+
+SP = "http://hl7.org/fhir/SearchParameter/"
+DEFINITION = r.ResourceDef(
+    type="Patient",
+    profile="http://hl7.org/fhir/StructureDefinition/Patient",
+    documentation="Persons of the demographics module (openEHR PERSON, template vgr.person.v1). Identifiers: "
+    "personnummer and samordningsnummer (checked). Creating a Patient also creates its EHR.",
+    interactions=[r.READ, r.VREAD, r.HISTORY_INSTANCE, r.SEARCH, r.CREATE, r.UPDATE, r.DELETE],
+    conditional_create=True,
+    search_params={
+        p.name: p
+        for p in (
+            r.id_param(),
+            r.SearchParam(
+                "identifier",
+                "token",
+                "personnummer or samordningsnummer, system|value or value",
+                definition=SP + "Patient-identifier",
+            ),
+            r.SearchParam(
+                "name",
+                "string",
+                "Any part of the name, prefix match, case- and accent-insensitive",
+                definition=SP + "Patient-name",
+            ),
+            r.SearchParam(
+                "family", "string", "Family name, prefix match", definition=SP + "individual-family"
+            ),
+            r.SearchParam("given", "string", "Given name, prefix match", definition=SP + "individual-given"),
+            r.SearchParam(
+                "birthdate",
+                "date",
+                f"Date of birth, prefixes {', '.join(DATE_PREFIXES[:6])}",
+                definition=SP + "individual-birthdate",
+            ),
+            r.SearchParam(
+                "gender", "token", "male | female | other | unknown", definition=SP + "individual-gender"
+            ),
+        )
+    },
+)
+# Only these date prefixes reach the module (README: "FHIR-like prefixes").
+_BIRTHDATE_PREFIXES = {"eq", "ne", "gt", "lt", "ge", "le"}
+
+router = APIRouter(prefix="/fhir/Patient", tags=["Patient"])
+
+
+def service(request: Request) -> PatientService:
+    return request.app.state.patients
+
+
+@router.get("")
+async def search(request: Request) -> Response:
+    return await _search(request, [])
+
+
+@router.post("/_search")
+async def search_post(request: Request) -> Response:
+    form = await request.form()
+    return await _search(request, [(k, str(v)) for k, v in form.multi_items()])
+
+
+async def _search(request: Request, extra: list[tuple[str, str]]) -> Response:
+    settings = request.app.state.settings
+    query = parse_search(request, DEFINITION, settings, extra)
+    for value in query.values("birthdate"):
+        prefix = value[:2]
+        if prefix.isalpha() and prefix not in _BIRTHDATE_PREFIXES:
+            raise FhirError(
+                400,
+                f"birthdate prefix {prefix!r} is not supported",
+                code="not-supported",
+                expression=["birthdate"],
+            )
+    if query.sort:
+        raise FhirError(
+            400, "Patient search does not support _sort", code="not-supported", expression=["_sort"]
+        )
+    patients, total = await service(request).search(query)
+    return render(request, searchset(fhir_base(request), query, patients, total))
+
+
+@router.get("/{patient_id}")
+async def read(request: Request, patient_id: str) -> Response:
+    patient = await service(request).read(check_id("Patient", patient_id))
+    return resource_response(request, patient)
+
+
+@router.get("/{patient_id}/_history")
+async def history(request: Request, patient_id: str) -> Response:
+    versions = await service(request).history(check_id("Patient", patient_id))
+    return render(request, history_bundle(request, "Patient", patient_id, versions))
+
+
+@router.get("/{patient_id}/_history/{version_id}")
+async def vread(request: Request, patient_id: str, version_id: str) -> Response:
+    if not version_id.isdigit():
+        raise FhirError(404, f"Patient/{patient_id} has no version {version_id!r}")
+    version = await service(request).vread(check_id("Patient", patient_id), int(version_id))
+    if version.patient is None:
+        raise FhirError(410, f"Patient/{patient_id} version {version_id} is a deletion", code="deleted")
+    return resource_response(request, version.patient)
+
+
+@router.post("")
+async def create(request: Request) -> Response:
+    patient = await read_resource(request, "Patient")
+    header = request.headers.get("if-none-exist")
+    criteria = None
+    if header is not None:
+        criteria = parse_qsl(header.split("?", 1)[-1], keep_blank_values=False)
+    created, is_new = await service(request).create(patient, criteria)
+    if not is_new:
+        return write_response(
+            request, created, 200, "A Patient matching If-None-Exist exists; nothing created"
+        )
+    return write_response(request, created, 201, f"Created Patient/{created['id']}")
+
+
+@router.put("/{patient_id}")
+async def update(request: Request, patient_id: str) -> Response:
+    check_id("Patient", patient_id)
+    patient = await read_resource(request, "Patient")
+    if patient.get("id") != patient_id:
+        raise FhirError(
+            400,
+            f"The body's id ({patient.get('id')!r}) must be the id in the URL ({patient_id!r})",
+            expression=["Patient.id"],
+        )
+    updated = await service(request).update(patient_id, patient, if_match_version(request))
+    return write_response(request, updated, 200, f"Updated Patient/{patient_id}")
+
+
+@router.delete("/{patient_id}")
+async def delete(request: Request, patient_id: str) -> Response:
+    await service(request).delete(check_id("Patient", patient_id))
+    return Response(status_code=204)
