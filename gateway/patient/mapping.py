@@ -14,7 +14,9 @@ The node ids live in the constants below, so that following the template is a lo
 from __future__ import annotations
 
 from archetypes.identifiers import (
+    PERSONNUMMER,
     PERSONNUMMER_SYSTEM,
+    SAMORDNINGSNUMMER,
     SAMORDNINGSNUMMER_SYSTEM,
     InvalidIdentifier,
     PersonIdentifier,
@@ -68,17 +70,19 @@ TELECOM_USE = "at0003"
 GENDER_TO_SEX = {
     "male": ("at0310", "Man"),
     "female": ("at0311", "Kvinna"),
-    "other": ("at0312", "Intersex eller obestämbart"),
-    "unknown": ("at0313", "Ej angivet"),
+    "other": ("at0312", "Intersex eller obestämt"),
+    "unknown": ("at0313", "Okänt"),
 }
 SEX_TO_GENDER = {code: gender for gender, (code, _) in GENDER_TO_SEX.items()}
 
+# The population register name (folkbokföringsnamn, at0023) is FHIR's official name; the
+# archetype's "legal name" (at0027) reads as official too.
 NAME_USE_TO_KIND = {
-    "official": ("at0027", "Juridiskt namn"),
+    "official": ("at0023", "Folkbokföringsnamn"),
     "maiden": ("at0026", "Flicknamn"),
     "usual": ("at0028", "Annat namn"),
 }
-KIND_TO_NAME_USE = {code: use for use, (code, _) in NAME_USE_TO_KIND.items()}
+KIND_TO_NAME_USE = {code: use for use, (code, _) in NAME_USE_TO_KIND.items()} | {"at0027": "official"}
 NAME_USES = {"usual", "official", "temp", "nickname", "anonymous", "old", "maiden"}
 
 ADDRESS_USE_TO_KIND = {
@@ -112,10 +116,7 @@ def person_to_patient(person: dict, version_uid: str, last_updated: str | None =
     identifiers = []
     for ident in items_with(details, IDENTIFIER_ARCHETYPE):
         for el in items_with(ident.get("items"), ID_VALUE):
-            dv = el.get("value") or {}
-            kind = dv.get("type")
-            system = SAMORDNINGSNUMMER_SYSTEM if kind == "samordningsnummer" else PERSONNUMMER_SYSTEM
-            identifiers.append({"use": "official", "system": system, "value": dv.get("id")})
+            identifiers.append(_identifier(el.get("value") or {}))
     if identifiers:
         patient["identifier"] = identifiers
 
@@ -144,6 +145,21 @@ def person_to_patient(person: dict, version_uid: str, last_updated: str | None =
     if addresses:
         patient["address"] = addresses
     return patient
+
+
+def _identifier(dv: dict) -> dict:
+    """Swedish numbers in their canonical twelve-digit form under their HL7 Sweden system."""
+    number, kind = dv.get("id") or "", dv.get("type")
+    try:
+        parsed = parse_person_identifier(number)
+    except InvalidIdentifier:
+        parsed = None
+    if parsed is not None and kind in (None, PERSONNUMMER, SAMORDNINGSNUMMER):
+        return {"use": "official", "system": parsed.system, "value": parsed.value}
+    identifier: dict = {"value": number}
+    if kind:
+        identifier["type"] = {"text": kind}
+    return identifier
 
 
 def _name_from_identity(identity: dict) -> dict:
@@ -268,16 +284,20 @@ def patient_to_person(patient: dict) -> dict:
             "id": parsed.value,
             "type": parsed.kind,
         }
-        details.append(
-            cluster(
-                IDENTIFIER_ARCHETYPE,
-                "Personidentifierare",
-                [
-                    element(ID_VALUE, "Identifierare", dv),
-                    element(ID_SCOPE, "Geografisk omfattning", dv_coded("Nationell", "at0013")),
-                ],
-            )
+        identifier_cluster = cluster(
+            IDENTIFIER_ARCHETYPE,
+            "Personnummer" if parsed.kind == PERSONNUMMER else "Samordningsnummer",
+            [
+                element(ID_VALUE, "Identifierare", dv),
+                element(ID_SCOPE, "Geografisk omfattning", dv_coded("Nationell", "at0013")),
+            ],
         )
+        identifier_cluster["archetype_details"] = {
+            "_type": "ARCHETYPED",
+            "archetype_id": {"_type": "ARCHETYPE_ID", "value": IDENTIFIER_ARCHETYPE},
+            "rm_version": "1.0.4",
+        }
+        details.append(identifier_cluster)
     person: dict = {
         "_type": "PERSON",
         "archetype_node_id": PERSON_ARCHETYPE,
@@ -291,7 +311,7 @@ def patient_to_person(patient: dict) -> dict:
         "details": {
             "_type": "ITEM_TREE",
             "archetype_node_id": DETAILS_ARCHETYPE,
-            "name": dv_text("Persondata"),
+            "name": dv_text("Personuppgifter"),
             "items": details,
         },
         "identities": [_identity(name, i) for i, name in enumerate(patient.get("name") or [])],
@@ -328,7 +348,7 @@ def _identity(name: dict, index: int) -> dict:
         items.append(element(FAMILY, "Efternamn", dv_text(name["family"])))
     items += [element(TITLE, "Titel", dv_text(p)) for p in name.get("prefix") or []]
     items += [element(SUFFIX, "Suffix", dv_text(s)) for s in name.get("suffix") or []]
-    items.append(element(PREFERRED, "Föredraget namn", {"_type": "DV_BOOLEAN", "value": index == 0}))
+    items.append(element(PREFERRED, "Tilltalsnamn", {"_type": "DV_BOOLEAN", "value": index == 0}))
     if name.get("text"):
         items.append(element(FULL_NAME, "Fullständigt namn", dv_text(name["text"])))
     return {
@@ -338,7 +358,7 @@ def _identity(name: dict, index: int) -> dict:
         "details": {
             "_type": "ITEM_TREE",
             "archetype_node_id": NAME_TREE,
-            "name": dv_text("Namnkomponenter"),
+            "name": dv_text("Namn"),
             "items": items,
         },
     }

@@ -55,7 +55,7 @@ PERSON = {
     "details": {
         "_type": "ITEM_TREE",
         "archetype_node_id": "openEHR-DEMOGRAPHIC-ITEM_TREE.person_details.v0",
-        "name": text("Persondata"),
+        "name": text("Personuppgifter"),
         "items": [
             {
                 "_type": "CLUSTER",
@@ -69,7 +69,15 @@ PERSON = {
             {
                 "_type": "CLUSTER",
                 "archetype_node_id": "openEHR-DEMOGRAPHIC-CLUSTER.person_identifier.v0",
-                "name": text("Personidentifierare"),
+                "name": text("Personnummer"),
+                "archetype_details": {
+                    "_type": "ARCHETYPED",
+                    "archetype_id": {
+                        "_type": "ARCHETYPE_ID",
+                        "value": "openEHR-DEMOGRAPHIC-CLUSTER.person_identifier.v0",
+                    },
+                    "rm_version": "1.0.4",
+                },
                 "items": [
                     el(
                         "at0001",
@@ -91,16 +99,16 @@ PERSON = {
         {
             "_type": "PARTY_IDENTITY",
             "archetype_node_id": "openEHR-DEMOGRAPHIC-PARTY_IDENTITY.person_name.v0",
-            "name": local("Juridiskt namn", "at0027"),
+            "name": local("Folkbokföringsnamn", "at0023"),
             "details": {
                 "_type": "ITEM_TREE",
                 "archetype_node_id": "at0001",
-                "name": text("Namnkomponenter"),
+                "name": text("Namn"),
                 "items": [
                     el("at0002", "Förnamn", text("Tolvan")),
                     el("at0002", "Förnamn", text("Maria")),
                     el("at0003", "Efternamn", text("Åkesson")),
-                    el("at0008", "Föredraget namn", {"_type": "DV_BOOLEAN", "value": True}),
+                    el("at0008", "Tilltalsnamn", {"_type": "DV_BOOLEAN", "value": True}),
                     el("at0010", "Fullständigt namn", text("Tolvan Maria Åkesson")),
                 ],
             },
@@ -112,10 +120,10 @@ PERSON = {
             "details": {
                 "_type": "ITEM_TREE",
                 "archetype_node_id": "at0001",
-                "name": text("Namnkomponenter"),
+                "name": text("Namn"),
                 "items": [
                     el("at0003", "Efternamn", text("Tolvansson")),
-                    el("at0008", "Föredraget namn", {"_type": "DV_BOOLEAN", "value": False}),
+                    el("at0008", "Tilltalsnamn", {"_type": "DV_BOOLEAN", "value": False}),
                 ],
             },
         },
@@ -236,3 +244,21 @@ def test_what_cannot_be_stored_names_the_element(change, expression, status):
         patient_to_person(copy.deepcopy(patient))
     assert caught.value.expression == expression
     assert caught.value.status == status
+
+
+def test_reads_the_demographics_module_style_person():
+    """Identifiers as written by people ('19121212-1212'), the legal name code, other id types."""
+    person = copy.deepcopy(PERSON)
+    ident = person["details"]["items"][1]["items"][0]["value"]
+    ident["id"] = "19121212-1212"
+    person["identities"][0]["name"] = local("Juridiskt namn", "at0027")
+    other = copy.deepcopy(person["details"]["items"][1])
+    other["items"][0]["value"] = {"_type": "DV_IDENTIFIER", "id": "A-17", "type": "reservnummer"}
+    person["details"]["items"].append(other)
+    patient = person_to_patient(person, UID)
+    Patient.model_validate(patient)
+    assert patient["identifier"] == [
+        {"use": "official", "system": PNR_SYSTEM, "value": "191212121212"},
+        {"value": "A-17", "type": {"text": "reservnummer"}},
+    ]
+    assert patient["name"][0]["use"] == "official"
