@@ -22,6 +22,8 @@ from gateway.fhir.errors import FhirError, Issue
 from gateway.fhir.http import negotiate_format, render
 from gateway.fhir.registry import Registry
 from gateway.fhir.responses import fhir_base
+from gateway.medication import api as medication_api
+from gateway.medication.service import MedicationService
 from gateway.modules import Modules, build_modules
 from gateway.patient import api as patient_api
 from gateway.patient.service import PatientService
@@ -30,7 +32,7 @@ from gateway.settings import GatewaySettings
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
 
-RESOURCE_APIS = (patient_api,)
+RESOURCE_APIS = (patient_api, medication_api)
 
 
 def create_app(
@@ -53,6 +55,7 @@ def create_app(
     app.state.registry = registry = Registry()
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     app.state.patients = PatientService(modules.demographics, settings.ehr_cache_size)
+    app.state.medications = MedicationService(modules.medication, app.state.patients)
 
     for api in RESOURCE_APIS:
         registry.register(api.DEFINITION)

@@ -16,7 +16,7 @@ from gateway.fhir.registry import ResourceDef
 from gateway.settings import GatewaySettings
 
 # Result parameters the gateway handles for every search.
-CONTROL = {"_count", "_offset", "_summary", "_total", "_elements", "_format", "_pretty", "_sort"}
+CONTROL = {"_count", "_offset", "_summary", "_total", "_elements", "_format", "_pretty", "_sort", "_include"}
 SUMMARY_MODES = {"true", "false", "count", "data", "text"}
 SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
 
@@ -78,6 +78,7 @@ class SearchRequest:
     total: str = "accurate"
     elements: list[str] | None = None
     sort: list[str] = field(default_factory=list)
+    includes: list[str] = field(default_factory=list)
     fmt: str | None = None
     ignored: list[str] = field(default_factory=list)
 
@@ -96,6 +97,7 @@ class SearchRequest:
                 out.append((f"{name}:{modifier}" if modifier else name, value))
         if self.sort:
             out.append(("_sort", ",".join(self.sort)))
+        out += [("_include", include) for include in self.includes]
         if self.summary:
             out.append(("_summary", self.summary))
         if self.elements:
@@ -136,6 +138,20 @@ def parse_search(
     search = SearchRequest(definition.type, count=settings.default_page_size)
     items = list(request.query_params.multi_items()) + list(extra or [])
     for key, value in items:
+        if key == "_include":
+            if value in definition.search_include:
+                search.includes.append(value)
+            elif lenient:
+                search.ignored.append(f"{key}={value}")
+            else:
+                supported = ", ".join(definition.search_include) or "none"
+                raise FhirError(
+                    400,
+                    f"_include={value} is not supported (supported: {supported})",
+                    code="not-supported",
+                    expression=["_include"],
+                )
+            continue
         if key in CONTROL:
             _control(search, key, value, settings)
             continue

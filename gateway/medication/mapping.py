@@ -1,0 +1,445 @@
+"""MedicationRequest <-> COMPOSITION of template vgr.medication_order.v1, pure functions.
+
+COMPOSITION.medication_list.v1
+  context.start_time                      authoredOn
+  context.health_care_facility (HSA-id)   requester (the care unit, identifier urn:oid:1.2.752.29.4.19)
+  composer                                recorder (absent: the gateway itself)
+  INSTRUCTION.medication_order.v3
+    activities[at0001]/description[at0002]
+      at0070 medication item (ATC coded)  medicationCodeableConcept (http://www.whocc.no/atc, or text)
+      at0091 route                        dosageInstruction[0].route.text
+      at0009 overall directions           dosageInstruction[0].text
+      at0018 clinical indication (0..*)   reasonCode[].text
+      at0129/at0132 substitution          substitution.allowedBoolean (at0168 permitted, at0169 not)
+      at0167 comment                      note[0].text
+    protocol[at0005]/at0004 order id      identifier[0] (system -> DV_IDENTIFIER.issuer)
+  ACTION.medication.v1 (1..*)             status = careflow step of the latest ACTION by time;
+                                          statusReason.text = its reason (at0021)
+
+The FHIR id joins the EHR id and the composition's object id (both UUIDs) as 64 hex digits,
+so a MedicationRequest can be read without any lookup.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from archetypes.identifiers import HSA_ID_SYSTEM
+from gateway.openehr import (
+    MappingError,
+    VersionUid,
+    code_phrase,
+    dv_coded,
+    dv_text,
+    element,
+    first_with,
+    items_with,
+    value_of,
+)
+
+TEMPLATE_ID = "vgr.medication_order.v1"
+COMPOSITION_ARCHETYPE = "openEHR-EHR-COMPOSITION.medication_list.v1"
+INSTRUCTION_ARCHETYPE = "openEHR-EHR-INSTRUCTION.medication_order.v3"
+ACTION_ARCHETYPE = "openEHR-EHR-ACTION.medication.v1"
+ATC_SYSTEM = "http://www.whocc.no/atc"
+ATC_TERMINOLOGY = "ATC"
+GATEWAY_COMPOSER = "FHIR-gateway"
+
+ACTIVITY, DESCRIPTION = "at0001", "at0002"
+ITEM, ROUTE, DIRECTIONS, INDICATION, COMMENT = "at0070", "at0091", "at0009", "at0018", "at0167"
+DISPENSE, SUBSTITUTION, PERMITTED, NOT_PERMITTED = "at0129", "at0132", "at0168", "at0169"
+PROTOCOL, ORDER_ID = "at0005", "at0004"
+ACTION_TREE, ACTION_ITEM, ACTION_REASON = "at0017", "at0020", "at0021"
+
+# FHIR status -> (careflow step, its text, ISM state code, ISM state text)
+STATUS_STEPS = {
+    "active": ("at0004", "Påbörjad läkemedelsbehandling", "245", "active"),
+    "on-hold": ("at0009", "Indragen administrering", "530", "suspended"),
+    "stopped": ("at0015", "Avbruten läkemedelsbehandling", "531", "aborted"),
+    "completed": ("at0007", "Fullföljd läkemedelsbehandling", "532", "completed"),
+    "cancelled": ("at0012", "Avbruten läkemedelsbehandling", "528", "cancelled"),
+}
+STEP_TO_STATUS = {step: status for status, (step, *_rest) in STATUS_STEPS.items()}
+ISM_TO_STATUS = {ism: status for status, (_s, _t, ism, _i) in STATUS_STEPS.items()}
+# FHIR status -> the medication module's status search value (services/README.md)
+MODULE_STATUS = {"active": "active", "on-hold": "suspended", "stopped": "stopped", "completed": "completed"}
+
+_IGNORED = {"resourceType", "id", "meta", "text", "intent", "subject", "status", "statusReason"}
+_MAPPED = {
+    "identifier",
+    "medicationCodeableConcept",
+    "authoredOn",
+    "requester",
+    "recorder",
+    "dosageInstruction",
+    "reasonCode",
+    "substitution",
+    "note",
+}
+
+
+def resource_id(ehr_id: str, object_id: str) -> str:
+    return uuid.UUID(ehr_id).hex + uuid.UUID(object_id).hex
+
+
+def split_id(resource_id: str) -> tuple[str, str] | None:
+    """(ehr_id, object_id) of a MedicationRequest id, None when it is not one of ours."""
+    if len(resource_id) != 64:
+        return None
+    try:
+        return str(uuid.UUID(resource_id[:32])), str(uuid.UUID(resource_id[32:]))
+    except ValueError:
+        return None
+
+
+# -- COMPOSITION -> MedicationRequest ------------------------------------------------------------
+
+
+def _content(composition: dict, archetype: str) -> list[dict]:
+    return [c for c in composition.get("content") or [] if c.get("archetype_node_id") == archetype]
+
+
+def latest_action(composition: dict) -> dict | None:
+    actions = _content(composition, ACTION_ARCHETYPE)
+    if not actions:
+        return None
+    # stable: the last one added wins among equal times
+    return max(
+        enumerate(actions), key=lambda pair: (((pair[1].get("time") or {}).get("value") or ""), pair[0])
+    )[1]
+
+
+def status_of(composition: dict) -> str:
+    action = latest_action(composition)
+    if action is None:
+        return "draft"
+    transition = action.get("ism_transition") or {}
+    step = ((transition.get("careflow_step") or {}).get("defining_code") or {}).get("code_string")
+    if step in STEP_TO_STATUS:
+        return STEP_TO_STATUS[step]
+    state = ((transition.get("current_state") or {}).get("defining_code") or {}).get("code_string")
+    return ISM_TO_STATUS.get(state, "unknown")
+
+
+def _party_reference(party: dict | None, default_type: str) -> dict | None:
+    if not isinstance(party, dict) or party.get("_type") == "PARTY_SELF":
+        return None
+    ref: dict = {"type": default_type}
+    for ident in party.get("identifiers") or []:
+        if ident.get("type") == "HSA-id" or ident.get("issuer") == "HSA":
+            ref["identifier"] = {"system": HSA_ID_SYSTEM, "value": ident.get("id")}
+            break
+    if party.get("name"):
+        ref["display"] = party["name"]
+    return ref
+
+
+def composition_to_medication_request(
+    composition: dict, version_uid: str, ehr_id: str, patient_id: str | None, last_updated: str | None = None
+) -> dict:
+    uid = VersionUid.parse(version_uid)
+    meta: dict = {"versionId": str(uid.version)}
+    if last_updated:
+        meta["lastUpdated"] = last_updated
+    mr: dict = {"resourceType": "MedicationRequest", "id": resource_id(ehr_id, uid.object_id), "meta": meta}
+    instruction = (_content(composition, INSTRUCTION_ARCHETYPE) or [{}])[0]
+    activity = first_with(instruction.get("activities"), ACTIVITY) or {}
+    items = (activity.get("description") or {}).get("items") or []
+    order_id = value_of(((instruction.get("protocol") or {}).get("items")), ORDER_ID)
+    if order_id and order_id.get("id"):
+        identifier = {"value": order_id["id"]}
+        if order_id.get("issuer"):
+            identifier = {"system": order_id["issuer"], "value": order_id["id"]}
+        mr["identifier"] = [identifier]
+    mr["status"] = status_of(composition)
+    action = latest_action(composition)
+    if action:
+        reason = value_of((action.get("description") or {}).get("items"), ACTION_REASON)
+        if reason and reason.get("value"):
+            mr["statusReason"] = {"text": reason["value"]}
+    mr["intent"] = "order"
+    item = value_of(items, ITEM)
+    if item:
+        code = item.get("defining_code") or {}
+        if (code.get("terminology_id") or {}).get("value") == ATC_TERMINOLOGY:
+            mr["medicationCodeableConcept"] = {
+                "coding": [
+                    {"system": ATC_SYSTEM, "code": code.get("code_string"), "display": item.get("value")}
+                ],
+                "text": item.get("value"),
+            }
+        else:
+            mr["medicationCodeableConcept"] = {"text": item.get("value")}
+    mr["subject"] = {"reference": f"Patient/{patient_id}"} if patient_id else {"display": f"EHR {ehr_id}"}
+    context = composition.get("context") or {}
+    if (context.get("start_time") or {}).get("value"):
+        mr["authoredOn"] = context["start_time"]["value"]
+    requester = _party_reference(context.get("health_care_facility"), "Organization")
+    if requester:
+        mr["requester"] = requester
+    composer = composition.get("composer") or {}
+    if composer.get("name") != GATEWAY_COMPOSER:
+        recorder = _party_reference(composer, "Practitioner")
+        if recorder:
+            mr["recorder"] = recorder
+    indications = [el["value"]["value"] for el in items_with(items, INDICATION)]
+    if indications:
+        mr["reasonCode"] = [{"text": text} for text in indications]
+    comment = value_of(items, COMMENT)
+    if comment:
+        mr["note"] = [{"text": comment["value"]}]
+    dosage: dict = {}
+    directions = value_of(items, DIRECTIONS)
+    if directions:
+        dosage["text"] = directions["value"]
+    route = value_of(items, ROUTE)
+    if route:
+        dosage["route"] = {"text": route["value"]}
+    if dosage:
+        mr["dosageInstruction"] = [dosage]
+    dispense = first_with(items, DISPENSE)
+    if dispense:
+        allowed = (
+            (value_of(dispense.get("items"), SUBSTITUTION) or {}).get("defining_code", {}).get("code_string")
+        )
+        if allowed in (PERMITTED, NOT_PERMITTED):
+            mr["substitution"] = {"allowedBoolean": allowed == PERMITTED}
+    return mr
+
+
+# -- MedicationRequest -> COMPOSITION ------------------------------------------------------------
+
+
+def _hsa_party(reference: dict, where: str, required: bool) -> dict | None:
+    identifier = reference.get("identifier") or {}
+    if identifier.get("system") != HSA_ID_SYSTEM or not identifier.get("value"):
+        if required:
+            raise MappingError(
+                f"{where} needs an HSA-id identifier (system {HSA_ID_SYSTEM})",
+                f"{where}.identifier",
+                status=422,
+            )
+        return None
+    party = {
+        "_type": "PARTY_IDENTIFIED",
+        "identifiers": [
+            {
+                "_type": "DV_IDENTIFIER",
+                "id": identifier["value"],
+                "type": "HSA-id",
+                "issuer": "HSA",
+                "assigner": "Inera",
+            }
+        ],
+    }
+    if reference.get("display"):
+        party["name"] = reference["display"]
+    return party
+
+
+def status_action(status: str, time: str, item: dict | None, reason: str | None = None) -> dict:
+    step, step_text, ism, ism_text = STATUS_STEPS[status]
+    items = []
+    if item:
+        items.append(element(ACTION_ITEM, "Läkemedelsartikel", item))
+    if reason:
+        items.append(element(ACTION_REASON, "Orsak", dv_text(reason)))
+    return {
+        "_type": "ACTION",
+        "archetype_node_id": ACTION_ARCHETYPE,
+        "name": dv_text("Hantering av läkemedelsregim"),
+        "archetype_details": _archetyped(ACTION_ARCHETYPE),
+        "language": code_phrase("sv", "ISO_639-1"),
+        "encoding": code_phrase("UTF-8", "IANA_character-sets"),
+        "subject": {"_type": "PARTY_SELF"},
+        "time": {"_type": "DV_DATE_TIME", "value": time},
+        "ism_transition": {
+            "_type": "ISM_TRANSITION",
+            "current_state": dv_coded(ism_text, ism, "openehr"),
+            "careflow_step": dv_coded(step_text, step),
+        },
+        "description": {
+            "_type": "ITEM_TREE",
+            "archetype_node_id": ACTION_TREE,
+            "name": dv_text("Tree"),
+            "items": items,
+        },
+    }
+
+
+def _archetyped(archetype_id: str, template: bool = False) -> dict:
+    out = {
+        "_type": "ARCHETYPED",
+        "archetype_id": {"_type": "ARCHETYPE_ID", "value": archetype_id},
+        "rm_version": "1.0.4",
+    }
+    if template:
+        out["template_id"] = {"_type": "TEMPLATE_ID", "value": TEMPLATE_ID}
+    return out
+
+
+def medication_item(mr: dict) -> dict:
+    concept = mr.get("medicationCodeableConcept")
+    if not concept:
+        raise MappingError(
+            "A MedicationRequest needs medicationCodeableConcept (ATC or text)",
+            "MedicationRequest.medicationCodeableConcept",
+            status=422,
+        )
+    for coding in concept.get("coding") or []:
+        if coding.get("system") == ATC_SYSTEM and coding.get("code"):
+            text = concept.get("text") or coding.get("display") or coding["code"]
+            return dv_coded(text, coding["code"], ATC_TERMINOLOGY)
+    if concept.get("text"):
+        return dv_text(concept["text"])
+    raise MappingError(
+        f"The medication needs an ATC code ({ATC_SYSTEM}) or a text",
+        "MedicationRequest.medicationCodeableConcept",
+        status=422,
+    )
+
+
+def medication_request_to_composition(mr: dict, now: str) -> dict:
+    """A new order (COMPOSITION with the INSTRUCTION and its first ACTION, status active)."""
+    unsupported = sorted(set(mr) - _IGNORED - _MAPPED)
+    if unsupported:
+        raise MappingError(
+            f"MedicationRequest elements not stored by the medication module: {', '.join(unsupported)}",
+            f"MedicationRequest.{unsupported[0]}",
+            status=422,
+        )
+    if mr.get("intent") != "order":
+        raise MappingError("Only intent 'order' is supported", "MedicationRequest.intent", status=422)
+    if mr.get("status") not in ("active", None):
+        raise MappingError(
+            "A new MedicationRequest starts active; change its status with an update",
+            "MedicationRequest.status",
+            status=422,
+        )
+    item = medication_item(mr)
+    items = [element(ITEM, "Läkemedelsartikel", item)]
+    dosages = mr.get("dosageInstruction") or []
+    if len(dosages) > 1:
+        raise MappingError(
+            "One dosageInstruction is supported", "MedicationRequest.dosageInstruction[1]", 422
+        )
+    if dosages:
+        dosage = dosages[0]
+        extra = sorted(set(dosage) - {"text", "route"})
+        if extra:
+            raise MappingError(
+                f"Dosage.{extra[0]} is not stored (use Dosage.text)",
+                f"MedicationRequest.dosageInstruction[0].{extra[0]}",
+                status=422,
+            )
+        if (dosage.get("route") or {}).get("text"):
+            items.append(element(ROUTE, "Administreringsväg", dv_text(dosage["route"]["text"])))
+        if dosage.get("text"):
+            items.append(
+                element(DIRECTIONS, "Fullständig beskrivning av anvisningar", dv_text(dosage["text"]))
+            )
+    for index, reason in enumerate(mr.get("reasonCode") or []):
+        if not reason.get("text"):
+            raise MappingError("reasonCode needs a text", f"MedicationRequest.reasonCode[{index}].text", 422)
+        items.append(element(INDICATION, "Klinisk indikation", dv_text(reason["text"])))
+    substitution = mr.get("substitution")
+    if substitution is not None:
+        if "allowedBoolean" not in substitution:
+            raise MappingError(
+                "substitution.allowedBoolean is the supported form",
+                "MedicationRequest.substitution",
+                status=422,
+            )
+        code = PERMITTED if substitution["allowedBoolean"] else NOT_PERMITTED
+        text = "Tillåtet" if code == PERMITTED else "Ej tillåtet"
+        items.append(
+            {
+                "_type": "CLUSTER",
+                "archetype_node_id": DISPENSE,
+                "name": dv_text("Anvisningar för dispensering"),
+                "items": [element(SUBSTITUTION, "Anvisningar för substitution", dv_coded(text, code))],
+            }
+        )
+    notes = mr.get("note") or []
+    if len(notes) > 1:
+        raise MappingError("One note is supported", "MedicationRequest.note[1]", status=422)
+    if notes:
+        items.append(element(COMMENT, "Kommentar", dv_text(notes[0].get("text") or "")))
+    instruction: dict = {
+        "_type": "INSTRUCTION",
+        "archetype_node_id": INSTRUCTION_ARCHETYPE,
+        "name": dv_text("Läkemedelsbeställning"),
+        "archetype_details": _archetyped(INSTRUCTION_ARCHETYPE),
+        "language": code_phrase("sv", "ISO_639-1"),
+        "encoding": code_phrase("UTF-8", "IANA_character-sets"),
+        "subject": {"_type": "PARTY_SELF"},
+        "narrative": dv_text(item["value"]),
+        "activities": [
+            {
+                "_type": "ACTIVITY",
+                "archetype_node_id": ACTIVITY,
+                "name": dv_text("Order"),
+                "action_archetype_id": r"openEHR-EHR-ACTION\.medication\.v1",
+                "description": {
+                    "_type": "ITEM_TREE",
+                    "archetype_node_id": DESCRIPTION,
+                    "name": dv_text("Tree"),
+                    "items": items,
+                },
+            }
+        ],
+    }
+    identifiers = mr.get("identifier") or []
+    if len(identifiers) > 1:
+        raise MappingError("One identifier is supported", "MedicationRequest.identifier[1]", status=422)
+    if identifiers:
+        dv = {"_type": "DV_IDENTIFIER", "id": identifiers[0].get("value") or ""}
+        if identifiers[0].get("system"):
+            dv["issuer"] = identifiers[0]["system"]
+        instruction["protocol"] = {
+            "_type": "ITEM_TREE",
+            "archetype_node_id": PROTOCOL,
+            "name": dv_text("Tree"),
+            "items": [element(ORDER_ID, "Beställnings-ID", dv)],
+        }
+    authored = mr.get("authoredOn") or now
+    facility = _hsa_party(mr.get("requester") or {}, "MedicationRequest.requester", required=True)
+    composer = None
+    if mr.get("recorder"):
+        composer = _hsa_party(mr["recorder"], "MedicationRequest.recorder", required=False)
+        if composer and "name" not in composer:
+            composer["name"] = mr["recorder"]["identifier"]["value"]
+    composer = composer or {"_type": "PARTY_IDENTIFIED", "name": GATEWAY_COMPOSER}
+    return {
+        "_type": "COMPOSITION",
+        "archetype_node_id": COMPOSITION_ARCHETYPE,
+        "name": dv_text("Läkemedelsordination"),
+        "archetype_details": _archetyped(COMPOSITION_ARCHETYPE, template=True),
+        "language": code_phrase("sv", "ISO_639-1"),
+        "territory": code_phrase("SE", "ISO_3166-1"),
+        "category": dv_coded("event", "433", "openehr"),
+        "composer": composer,
+        "context": {
+            "_type": "EVENT_CONTEXT",
+            "start_time": {"_type": "DV_DATE_TIME", "value": authored},
+            "setting": dv_coded("other care", "238", "openehr"),
+            "health_care_facility": facility,
+        },
+        "content": [instruction, status_action("active", authored, item)],
+    }
+
+
+def with_status(composition: dict, status: str, time: str, reason: str | None = None) -> dict:
+    """The next version of an order: the same composition plus an ACTION for the new status."""
+    if status not in STATUS_STEPS:
+        raise MappingError(
+            f"status {status!r} cannot be set (use {', '.join(STATUS_STEPS)})",
+            "MedicationRequest.status",
+            status=422,
+        )
+    instruction = (_content(composition, INSTRUCTION_ARCHETYPE) or [{}])[0]
+    activity = first_with(instruction.get("activities"), ACTIVITY) or {}
+    item = value_of((activity.get("description") or {}).get("items"), ITEM)
+    updated = {k: v for k, v in composition.items() if k != "uid"}
+    updated["content"] = [*composition.get("content", []), status_action(status, time, item, reason)]
+    return updated
