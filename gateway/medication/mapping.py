@@ -64,6 +64,28 @@ ISM_TO_STATUS = {ism: status for status, (_s, _t, ism, _i) in STATUS_STEPS.items
 # FHIR status -> the medication module's status search value (services/README.md)
 MODULE_STATUS = {"active": "active", "on-hold": "suspended", "stopped": "stopped", "completed": "completed"}
 
+# Required bindings the fhir.resources models do not check (R4 value sets).
+FHIR_STATUSES = {
+    "active",
+    "on-hold",
+    "cancelled",
+    "completed",
+    "entered-in-error",
+    "stopped",
+    "draft",
+    "unknown",
+}
+FHIR_INTENTS = {
+    "proposal",
+    "plan",
+    "order",
+    "original-order",
+    "reflex-order",
+    "filler-order",
+    "instance-order",
+    "option",
+}
+
 _IGNORED = {"resourceType", "id", "meta", "text", "intent", "subject", "status", "statusReason"}
 _MAPPED = {
     "identifier",
@@ -308,6 +330,7 @@ def medication_request_to_composition(mr: dict, now: str) -> dict:
             f"MedicationRequest.{unsupported[0]}",
             status=422,
         )
+    check_codes(mr)
     if mr.get("intent") != "order":
         raise MappingError("Only intent 'order' is supported", "MedicationRequest.intent", status=422)
     if mr.get("status") not in ("active", None):
@@ -429,8 +452,21 @@ def medication_request_to_composition(mr: dict, now: str) -> dict:
     }
 
 
+def check_codes(mr: dict) -> None:
+    """400 for codes outside the R4 value sets (status, intent)."""
+    if mr.get("status") is not None and mr["status"] not in FHIR_STATUSES:
+        raise MappingError(
+            f"status {mr['status']!r} is not a MedicationRequest status", "MedicationRequest.status"
+        )
+    if mr.get("intent") is not None and mr["intent"] not in FHIR_INTENTS:
+        raise MappingError(
+            f"intent {mr['intent']!r} is not a MedicationRequest intent", "MedicationRequest.intent"
+        )
+
+
 def with_status(composition: dict, status: str, time: str, reason: str | None = None) -> dict:
     """The next version of an order: the same composition plus an ACTION for the new status."""
+    check_codes({"status": status})
     if status not in STATUS_STEPS:
         raise MappingError(
             f"status {status!r} cannot be set (use {', '.join(STATUS_STEPS)})",

@@ -8,7 +8,7 @@ import warnings
 import httpx
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
-from gateway_fakes import Down, FakeDemographics
+from gateway_fakes import Down, FakeClinical, FakeDemographics
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
@@ -86,4 +86,15 @@ def make_client(demographics, settings):
 @pytest.fixture
 def client(make_client) -> TestClient:
     with make_client() as c:
+        yield c
+
+
+@pytest.fixture
+def medication(demographics) -> FakeClinical:
+    return FakeClinical(demographics)
+
+
+@pytest.fixture
+def med_client(make_client, medication) -> TestClient:
+    with make_client(medication=httpx.MockTransport(medication)) as c:
         yield c

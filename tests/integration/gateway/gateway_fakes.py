@@ -350,3 +350,235 @@ class Down:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
+
+
+_ISM_STATUS = {"245": "active", "530": "suspended", "531": "stopped", "532": "completed", "528": "cancelled"}
+_MEDICATION_NEXT = {
+    None: {"active"},
+    "active": {"suspended", "stopped", "completed"},
+    "suspended": {"active", "stopped", "completed"},
+    "stopped": set(),
+    "completed": set(),
+}
+
+
+def medication_index(composition: dict) -> dict:
+    """The search fields the medication module extracts (README: index)."""
+    index = {
+        "date": ((composition.get("context") or {}).get("start_time") or {}).get("value"),
+        "status": None,
+        "atc_code": None,
+    }
+    actions = [c for c in composition.get("content", []) if c.get("_type") == "ACTION"]
+    if actions:
+        latest = max(enumerate(actions), key=lambda p: (p[1]["time"]["value"], p[0]))[1]
+        code = latest["ism_transition"]["current_state"]["defining_code"]["code_string"]
+        index["status"] = _ISM_STATUS.get(code)
+    for c in composition.get("content", []):
+        if c.get("_type") == "INSTRUCTION":
+            for el in c["activities"][0]["description"]["items"]:
+                code = (el.get("value") or {}).get("defining_code") or {}
+                if (
+                    el["archetype_node_id"] == "at0070"
+                    and code.get("terminology_id", {}).get("value") == "ATC"
+                ):
+                    index["atc_code"] = code["code_string"]
+    return index
+
+
+class FakeClinical:
+    """A clinical module (here: medication) storing COMPOSITIONs per EHR, EHRs checked against
+    the demographics fake (the real module asks demographics over HTTP)."""
+
+    def __init__(
+        self,
+        demographics: FakeDemographics,
+        template_id: str = "vgr.medication_order.v1",
+        system_id: str = "medication.vgr.se",
+        port: int = 8083,
+    ):
+        self.demographics = demographics
+        self.template_id = template_id
+        self.store = Versioned(system_id)
+        self.ehr_of: dict[str, str] = {}  # object_id -> ehr_id
+        self.base = f"http://127.0.0.1:{port}{API}"
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        self.calls.append((request.method, str(request.url)))
+        if path in ("/health", "/ready"):
+            return httpx.Response(200, json={"status": "ok"})
+        path = path.removeprefix(API)
+        try:
+            body = json.loads(request.content) if request.content else None
+        except ValueError:
+            return error(400, "malformed JSON", "malformed")
+        if path == "/query/compositions":
+            return self.query(request)
+        m = re.fullmatch(r"/ehr/([^/]+)/(composition|versioned_composition)(?:/([^/]+))?(/.*)?", path)
+        if not m:
+            return error(404, f"no route {path}", "not_found")
+        ehr_id, kind, uid, rest = m[1], m[2], m[3], m[4]
+        if ehr_id not in self.demographics.ehrs:
+            return error(404, f"EHR {ehr_id} is not known", "not_found")
+        if uid and self.ehr_of.get(uid.split("::")[0]) != ehr_id:
+            return error(404, f"{uid} not found in EHR {ehr_id}", "not_found")
+        if kind == "composition" and uid is None and request.method == "POST":
+            return self.create(request, ehr_id, body)
+        if kind == "composition" and uid and rest is None:
+            return self.composition(request, uid, body)
+        if kind == "versioned_composition" and rest == "/revision_history":
+            return httpx.Response(
+                200,
+                json=[
+                    {
+                        "version_id": {"value": v["uid"]},
+                        "audits": [
+                            {
+                                "time_committed": {"value": v["time"].isoformat()},
+                                "change_type": {"value": v["change"]},
+                            }
+                        ],
+                    }
+                    for v in self.store.objects[uid]
+                ],
+            )
+        if kind == "versioned_composition" and rest and rest.startswith("/version/"):
+            version, problem = self.store.find(rest.removeprefix("/version/"))
+            if problem:
+                return problem
+            return httpx.Response(
+                200,
+                json={
+                    "uid": {"value": version["uid"]},
+                    "data": version["data"],
+                    "commit_audit": {"time_committed": {"value": version["time"].isoformat()}},
+                },
+            )
+        return error(404, f"no route {path}", "not_found")
+
+    def validate(self, body) -> httpx.Response | None:
+        if not isinstance(body, dict) or body.get("_type") != "COMPOSITION":
+            return error(400, "body must be a COMPOSITION", "wrong_type")
+        template = ((body.get("archetype_details") or {}).get("template_id") or {}).get("value")
+        if template != self.template_id:
+            return error(
+                422,
+                "template violation",
+                "template",
+                [
+                    {
+                        "path": "/archetype_details/template_id",
+                        "pointer": "/archetype_details/template_id/value",
+                        "message": f"unknown template {template!r}",
+                    }
+                ],
+            )
+        facility = (body.get("context") or {}).get("health_care_facility") or {}
+        if not facility.get("identifiers"):
+            return error(
+                422,
+                "template violation",
+                "template",
+                [
+                    {
+                        "path": "/context/health_care_facility/identifiers",
+                        "pointer": "/context/health_care_facility",
+                        "message": "the care unit's HSA-id is required",
+                    }
+                ],
+            )
+        return None
+
+    def create(self, request, ehr_id, body) -> httpx.Response:
+        if problem := self.validate(body):
+            return problem
+        status = medication_index(body)["status"]
+        if status not in _MEDICATION_NEXT[None]:
+            return error(409, f"a new order cannot be {status}; allowed: active", "conflict")
+        object_id = str(uuid.uuid4())
+        self.ehr_of[object_id] = ehr_id
+        version = self.store.commit(object_id, body, "creation")
+        headers = version_headers(version, f"{self.base}/ehr/{ehr_id}/composition")
+        if wants_representation(request):
+            return httpx.Response(201, json=version["data"], headers=headers)
+        return httpx.Response(201, headers=headers)
+
+    def composition(self, request, uid, body) -> httpx.Response:
+        version, problem = self.store.find(uid)
+        if problem:
+            return problem
+        ehr_id = self.ehr_of[uid.split("::")[0]]
+        headers = version_headers(version, f"{self.base}/ehr/{ehr_id}/composition")
+        if request.method == "GET":
+            return httpx.Response(200, json=version["data"], headers=headers)
+        object_id = uid.split("::")[0]
+        latest = self.store.objects[object_id][-1]
+        if problem := check_if_match(request, latest):
+            return problem
+        if request.method == "DELETE":
+            self.store.commit(object_id, None, "deleted")
+            return httpx.Response(204)
+        if problem := self.validate(body):
+            return problem
+        old, new = medication_index(latest["data"])["status"], medication_index(body)["status"]
+        if old != new and new not in _MEDICATION_NEXT.get(old, set()):
+            allowed = ", ".join(sorted(_MEDICATION_NEXT.get(old, set()))) or "none"
+            return error(409, f"illegal transition {old} -> {new}; allowed from {old}: {allowed}", "conflict")
+        version = self.store.commit(object_id, body, "modification")
+        headers = version_headers(version, f"{self.base}/ehr/{ehr_id}/composition")
+        if wants_representation(request):
+            return httpx.Response(200, json=version["data"], headers=headers)
+        return httpx.Response(204, headers=headers)
+
+    def query(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        try:
+            offset, limit = int(params.get("offset", 0)), int(params.get("limit", 20))
+        except ValueError:
+            return error(400, "offset and limit are integers", "bad_parameter")
+        if offset < 0 or not 0 < limit <= 1000:
+            return error(400, "bad offset or limit", "bad_parameter")
+        ehr_ids = set(params.get_list("ehr_id"))
+        rows = []
+        for object_id, versions in self.store.objects.items():
+            latest = versions[-1]
+            if latest["data"] is None or (ehr_ids and self.ehr_of[object_id] not in ehr_ids):
+                continue
+            index = medication_index(latest["data"])
+            if params.get("template_id") and params["template_id"] != self.template_id:
+                continue
+            if params.get("status") and index["status"] != params["status"]:
+                continue
+            if params.get("atc_code") and index["atc_code"] != params["atc_code"]:
+                continue
+            moment = datetime.fromisoformat(index["date"].replace("Z", "+00:00"))
+            if params.get("date_from") and moment < datetime.fromisoformat(
+                params["date_from"].replace("Z", "+00:00")
+            ):
+                continue
+            if params.get("date_to") and moment > datetime.fromisoformat(
+                params["date_to"].replace("Z", "+00:00")
+            ):
+                continue
+            rows.append(
+                {
+                    "ehr_id": self.ehr_of[object_id],
+                    "uid": latest["uid"],
+                    "time_committed": latest["time"].isoformat(),
+                    "index": index,
+                    "composition": latest["data"],
+                }
+            )
+        if params.get("sort") in ("date", "-date"):
+            rows.sort(key=lambda row: row["index"]["date"], reverse=params["sort"] == "-date")
+        return httpx.Response(
+            200,
+            json={
+                "total": len(rows),
+                "offset": offset,
+                "limit": limit,
+                "items": rows[offset : offset + limit],
+            },
+        )
