@@ -23,6 +23,7 @@ so a MedicationRequest can be read without any lookup.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from archetypes.identifiers import HSA_ID_SYSTEM
 from gateway.openehr import (
@@ -125,10 +126,17 @@ def latest_action(composition: dict) -> dict | None:
     actions = _content(composition, ACTION_ARCHETYPE)
     if not actions:
         return None
-    # stable: the last one added wins among equal times
-    return max(
-        enumerate(actions), key=lambda pair: (((pair[1].get("time") or {}).get("value") or ""), pair[0])
-    )[1]
+    # by time (parsed: ISO texts of different precision do not sort as strings); the last added wins ties
+    return max(enumerate(actions), key=lambda pair: (_moment(pair[1]), pair[0]))[1]
+
+
+def _moment(action: dict) -> datetime:
+    text = (action.get("time") or {}).get("value") or ""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def status_of(composition: dict) -> str:
