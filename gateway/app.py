@@ -12,14 +12,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.fhir.capability import capability_statement
 from gateway.fhir.errors import FhirError, Issue
-from gateway.fhir.http import negotiate_format, render
+from gateway.fhir.http import fhir_request, render
 from gateway.fhir.registry import Registry
 from gateway.fhir.responses import fhir_base
 from gateway.medication import api as medication_api
@@ -59,14 +59,13 @@ def create_app(
 
     for api in RESOURCE_APIS:
         registry.register(api.DEFINITION)
-        app.include_router(api.router)
+        app.include_router(api.router, dependencies=[Depends(fhir_request)])
 
     _install_error_handlers(app)
     _install_operational_routes(app, modules, settings)
 
-    @app.get("/fhir/metadata", tags=["capabilities"])
+    @app.get("/fhir/metadata", tags=["capabilities"], dependencies=[Depends(fhir_request)])
     async def metadata(request: Request) -> Response:
-        negotiate_format(request)
         body = capability_statement(registry, fhir_base(request), VERSION, app.state.started)
         return render(request, body)
 

@@ -65,6 +65,15 @@ def negotiate_format(request: Request) -> str:
     return best
 
 
+async def fhir_request(request: Request) -> None:
+    """Dependency of every FHIR route: checks the format parameters before any module is called,
+    so a bad _format is a 406 (and a bad _pretty a 400) on every interaction."""
+    request.state.fhir_format = negotiate_format(request)
+    pretty = request.query_params.get("_pretty")
+    if pretty is not None and pretty.lower() not in ("true", "false"):
+        raise FhirError(400, "_pretty must be true or false", expression=["_pretty"])
+
+
 def is_pretty(request: Request) -> bool:
     return request.query_params.get("_pretty", "").lower() == "true"
 
@@ -101,10 +110,12 @@ def render(
     fmt: str | None = None,
 ) -> Response:
     """Serialize a plain FHIR dict as JSON (fast path) or XML (through the fhir.resources model)."""
-    try:
-        fmt = fmt or negotiate_format(request)
-    except FhirError:
-        fmt = "json"
+    fmt = fmt or getattr(request.state, "fhir_format", None)
+    if fmt is None:
+        try:
+            fmt = negotiate_format(request)
+        except FhirError:
+            fmt = "json"  # the error about the format itself is rendered as JSON
     pretty = is_pretty(request)
     if body is None:
         return Response(status_code=status, headers=headers)

@@ -334,3 +334,9 @@ def test_health_and_unknown_routes(client):
     assert missing.status_code == 404 and missing.json()["resourceType"] == "OperationOutcome"
     not_allowed = client.patch("/fhir/Patient/abc")
     assert not_allowed.status_code == 405 and not_allowed.json()["resourceType"] == "OperationOutcome"
+
+
+def test_bad_format_parameters_fail_before_any_module_call(client, demographics):
+    assert client.get("/fhir/Patient/abc", params={"_format": "pdf"}).status_code == 406
+    assert client.get("/fhir/Patient", params={"_pretty": "maybe"}).status_code == 400
+    assert demographics.calls == []
