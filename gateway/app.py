@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.compartment import CompartmentSource
 from gateway.fhir.capability import capability_statement
 from gateway.fhir.errors import FhirError, Issue
 from gateway.fhir.http import fhir_request, render
@@ -56,6 +57,9 @@ def create_app(
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     app.state.patients = PatientService(modules.demographics, settings.ehr_cache_size)
     app.state.medications = MedicationService(modules.medication, app.state.patients)
+    app.state.compartment = [
+        CompartmentSource("medication", "MedicationRequest", app.state.medications.for_patients),
+    ]
 
     for api in RESOURCE_APIS:
         registry.register(api.DEFINITION)

@@ -16,7 +16,18 @@ from gateway.fhir.registry import ResourceDef
 from gateway.settings import GatewaySettings
 
 # Result parameters the gateway handles for every search.
-CONTROL = {"_count", "_offset", "_summary", "_total", "_elements", "_format", "_pretty", "_sort", "_include"}
+CONTROL = {
+    "_count",
+    "_offset",
+    "_summary",
+    "_total",
+    "_elements",
+    "_format",
+    "_pretty",
+    "_sort",
+    "_include",
+    "_revinclude",
+}
 SUMMARY_MODES = {"true", "false", "count", "data", "text"}
 SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
 
@@ -79,6 +90,7 @@ class SearchRequest:
     elements: list[str] | None = None
     sort: list[str] = field(default_factory=list)
     includes: list[str] = field(default_factory=list)
+    revincludes: list[str] = field(default_factory=list)
     fmt: str | None = None
     ignored: list[str] = field(default_factory=list)
 
@@ -98,6 +110,7 @@ class SearchRequest:
         if self.sort:
             out.append(("_sort", ",".join(self.sort)))
         out += [("_include", include) for include in self.includes]
+        out += [("_revinclude", include) for include in self.revincludes]
         if self.summary:
             out.append(("_summary", self.summary))
         if self.elements:
@@ -138,18 +151,19 @@ def parse_search(
     search = SearchRequest(definition.type, count=settings.default_page_size)
     items = list(request.query_params.multi_items()) + list(extra or [])
     for key, value in items:
-        if key == "_include":
-            if value in definition.search_include:
-                search.includes.append(value)
+        if key in ("_include", "_revinclude"):
+            allowed = definition.search_include if key == "_include" else definition.search_rev_include
+            if value in allowed:
+                (search.includes if key == "_include" else search.revincludes).append(value)
             elif lenient:
                 search.ignored.append(f"{key}={value}")
             else:
-                supported = ", ".join(definition.search_include) or "none"
+                supported = ", ".join(allowed) or "none"
                 raise FhirError(
                     400,
-                    f"_include={value} is not supported (supported: {supported})",
+                    f"{key}={value} is not supported (supported: {supported})",
                     code="not-supported",
-                    expression=["_include"],
+                    expression=[key],
                 )
             continue
         if key in CONTROL:

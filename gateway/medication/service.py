@@ -246,6 +246,33 @@ class MedicationService:
                     included.append(patient)
         return found, total, included
 
+    async def for_patients(self, patient_ids: dict[str, str]) -> list[dict]:
+        """Every MedicationRequest of these patients ({ehr_id: patient_id}), all pages."""
+        if not patient_ids:
+            return []
+        found: list[dict] = []
+        offset, limit = 0, 1000
+        while True:
+            query = [("template_id", TEMPLATE_ID), *(("ehr_id", e) for e in sorted(patient_ids))]
+            query += [("sort", "date"), ("offset", offset), ("limit", limit)]
+            response = await self.module.get("/query/compositions", params=query)
+            expect(MODULE, response, 200, what="MedicationRequests of the patients")
+            body = response.json()
+            items = body.get("items") or []
+            found += [
+                composition_to_medication_request(
+                    item["composition"],
+                    item["uid"],
+                    item["ehr_id"],
+                    patient_ids.get(item["ehr_id"]),
+                    fhir_instant(item.get("time_committed")),
+                )
+                for item in items
+            ]
+            offset += len(items)
+            if not items or offset >= int(body.get("total", 0)):
+                return found
+
     async def _patient_or_none(self, patient_id: str) -> dict | None:
         try:
             return await self.patients.read(patient_id)

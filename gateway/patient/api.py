@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from gateway import compartment
 from gateway.fhir import registry as r
 from gateway.fhir.errors import FhirError
-from gateway.fhir.http import read_resource, render
+from gateway.fhir.http import prefer, read_resource, render
 from gateway.fhir.responses import (
     check_id,
     fhir_base,
@@ -18,7 +20,7 @@ from gateway.fhir.responses import (
     resource_response,
     write_response,
 )
-from gateway.fhir.search import DATE_PREFIXES, parse_search, searchset
+from gateway.fhir.search import DATE_PREFIXES, SearchRequest, parse_search, searchset
 from gateway.patient.service import PatientService
 
 SP = "http://hl7.org/fhir/SearchParameter/"
@@ -29,6 +31,8 @@ DEFINITION = r.ResourceDef(
     "personnummer and samordningsnummer (checked). Creating a Patient also creates its EHR.",
     interactions=[r.READ, r.VREAD, r.HISTORY_INSTANCE, r.SEARCH, r.CREATE, r.UPDATE, r.DELETE],
     conditional_create=True,
+    operations=[("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything")],
+    search_rev_include=["MedicationRequest:subject", "MedicationRequest:patient"],
     search_params={
         p.name: p
         for p in (
@@ -99,7 +103,49 @@ async def _search(request: Request, extra: list[tuple[str, str]]) -> Response:
             400, "Patient search does not support _sort", code="not-supported", expression=["_sort"]
         )
     patients, total = await service(request).search(query)
-    return render(request, searchset(fhir_base(request), query, patients, total))
+    included, outcome = [], None
+    if query.revincludes and patients:
+        wanted = {r.split(":")[0] for r in query.revincludes}
+        sources = [s for s in request.app.state.compartment if s.resource_type in wanted]
+        ehrs = await _ehr_ids(request, [p["id"] for p in patients])
+        included, outcome = await compartment.gather(sources, ehrs)
+    return render(request, searchset(fhir_base(request), query, patients, total, included, outcome))
+
+
+async def _ehr_ids(request: Request, patient_ids: list[str]) -> dict[str, str]:
+    """{ehr_id: patient_id} for the patients that have an EHR."""
+
+    async def one(patient_id: str) -> tuple[str | None, str]:
+        try:
+            return await service(request).ehr_id(patient_id), patient_id
+        except FhirError as exc:
+            if exc.status in (404, 410, 422):
+                return None, patient_id
+            raise
+
+    pairs = await asyncio.gather(*(one(p) for p in patient_ids))
+    return {ehr: patient for ehr, patient in pairs if ehr}
+
+
+@router.get("/{patient_id}/$everything")
+async def everything(request: Request, patient_id: str) -> Response:
+    """The Patient and every resource of it from every module; a module that does not answer is
+    named in an OperationOutcome entry and the rest is still returned."""
+    unknown = sorted(set(request.query_params) - {"_format", "_pretty"})
+    if unknown and (prefer(request, "handling") or "strict") == "strict":
+        raise FhirError(
+            400,
+            f"$everything does not support {', '.join(unknown)}",
+            code="not-supported",
+            expression=unknown[:1],
+        )
+    patient = await service(request).read(check_id("Patient", patient_id))
+    ehrs = await _ehr_ids(request, [patient_id])
+    resources, outcome = await compartment.gather(request.app.state.compartment, ehrs)
+    query = SearchRequest("Patient", count=len(resources) + 1)
+    bundle = searchset(fhir_base(request), query, [patient, *resources], len(resources) + 1, outcome=outcome)
+    bundle["link"] = [{"relation": "self", "url": f"{fhir_base(request)}/Patient/{patient_id}/$everything"}]
+    return render(request, bundle)
 
 
 @router.get("/{patient_id}")

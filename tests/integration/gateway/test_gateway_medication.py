@@ -173,3 +173,34 @@ def test_ehr_lookups_are_cached(med_client, demographics):
     for _ in range(3):
         med_client.get("/fhir/MedicationRequest", params={"patient": tolvan})
     assert sum(1 for method, path in demographics.calls if path.endswith("/ehr") and method == "GET") == 1
+
+
+def test_everything_and_revinclude(med_client):
+    tolvan = new_patient(med_client)
+    other = new_patient(med_client, PNR_2)
+    mine = [med_client.post("/fhir/MedicationRequest", json=order(tolvan)).json()["id"] for _ in range(2)]
+    med_client.post("/fhir/MedicationRequest", json=order(other))
+    everything = med_client.get(f"/fhir/Patient/{tolvan}/$everything")
+    assert everything.status_code == 200
+    bundle = everything.json()
+    kinds = sorted((e["resource"]["resourceType"], e["resource"]["id"]) for e in bundle["entry"])
+    assert kinds == sorted([("Patient", tolvan)] + [("MedicationRequest", i) for i in mine])
+    assert bundle["total"] == 3
+    rev = med_client.get(
+        "/fhir/Patient", params={"_id": tolvan, "_revinclude": "MedicationRequest:subject"}
+    ).json()
+    assert sorted(e["resource"]["id"] for e in rev["entry"] if e["search"]["mode"] == "include") == sorted(
+        mine
+    )
+    assert med_client.get(f"/fhir/Patient/{tolvan}/$everything", params={"start": "2020"}).status_code == 400
+    assert med_client.get("/fhir/Patient/nobody/$everything").status_code == 404
+
+
+def test_everything_names_a_module_that_does_not_answer(make_client):
+    with make_client() as client:  # medication is Down()
+        tolvan = new_patient(client)
+        bundle = client.get(f"/fhir/Patient/{tolvan}/$everything").json()
+        assert [e["resource"]["resourceType"] for e in bundle["entry"]] == ["Patient", "OperationOutcome"]
+        outcome = bundle["entry"][-1]
+        assert outcome["search"]["mode"] == "outcome"
+        assert "medication" in outcome["resource"]["issue"][0]["diagnostics"]
