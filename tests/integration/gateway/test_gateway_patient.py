@@ -340,3 +340,27 @@ def test_bad_format_parameters_fail_before_any_module_call(client, demographics)
     assert client.get("/fhir/Patient/abc", params={"_format": "pdf"}).status_code == 406
     assert client.get("/fhir/Patient", params={"_pretty": "maybe"}).status_code == 400
     assert demographics.calls == []
+
+
+def test_concurrent_conditional_creates_make_one_patient(demographics, settings):
+    import asyncio
+
+    from gateway.app import create_app
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.001)  # let the concurrent requests interleave at every module call
+        return demographics(request)
+
+    app = create_app(settings, transport={"demographics": httpx.MockTransport(slow)})
+
+    async def run():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as gw:
+            headers = {"If-None-Exist": f"identifier={PNR_SYSTEM}|{PNR}", "Content-Type": FHIR_JSON}
+            return await asyncio.gather(
+                *(gw.post("/fhir/Patient", json=patient_body(), headers=headers) for _ in range(10))
+            )
+
+    responses = asyncio.run(run())
+    assert sorted(r.status_code for r in responses) == [200] * 9 + [201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert len(demographics.store.objects) == 1 and len(demographics.ehrs) == 1
