@@ -1,0 +1,1 @@
+"""The journal module: journal notes (journalanteckningar) with diagnoses, as openEHR compositions."""

@@ -1,0 +1,13 @@
+"""The shared kernel of the module services: only what every module needs in the same way.
+
+- `versioning`: the openEHR versioning domain (version uids, audits, lifecycle, change types).
+- `store`: the append-only versioned store with its per-module search index (SQLAlchemy).
+- `search`: declaring a module's search index fields.
+- `errors`: the one error model and its FastAPI exception handlers.
+- `http`: ETag / If-Match / Prefer / Location helpers.
+- `templates`: the template registry and the validator port.
+- `ehr_directory`: the client that asks demographics whether an EHR exists.
+- `compositions`: the composition use cases and the shared router of the clinical modules.
+- `database`, `migrations`, `settings`: engines, Alembic and the settings base.
+- `testing`: fresh throwaway databases for tests (SQLite and PostgreSQL).
+"""

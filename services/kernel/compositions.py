@@ -1,0 +1,357 @@
+"""What every clinical module (journal, medication, referrals) does with compositions, written once.
+
+A module differs from the others only by its `ClinicalModule` declaration: the templates it
+accepts, its search index and its workflow rule (`check_transition`). It gets the use cases
+(`CompositionService`) and the ITS-REST routes (`composition_router`, `query_router`) from here.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from services.kernel.ehr_directory import EhrDirectory
+from services.kernel.errors import BadRequest, Deleted, error_responses, json_body
+from services.kernel.http import committer, require_if_match, set_version_headers, wants_representation
+from services.kernel.openehr_json import original_version_json, revision_history_json, with_uid
+from services.kernel.search import SearchIndex, parse_iso_datetime
+from services.kernel.store import SearchPage, SearchQuery, VersionedStore
+from services.kernel.templates import TemplateRegistry, Validator, check_against_template
+from services.kernel.versioning import Committer, Version, VersionUid, is_version_uid, parse_object_id
+
+# The workflow rule of a module: (latest stored composition or None on create, new one or None on delete).
+# It raises `Conflict` (409) naming the allowed transitions when the change is not allowed.
+TransitionCheck = Callable[[dict | None, dict | None], None]
+
+
+@dataclass(frozen=True)
+class ClinicalModule:
+    name: str
+    templates: TemplateRegistry
+    index: SearchIndex
+    check_transition: TransitionCheck | None = None
+
+
+class CompositionService:
+    def __init__(
+        self, module: ClinicalModule, store: VersionedStore, validator: Validator, ehrs: EhrDirectory
+    ):
+        self.module = module
+        self.store = store
+        self.validator = validator
+        self.ehrs = ehrs
+
+    def _checked(self, body: object) -> tuple[dict, str]:
+        if not isinstance(body, dict) or body.get("_type") != "COMPOSITION":
+            found = body.get("_type") if isinstance(body, dict) else type(body).__name__
+            raise BadRequest(f"Expected a COMPOSITION (_type), got {found!r}", "wrong_type")
+        return body, check_against_template(body, self.module.templates, self.validator)
+
+    def _transition(self) -> Callable[[Version, dict | None], None] | None:
+        rule = self.module.check_transition
+        return None if rule is None else (lambda latest, new: rule(latest.data, new))
+
+    async def create(self, ehr_id: str, body: object, who: Committer) -> Version:
+        composition, template_id = self._checked(body)
+        await self.ehrs.require(ehr_id)
+        if self.module.check_transition is not None:
+            self.module.check_transition(None, composition)
+        composition = {k: v for k, v in composition.items() if k != "uid"}
+        return await run_in_threadpool(
+            lambda: self.store.create(ehr_id=ehr_id, data=composition, template_id=template_id, committer=who)
+        )
+
+    async def update(
+        self, ehr_id: str, object_id: str, expected: VersionUid, body: object, who: Committer
+    ) -> Version:
+        composition, template_id = self._checked(body)
+        _same_object(object_id, expected)
+        await self.ehrs.require(ehr_id)
+        composition = {k: v for k, v in composition.items() if k != "uid"}
+        return await run_in_threadpool(
+            lambda: self.store.update(
+                expected=expected,
+                ehr_id=ehr_id,
+                data=composition,
+                template_id=template_id,
+                committer=who,
+                check=self._transition(),
+            )
+        )
+
+    async def delete(self, ehr_id: str, object_id: str, expected: VersionUid, who: Committer) -> Version:
+        _same_object(object_id, expected)
+        await self.ehrs.require(ehr_id)
+        return await run_in_threadpool(
+            lambda: self.store.delete(
+                expected=expected, ehr_id=ehr_id, committer=who, check=self._transition()
+            )
+        )
+
+    def read(self, ehr_id: str, uid: str) -> Version:
+        """By object id: the latest version (404 `deleted` if that is a deletion); by version uid: that."""
+        if is_version_uid(uid):
+            version = self.store.version(VersionUid.parse(uid), ehr_id)
+        else:
+            version = self.store.latest(parse_object_id(uid), ehr_id)
+        if version.is_deleted:
+            raise Deleted(f"Composition {version.uid.object_id} was deleted in version {version.uid}")
+        return version
+
+    def history(self, ehr_id: str, object_id: str) -> list[Version]:
+        return self.store.history(parse_object_id(object_id), ehr_id)
+
+    def at_time(self, ehr_id: str, object_id: str, moment: datetime | None) -> Version:
+        object_id = parse_object_id(object_id)
+        if moment is None:
+            return self.store.latest(object_id, ehr_id)
+        return self.store.at_time(object_id, moment, ehr_id)
+
+    def version(self, ehr_id: str, object_id: str, version_uid: str) -> Version:
+        uid = VersionUid.parse(version_uid)
+        _same_object(object_id, uid)
+        return self.store.version(uid, ehr_id)
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        return self.store.search(query)
+
+
+def _same_object(object_id: str, uid: VersionUid) -> None:
+    if parse_object_id(object_id.split("::")[0]) != uid.object_id:
+        raise BadRequest(f"Version {uid} is not a version of {object_id}", "version_mismatch")
+
+
+def parse_moment(text: str, *, end_of_day: bool = False) -> datetime:
+    """An ISO date or date-time parameter; a bare date means its start (or, for an upper bound, its end)."""
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day, time.max if end_of_day else time.min, UTC)
+        return parse_iso_datetime(text)
+    except ValueError as error:
+        raise BadRequest(f"'{text}' is not an ISO 8601 date or date-time", "bad_parameter") from error
+
+
+# --- routes ---------------------------------------------------------------------------------------
+
+WRITE_ERRORS = error_responses(400, 404, 409, 412, 422, 503)
+COMPOSITION_EXAMPLE = {"content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+def _version_response(request: Request, version: Version, status: int, representation: bool) -> Response:
+    object_path = request.url.path.split("/composition")[0]
+    response = (
+        JSONResponse(with_uid(version), status_code=status)
+        if representation
+        else Response(status_code=status if status != 200 else 204)
+    )
+    set_version_headers(response, request, version, f"{object_path}/composition/{version.uid}")
+    return response
+
+
+def composition_router(service: CompositionService) -> APIRouter:
+    """POST/GET/PUT/DELETE composition, revision history, version at time and version by uid."""
+    router = APIRouter(tags=["composition"])
+    body = {"requestBody": {"required": True, **COMPOSITION_EXAMPLE}}
+
+    @router.post(
+        "/ehr/{ehr_id}/composition",
+        status_code=201,
+        openapi_extra=body,
+        responses={201: {"description": "Created; Location and ETag name the version"}, **WRITE_ERRORS},
+    )
+    async def create_composition(
+        request: Request,
+        ehr_id: str,
+        who: Committer = Depends(committer),
+        representation: bool = Depends(wants_representation),
+    ) -> Response:
+        version = await service.create(ehr_id, await json_body(request), who)
+        return _version_response(request, version, 201, representation)
+
+    @router.get(
+        "/ehr/{ehr_id}/composition/{uid}",
+        responses={
+            200: {"description": "The composition, uid set to its version uid", **COMPOSITION_EXAMPLE},
+            **error_responses(400, 404),
+        },
+    )
+    def get_composition(request: Request, ehr_id: str, uid: str) -> Response:
+        version = service.read(ehr_id, uid)
+        return _version_response(request, version, 200, True)
+
+    @router.put(
+        "/ehr/{ehr_id}/composition/{uid}",
+        status_code=200,
+        openapi_extra=body,
+        responses={
+            200: {"description": "Updated (with Prefer: return=representation)", **COMPOSITION_EXAMPLE},
+            204: {"description": "Updated (Prefer: return=minimal)"},
+            **WRITE_ERRORS,
+        },
+    )
+    async def update_composition(
+        request: Request,
+        ehr_id: str,
+        uid: str,
+        expected: VersionUid = Depends(require_if_match),
+        who: Committer = Depends(committer),
+        representation: bool = Depends(wants_representation),
+    ) -> Response:
+        version = await service.update(ehr_id, uid, expected, await json_body(request), who)
+        return _version_response(request, version, 200, representation)
+
+    @router.delete(
+        "/ehr/{ehr_id}/composition/{uid}",
+        status_code=204,
+        responses={
+            204: {"description": "Deleted: a new version with lifecycle state deleted"},
+            **error_responses(400, 404, 409, 412, 503),
+        },
+    )
+    async def delete_composition(
+        request: Request,
+        ehr_id: str,
+        uid: str,
+        expected: VersionUid = Depends(require_if_match),
+        who: Committer = Depends(committer),
+    ) -> Response:
+        version = await service.delete(ehr_id, uid, expected, who)
+        return _version_response(request, version, 204, False)
+
+    @router.get(
+        "/ehr/{ehr_id}/versioned_composition/{object_id}/revision_history",
+        responses={200: {"description": "REVISION_HISTORY_ITEMs, oldest first"}, **error_responses(400, 404)},
+    )
+    def revision_history(ehr_id: str, object_id: str) -> list[dict]:
+        return revision_history_json(service.history(ehr_id, object_id))
+
+    @router.get(
+        "/ehr/{ehr_id}/versioned_composition/{object_id}/version",
+        responses={
+            200: {"description": "The ORIGINAL_VERSION that was latest at that time (latest without it)"},
+            **error_responses(400, 404),
+        },
+    )
+    def version_at_time(ehr_id: str, object_id: str, version_at_time: str | None = None) -> dict:
+        moment = parse_moment(version_at_time) if version_at_time else None
+        return original_version_json(service.at_time(ehr_id, object_id, moment))
+
+    @router.get(
+        "/ehr/{ehr_id}/versioned_composition/{object_id}/version/{version_uid}",
+        responses={200: {"description": "That ORIGINAL_VERSION"}, **error_responses(400, 404)},
+    )
+    def version_by_uid(ehr_id: str, object_id: str, version_uid: str) -> dict:
+        return original_version_json(service.version(ehr_id, object_id, version_uid))
+
+    return router
+
+
+@dataclass(frozen=True)
+class CommonSearch:
+    ehr_id: list[str]
+    template_id: str | None
+    date_from: str | None
+    date_to: str | None
+    sort: str
+    offset: int
+    limit: int
+
+
+def common_search(
+    ehr_id: list[str] = Query([], description="EHR ids (repeatable); all EHRs when absent"),
+    template_id: str | None = None,
+    date_from: str | None = Query(None, description="Clinical date from (ISO date or date-time, inclusive)"),
+    date_to: str | None = Query(None, description="Clinical date to (ISO date or date-time, inclusive)"),
+    sort: Literal["date", "-date"] = "-date",
+    offset: int = Query(0, ge=0),
+    limit: int = Query(20, ge=1, le=1000),
+) -> CommonSearch:
+    return CommonSearch(ehr_id, template_id, date_from, date_to, sort, offset, limit)
+
+
+def _field_parameters(index: SearchIndex) -> Callable[..., dict[str, str]]:
+    """A FastAPI dependency whose query parameters are the module's declared index fields."""
+
+    def fields(**values: str | None) -> dict[str, str]:
+        for name, value in values.items():
+            allowed = index.declared[name].allowed
+            if value is not None and allowed and value not in allowed:
+                raise BadRequest(f"{name} must be one of {', '.join(allowed)}", "bad_parameter")
+        return {name: value for name, value in values.items() if value is not None}
+
+    fields.__signature__ = inspect.Signature(
+        [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=str | None,
+                default=Query(
+                    None,
+                    description=f.description or None,
+                    json_schema_extra={"enum": list(f.allowed)} if f.allowed else None,
+                ),
+            )
+            for name, f in index.declared.items()
+        ]
+    )
+    return fields
+
+
+def query_router(service: CompositionService) -> APIRouter:
+    """`GET /query/compositions`: the common parameters plus one per declared index field."""
+    router = APIRouter(tags=["query"])
+    field_parameters = _field_parameters(service.module.index)
+
+    @router.get(
+        "/query/compositions",
+        responses={
+            200: {
+                "description": "{total, offset, limit, items: [{ehr_id, uid, time_committed,"
+                " index, composition}]}"
+            },
+            **error_responses(400),
+        },
+    )
+    def query_compositions(
+        common: CommonSearch = Depends(common_search), fields: dict[str, str] = Depends(field_parameters)
+    ) -> dict:
+        page = service.search(
+            SearchQuery(
+                ehr_ids=common.ehr_id,
+                template_id=common.template_id,
+                date_from=parse_moment(common.date_from) if common.date_from else None,
+                date_to=parse_moment(common.date_to, end_of_day=True) if common.date_to else None,
+                fields=fields,
+                newest_first=common.sort == "-date",
+                offset=common.offset,
+                limit=common.limit,
+            )
+        )
+        return {
+            "total": page.total,
+            "offset": common.offset,
+            "limit": common.limit,
+            "items": [
+                {
+                    "ehr_id": hit.version.ehr_id,
+                    "uid": str(hit.version.uid),
+                    "time_committed": hit.version.time_committed.isoformat(),
+                    "index": {
+                        "date": hit.clinical_time.isoformat() if hit.clinical_time else None,
+                        **hit.index,
+                    },
+                    "composition": with_uid(hit.version),
+                }
+                for hit in page.hits
+            ],
+        }
+
+    return router

@@ -1,0 +1,48 @@
+"""The HTTP side of versioning: ETag, If-Match, Prefer, Location, Last-Modified, and the committer."""
+
+from __future__ import annotations
+
+from email.utils import format_datetime
+
+from fastapi import Header, Request, Response
+
+from services.kernel.errors import BadRequest
+from services.kernel.versioning import Committer, Version, VersionUid
+
+
+def require_if_match(if_match: str | None = Header(None, alias="If-Match")) -> VersionUid:
+    """FastAPI dependency: the version a PUT or DELETE expects to replace (400 when absent)."""
+    if not if_match or not if_match.strip():
+        raise BadRequest("If-Match with the version uid being replaced is required", "if_match_required")
+    return VersionUid.parse(if_match.strip().removeprefix("W/"))
+
+
+def wants_representation(prefer: str | None = Header(None, alias="Prefer")) -> bool:
+    """FastAPI dependency: `Prefer: return=representation` (the default is minimal)."""
+    return bool(prefer) and "return=representation" in prefer.replace(" ", "")
+
+
+def committer(
+    audit_committer: str | None = Header(None, alias="openEHR-AUDIT_DETAILS.committer"),
+    name: str | None = Header(None, alias="X-Committer-Name"),
+    hsa_id: str | None = Header(None, alias="X-Committer-Hsa-Id"),
+) -> Committer:
+    """FastAPI dependency: who commits, from the openEHR audit header or the X-Committer-* headers."""
+    return Committer(name=_committer_name(audit_committer) or name or "unknown", hsa_id=hsa_id or "unknown")
+
+
+def _committer_name(header: str | None) -> str | None:
+    # ITS-REST sends `name="Dr. X", external_ref.id="..."`; a plain name is accepted too.
+    if not header:
+        return None
+    for part in header.split(","):
+        key, _, value = part.partition("=")
+        if key.strip() == "name" and value:
+            return value.strip().strip('"')
+    return header.strip() if "=" not in header else None
+
+
+def set_version_headers(response: Response, request: Request, version: Version, location_path: str) -> None:
+    response.headers["ETag"] = version.uid.etag
+    response.headers["Last-Modified"] = format_datetime(version.time_committed, usegmt=True)
+    response.headers["Location"] = str(request.base_url).rstrip("/") + location_path

@@ -1,0 +1,88 @@
+"""The parts of every module's FastAPI app that are the same everywhere: errors, health, readiness,
+template definitions, and migrating the embedded database at startup."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from services.kernel.errors import error_responses, install_error_handlers
+from services.kernel.migrations import upgrade
+from services.kernel.settings import ServiceSettings
+from services.kernel.templates import TemplateRegistry
+
+ReadinessCheck = Callable[[], Awaitable[str | None]]  # None when fine, else what is not ready
+
+
+def new_service_app(settings: ServiceSettings, migrations: Path, *, title: str, lifespan=None) -> FastAPI:
+    """A FastAPI app with the error model installed and the schema migrated when the settings ask."""
+    if settings.migrate_on_startup:
+        upgrade(migrations, settings.database_url)
+    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    install_error_handlers(app)
+    app.state.settings = settings
+    return app
+
+
+def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health", responses={200: {"description": "The process is alive"}})
+    def health() -> dict:
+        return {"status": "ok"}
+
+    @router.get(
+        "/ready",
+        responses={200: {"description": "Ready"}, 503: {"description": "A dependency is not reachable"}},
+    )
+    async def ready() -> JSONResponse:
+        problems = {name: problem for name, check in checks.items() if (problem := await check())}
+        if problems:
+            return JSONResponse({"status": "unavailable", "checks": problems}, status_code=503)
+        return JSONResponse({"status": "ok", "checks": {name: "ok" for name in checks}})
+
+    return router
+
+
+def database_check(ping: Callable[[], None]) -> ReadinessCheck:
+    async def check() -> str | None:
+        try:
+            await run_in_threadpool(ping)
+        except Exception as error:  # any failure means "not ready"; the probe reports it, never raises
+            return f"database unreachable: {type(error).__name__}"
+        return None
+
+    return check
+
+
+def template_router(registry: TemplateRegistry) -> APIRouter:
+    router = APIRouter(tags=["definition"])
+
+    @router.get(
+        "/definition/template/adl1.4", responses={200: {"description": "The templates this module accepts"}}
+    )
+    def list_templates() -> list[dict]:
+        return [t.summary() for t in registry.all()]
+
+    @router.get(
+        "/definition/template/adl1.4/{template_id}",
+        responses={
+            200: {
+                "description": "The OPT (application/xml), or its JSON Schema ("
+                "with Accept: application/schema+json)",
+                "content": {"application/xml": {}, "application/schema+json": {}},
+            },
+            **error_responses(404),
+        },
+    )
+    def get_template(request: Request, template_id: str) -> Response:
+        template = registry.get(template_id)
+        if "application/schema+json" in request.headers.get("accept", ""):
+            return JSONResponse(template.json_schema(), media_type="application/schema+json")
+        return Response(template.opt_xml(), media_type="application/xml")
+
+    return router

@@ -1,0 +1,357 @@
+"""The append-only versioned store: VERSIONED_OBJECT, ORIGINAL_VERSION, CONTRIBUTION and the search index.
+
+Every write is one transaction that adds a contribution, a version and the index projection, or
+nothing at all. Versions are only ever inserted. Concurrency is optimistic and enforced by the
+database: the version number is part of the primary key, so of two writers that read the same
+latest version exactly one can insert the next one; the other gets `PreconditionFailed`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from services.kernel.database import write_transaction
+from services.kernel.errors import Deleted, NotFound, PreconditionFailed
+from services.kernel.schema import contribution, index_entry, index_value, original_version, versioned_object
+from services.kernel.search import SearchIndex
+from services.kernel.versioning import ChangeType, Committer, LifecycleState, Version, VersionUid
+
+# Called inside the write transaction with the latest version and the new data; raises to refuse.
+ChangeCheck = Callable[[Version, dict | None], None]
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    ehr_ids: list[str] = field(default_factory=list)
+    template_id: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    newest_first: bool = True
+    offset: int = 0
+    limit: int = 20
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    version: Version
+    clinical_time: datetime | None
+    index: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    total: int
+    hits: list[SearchHit]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _version_from_row(row: sa.Row, ehr_id: str | None) -> Version:
+    return Version(
+        uid=VersionUid(row.object_id, row.system_id, row.version),
+        ehr_id=ehr_id,
+        contribution_id=row.contribution_id,
+        time_committed=row.time_committed,
+        committer=Committer(row.committer_name, row.committer_hsa_id),
+        change_type=ChangeType(row.change_type),
+        lifecycle_state=LifecycleState(row.lifecycle_state),
+        template_id=row.template_id,
+        data=row.data,
+    )
+
+
+_VERSION_COLUMNS = (*original_version.c, versioned_object.c.ehr_id)
+_joined = original_version.join(versioned_object, versioned_object.c.id == original_version.c.object_id)
+
+
+class VersionedStore:
+    def __init__(self, engine: Engine, system_id: str, index: SearchIndex | None = None):
+        self.engine = engine
+        self.system_id = system_id
+        self.index = index
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        ehr_id: str | None,
+        data: dict,
+        template_id: str | None,
+        committer: Committer,
+        object_id: str | None = None,
+    ) -> Version:
+        object_id = object_id or str(uuid.uuid4())
+        with write_transaction(self.engine) as connection:
+            now = _now()
+            connection.execute(
+                versioned_object.insert().values(id=object_id, ehr_id=ehr_id, time_created=now)
+            )
+            return self._append(
+                connection,
+                VersionUid(object_id, self.system_id, 1),
+                ehr_id,
+                data,
+                template_id,
+                committer,
+                ChangeType.CREATION,
+                now,
+            )
+
+    def update(
+        self,
+        *,
+        expected: VersionUid,
+        ehr_id: str | None,
+        data: dict,
+        template_id: str | None,
+        committer: Committer,
+        check: ChangeCheck | None = None,
+    ) -> Version:
+        return self._change(expected, ehr_id, data, template_id, committer, ChangeType.MODIFICATION, check)
+
+    def delete(
+        self,
+        *,
+        expected: VersionUid,
+        ehr_id: str | None,
+        committer: Committer,
+        check: ChangeCheck | None = None,
+    ) -> Version:
+        return self._change(expected, ehr_id, None, None, committer, ChangeType.DELETED, check)
+
+    def _change(
+        self,
+        expected: VersionUid,
+        ehr_id: str | None,
+        data: dict | None,
+        template_id: str | None,
+        committer: Committer,
+        change_type: ChangeType,
+        check: ChangeCheck | None,
+    ) -> Version:
+        try:
+            with write_transaction(self.engine) as connection:
+                latest = self._latest(connection, expected.object_id, ehr_id)
+                if latest.is_deleted:
+                    raise Deleted(f"{expected.object_id} was deleted in version {latest.uid}")
+                if latest.uid != expected:
+                    raise PreconditionFailed(
+                        f"If-Match {expected} is not the latest version {latest.uid}", latest.uid.etag
+                    )
+                if check is not None:
+                    check(latest, data)
+                return self._append(
+                    connection,
+                    VersionUid(expected.object_id, self.system_id, expected.version + 1),
+                    ehr_id,
+                    data,
+                    template_id or latest.template_id,
+                    committer,
+                    change_type,
+                    _now(),
+                )
+        except sa.exc.IntegrityError as error:
+            # Another writer inserted the same next version first: the database picked the winner.
+            current = self.latest(expected.object_id, ehr_id)
+            raise PreconditionFailed(
+                f"{expected} was changed concurrently; the latest version is {current.uid}", current.uid.etag
+            ) from error
+
+    def _append(
+        self,
+        connection: Connection,
+        uid: VersionUid,
+        ehr_id: str | None,
+        data: dict | None,
+        template_id: str | None,
+        committer: Committer,
+        change_type: ChangeType,
+        now: datetime,
+    ) -> Version:
+        contribution_id = str(uuid.uuid4())
+        state = LifecycleState.DELETED if change_type is ChangeType.DELETED else LifecycleState.COMPLETE
+        connection.execute(
+            contribution.insert().values(
+                id=contribution_id,
+                time_committed=now,
+                committer_name=committer.name,
+                committer_hsa_id=committer.hsa_id,
+                change_type=change_type.value,
+            )
+        )
+        connection.execute(
+            original_version.insert().values(
+                object_id=uid.object_id,
+                version=uid.version,
+                system_id=uid.system_id,
+                contribution_id=contribution_id,
+                time_committed=now,
+                committer_name=committer.name,
+                committer_hsa_id=committer.hsa_id,
+                change_type=change_type.value,
+                lifecycle_state=state.value,
+                template_id=template_id,
+                data=data,
+            )
+        )
+        version = Version(uid, ehr_id, contribution_id, now, committer, change_type, state, template_id, data)
+        self._project(connection, version)
+        return version
+
+    def _project(self, connection: Connection, version: Version) -> None:
+        """Rewrites the object's index projection from its new latest version (same transaction)."""
+        if self.index is None:
+            return
+        object_id = version.uid.object_id
+        indexed = self.index.extract(version.data) if version.data is not None else None
+        connection.execute(index_value.delete().where(index_value.c.object_id == object_id))
+        connection.execute(index_entry.delete().where(index_entry.c.object_id == object_id))
+        connection.execute(
+            index_entry.insert().values(
+                object_id=object_id,
+                ehr_id=version.ehr_id,
+                template_id=version.template_id,
+                version=version.uid.version,
+                time_committed=version.time_committed,
+                clinical_time=indexed.clinical_time if indexed else None,
+                lifecycle_state=version.lifecycle_state.value,
+            )
+        )
+        rows = [
+            {"object_id": object_id, "field": name, "value": value}
+            for name, values in (indexed.values.items() if indexed else ())
+            for value in values
+        ]
+        if rows:
+            connection.execute(index_value.insert(), rows)
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def _latest(self, connection: Connection, object_id: str, ehr_id: str | None) -> Version:
+        query = (
+            sa.select(*_VERSION_COLUMNS).select_from(_joined).where(original_version.c.object_id == object_id)
+        )
+        if ehr_id is not None:
+            query = query.where(versioned_object.c.ehr_id == ehr_id)
+        row = connection.execute(query.order_by(original_version.c.version.desc()).limit(1)).first()
+        if row is None:
+            raise NotFound(f"No object {object_id}" + (f" in EHR {ehr_id}" if ehr_id else ""))
+        return _version_from_row(row, row.ehr_id)
+
+    def latest(self, object_id: str, ehr_id: str | None = None) -> Version:
+        """The latest version, deleted or not; NotFound when the object does not exist (in that EHR)."""
+        with self.engine.connect() as connection:
+            return self._latest(connection, object_id, ehr_id)
+
+    def version(self, uid: VersionUid, ehr_id: str | None = None) -> Version:
+        query = (
+            sa.select(*_VERSION_COLUMNS)
+            .select_from(_joined)
+            .where(
+                original_version.c.object_id == uid.object_id,
+                original_version.c.version == uid.version,
+                original_version.c.system_id == uid.system_id,
+            )
+        )
+        if ehr_id is not None:
+            query = query.where(versioned_object.c.ehr_id == ehr_id)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        if row is None:
+            raise NotFound(f"No version {uid}" + (f" in EHR {ehr_id}" if ehr_id else ""), "version_not_found")
+        return _version_from_row(row, row.ehr_id)
+
+    def history(self, object_id: str, ehr_id: str | None = None) -> list[Version]:
+        query = (
+            sa.select(*_VERSION_COLUMNS)
+            .select_from(_joined)
+            .where(original_version.c.object_id == object_id)
+            .order_by(original_version.c.version)
+        )
+        if ehr_id is not None:
+            query = query.where(versioned_object.c.ehr_id == ehr_id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        if not rows:
+            raise NotFound(f"No object {object_id}" + (f" in EHR {ehr_id}" if ehr_id else ""))
+        return [_version_from_row(row, row.ehr_id) for row in rows]
+
+    def at_time(self, object_id: str, moment: datetime, ehr_id: str | None = None) -> Version:
+        """The version that was the latest at `moment`."""
+        candidates = [v for v in self.history(object_id, ehr_id) if v.time_committed <= moment]
+        if not candidates:
+            raise NotFound(f"{object_id} had no version at {moment.isoformat()}", "version_not_found")
+        return candidates[-1]
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        conditions = [index_entry.c.lifecycle_state == LifecycleState.COMPLETE.value]
+        if query.ehr_ids:
+            conditions.append(index_entry.c.ehr_id.in_(query.ehr_ids))
+        if query.template_id:
+            conditions.append(index_entry.c.template_id == query.template_id)
+        if query.date_from:
+            conditions.append(index_entry.c.clinical_time >= query.date_from)
+        if query.date_to:
+            conditions.append(index_entry.c.clinical_time <= query.date_to)
+        for name, value in query.fields.items():
+            conditions.append(
+                sa.exists().where(
+                    index_value.c.object_id == index_entry.c.object_id,
+                    index_value.c.field == name,
+                    index_value.c.value == value,
+                )
+            )
+        order = (
+            index_entry.c.clinical_time.desc() if query.newest_first else index_entry.c.clinical_time.asc()
+        )
+        page = (
+            sa.select(*_VERSION_COLUMNS, index_entry.c.clinical_time)
+            .select_from(
+                _joined.join(
+                    index_entry,
+                    sa.and_(
+                        index_entry.c.object_id == original_version.c.object_id,
+                        index_entry.c.version == original_version.c.version,
+                    ),
+                )
+            )
+            .where(*conditions)
+            .order_by(order.nulls_last(), original_version.c.object_id)
+            .offset(query.offset)
+            .limit(query.limit)
+        )
+        with self.engine.connect() as connection:
+            total = connection.execute(
+                sa.select(sa.func.count()).select_from(index_entry).where(*conditions)
+            ).scalar_one()
+            rows = connection.execute(page).all()
+            ids = [row.object_id for row in rows]
+            values: dict[str, dict[str, list[str]]] = {i: {} for i in ids}
+            if ids:
+                for value_row in connection.execute(
+                    sa.select(index_value)
+                    .where(index_value.c.object_id.in_(ids))
+                    .order_by(index_value.c.field, index_value.c.value)
+                ):
+                    values[value_row.object_id].setdefault(value_row.field, []).append(value_row.value)
+        return SearchPage(
+            total,
+            [
+                SearchHit(_version_from_row(row, row.ehr_id), row.clinical_time, values[row.object_id])
+                for row in rows
+            ],
+        )
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(sa.select(sa.func.count()).select_from(versioned_object).limit(1))

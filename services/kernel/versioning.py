@@ -1,0 +1,102 @@
+"""The openEHR versioning domain: version uids, commit audits, change types and lifecycle states.
+
+Plain data, no storage: the store persists these, the HTTP layer renders them.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.kernel.errors import BadRequest
+
+
+class ChangeType(enum.StrEnum):
+    CREATION = "creation"
+    MODIFICATION = "modification"
+    DELETED = "deleted"
+
+    @property
+    def openehr_code(self) -> str:
+        return {"creation": "249", "modification": "251", "deleted": "523"}[self.value]
+
+
+class LifecycleState(enum.StrEnum):
+    COMPLETE = "complete"
+    DELETED = "deleted"
+
+    @property
+    def openehr_code(self) -> str:
+        return {"complete": "532", "deleted": "523"}[self.value]
+
+
+@dataclass(frozen=True)
+class VersionUid:
+    """`{object_id}::{system_id}::{n}`: which object, which system created the version, which version."""
+
+    object_id: str
+    system_id: str
+    version: int
+
+    def __str__(self) -> str:
+        return f"{self.object_id}::{self.system_id}::{self.version}"
+
+    @property
+    def etag(self) -> str:
+        return f'"{self}"'
+
+    @classmethod
+    def parse(cls, text: str) -> VersionUid:
+        parts = text.strip().strip('"').split("::")
+        if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) < 1:
+            raise BadRequest(
+                f"'{text}' is not a version uid of the form {{object_id}}::{{system_id}}::{{n}}",
+                "bad_version_uid",
+            )
+        return cls(parse_object_id(parts[0]), parts[1], int(parts[2]))
+
+
+def parse_object_id(text: str) -> str:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError as error:
+        raise BadRequest(f"'{text}' is not a UUID", "bad_object_id") from error
+
+
+def is_version_uid(text: str) -> bool:
+    return "::" in text
+
+
+@dataclass(frozen=True)
+class Committer:
+    """Who committed: a name and, for Swedish care staff, the HSA-id."""
+
+    name: str = "unknown"
+    hsa_id: str = "unknown"
+
+
+@dataclass(frozen=True)
+class Version:
+    """One ORIGINAL_VERSION of a versioned object, with its commit audit."""
+
+    uid: VersionUid
+    ehr_id: str | None
+    contribution_id: str
+    time_committed: datetime
+    committer: Committer
+    change_type: ChangeType
+    lifecycle_state: LifecycleState
+    template_id: str | None
+    data: dict | None
+
+    @property
+    def preceding_uid(self) -> VersionUid | None:
+        if self.uid.version == 1:
+            return None
+        return VersionUid(self.uid.object_id, self.uid.system_id, self.uid.version - 1)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.lifecycle_state is LifecycleState.DELETED
