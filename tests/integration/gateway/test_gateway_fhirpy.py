@@ -11,10 +11,10 @@ import time
 import httpx
 import pytest
 import uvicorn
-from conftest import PNR_SYSTEM
 from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import OperationOutcome, ResourceNotFound
 from gateway_fakes import Down, FakeClinical, FakeDemographics
+from gateway_support import PNR_SYSTEM
 
 from archetypes.identifiers import luhn_check_digit
 from gateway.app import create_app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import PNR, PNR_2, patient_body
+from gateway_support import PNR, PNR_2, patient_body
 
 HSA = "urn:oid:1.2.752.29.4.19"
 ATC = "http://www.whocc.no/atc"

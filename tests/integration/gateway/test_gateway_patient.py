@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import httpx
-from conftest import PNR, PNR_2, PNR_SYSTEM, SAM_SYSTEM, SAMORDNING, patient_body
+from gateway_support import PNR, PNR_2, PNR_SYSTEM, SAM_SYSTEM, SAMORDNING, patient_body
 
 FHIR_JSON = "application/fhir+json"
 
