@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -51,6 +52,15 @@ def mapping_error(exc: MappingError) -> FhirError:
     return FhirError(exc.status, str(exc), expression=[exc.expression] if exc.expression else [])
 
 
+def known_form(patient_id: str) -> None:
+    """Patient ids are the PERSON object ids (UUIDs): anything else is unknown (404), and is not
+    sent to the module (which would call it a bad request)."""
+    try:
+        uuid.UUID(patient_id)
+    except ValueError:
+        raise FhirError(404, f"Patient/{patient_id} is not known", code="not-found") from None
+
+
 class LRU:
     def __init__(self, size: int):
         self.size = size
@@ -81,6 +91,7 @@ class PatientService:
     # -- reads -------------------------------------------------------------------------------
 
     async def _get_person(self, patient_id: str) -> tuple[dict, VersionUid, str | None]:
+        known_form(patient_id)
         response = await self.module.get(f"/demographic/person/{patient_id}")
         expect(MODULE, response, 200, what=f"Patient/{patient_id}")
         person = response.json()
@@ -91,6 +102,7 @@ class PatientService:
         return person_to_patient(person, str(uid), updated)
 
     async def _revisions(self, patient_id: str) -> list[dict]:
+        known_form(patient_id)
         response = await self.module.get(f"/demographic/versioned_party/{patient_id}/revision_history")
         expect(MODULE, response, 200, what=f"Patient/{patient_id}")
         body = response.json()

@@ -264,7 +264,7 @@ def test_xml_body_create(client):
 def test_demographics_down_is_503_naming_it(make_client, demographics):
     demographics.down = True
     with make_client() as client:
-        response = client.get("/fhir/Patient/x")
+        response = client.get("/fhir/Patient/5b8e3c1a-4a7f-4f43-9a0e-2a9d1c3b7e10")
         assert response.status_code == 503
         assert "demographics" in response.json()["issue"][0]["diagnostics"]
         ready = client.get("/ready")
