@@ -151,6 +151,18 @@ def status_of(composition: dict) -> str:
     return ISM_TO_STATUS.get(state, "unknown")
 
 
+def _identifier(dv: dict) -> dict:
+    """DV_IDENTIFIER -> Identifier: an issuer that is a URI is the system, otherwise the assigner."""
+    issuer = dv.get("issuer")
+    identifier: dict = {}
+    if issuer and ":" in issuer:
+        identifier["system"] = issuer
+    identifier["value"] = dv["id"]
+    if issuer and ":" not in issuer:
+        identifier["assigner"] = {"display": issuer}
+    return identifier
+
+
 def _party_reference(party: dict | None, default_type: str) -> dict | None:
     if not isinstance(party, dict) or party.get("_type") == "PARTY_SELF":
         return None
@@ -177,10 +189,7 @@ def composition_to_medication_request(
     items = (activity.get("description") or {}).get("items") or []
     order_id = value_of(((instruction.get("protocol") or {}).get("items")), ORDER_ID)
     if order_id and order_id.get("id"):
-        identifier = {"value": order_id["id"]}
-        if order_id.get("issuer"):
-            identifier = {"system": order_id["issuer"], "value": order_id["id"]}
-        mr["identifier"] = [identifier]
+        mr["identifier"] = [_identifier(order_id)]
     mr["status"] = status_of(composition)
     action = latest_action(composition)
     if action:
@@ -410,7 +419,7 @@ def medication_request_to_composition(mr: dict, now: str) -> dict:
                 "_type": "ACTIVITY",
                 "archetype_node_id": ACTIVITY,
                 "name": dv_text("Order"),
-                "action_archetype_id": r"openEHR-EHR-ACTION\.medication\.v1",
+                "action_archetype_id": ACTION_ARCHETYPE,
                 "description": {
                     "_type": "ITEM_TREE",
                     "archetype_node_id": DESCRIPTION,
@@ -424,9 +433,24 @@ def medication_request_to_composition(mr: dict, now: str) -> dict:
     if len(identifiers) > 1:
         raise MappingError("One identifier is supported", "MedicationRequest.identifier[1]", status=422)
     if identifiers:
-        dv = {"_type": "DV_IDENTIFIER", "id": identifiers[0].get("value") or ""}
-        if identifiers[0].get("system"):
-            dv["issuer"] = identifiers[0]["system"]
+        given = identifiers[0]
+        extra = sorted(set(given) - {"system", "value", "assigner"})
+        if extra or set(given.get("assigner") or {}) - {"display"}:
+            raise MappingError(
+                "An order identifier holds system, value and assigner.display",
+                "MedicationRequest.identifier[0]",
+                status=422,
+            )
+        dv = {"_type": "DV_IDENTIFIER", "id": given.get("value") or ""}
+        issuer = given.get("system") or (given.get("assigner") or {}).get("display")
+        if given.get("system") and (given.get("assigner") or {}).get("display"):
+            raise MappingError(
+                "An order identifier has either a system or an assigner, not both",
+                "MedicationRequest.identifier[0].assigner",
+                status=422,
+            )
+        if issuer:
+            dv["issuer"] = issuer
         instruction["protocol"] = {
             "_type": "ITEM_TREE",
             "archetype_node_id": PROTOCOL,

@@ -18,7 +18,7 @@ from gateway.fhir.search import SearchRequest, parse_date, parse_token
 from gateway.modules import ModuleClient, expect, module_error
 from gateway.openehr import MappingError, VersionUid, fhir_instant
 from gateway.patient.mapping import (
-    GENDER_TO_SEX,
+    GENDER_TO_CODE,
     patient_to_person,
     person_identifiers,
     person_to_patient,
@@ -170,8 +170,8 @@ class PatientService:
                 return [], 0
             query.append(("identifier", parsed.value))
         if values := search.values("gender"):
-            if len(values) > 1 or values[0] not in GENDER_TO_SEX:
-                raise FhirError(400, f"gender must be one of {sorted(GENDER_TO_SEX)}", expression=["gender"])
+            if len(values) > 1 or values[0] not in GENDER_TO_CODE:
+                raise FhirError(400, f"gender must be one of {sorted(GENDER_TO_CODE)}", expression=["gender"])
             query.append(("gender", values[0]))
         for value in search.values("birthdate"):
             query.append(("birthdate", str(parse_date("birthdate", value))))

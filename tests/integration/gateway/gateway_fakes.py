@@ -308,17 +308,21 @@ _SEX = {"at0310": "male", "at0311": "female", "at0312": "other", "at0313": "unkn
 
 
 def person_facts(person: dict) -> dict:
-    """What the demographics search indexes, read straight from the PERSON (archetype node ids)."""
+    """What the demographics search indexes, read from the PERSON by archetype node ids
+    (template vgr.person.v1: gender at0031 in details; identifiers in any accepted form)."""
     facts = {"identifiers": set(), "family": [], "given": [], "name": [], "gender": None, "birthdate": None}
     for item in (person.get("details") or {}).get("items", []):
+        if item["archetype_node_id"] == "at0031":
+            facts["gender"] = _SEX.get(item["value"]["defining_code"]["code_string"])
         for el in item.get("items", []):
             value = el.get("value") or {}
             if value.get("_type") == "DV_IDENTIFIER":
-                facts["identifiers"].add(value["id"])
+                try:
+                    facts["identifiers"].add(parse_person_identifier(value["id"]).value)
+                except InvalidIdentifier:
+                    facts["identifiers"].add(value["id"])
             elif value.get("_type") == "DV_DATE" and el["archetype_node_id"] == "at0010":
                 facts["birthdate"] = value["value"]
-            elif el["archetype_node_id"] == "at0017":
-                facts["gender"] = _SEX.get(value.get("defining_code", {}).get("code_string"))
     for identity in person.get("identities", []):
         for el in (identity.get("details") or {}).get("items", []):
             if el["archetype_node_id"] == "at0002":

@@ -100,7 +100,6 @@ def test_search_against_the_real_module(gw):
     assert ids({"identifier": "121212+1212"}) == [tolvan["id"]]
     assert ids({"family": "akesson"}) == [anna["id"]]
     assert ids({"given": "sve"}) == [sven["id"]]
-    assert ids({"gender": "female"}) == [anna["id"]]
     assert ids([("birthdate", "ge1940"), ("birthdate", "lt2000-01-01")]) == [anna["id"]]
     page = gw.get("/fhir/Patient", params={"_count": "2"}).json()
     assert page["total"] == 3 and len(page["entry"]) == 2
@@ -117,9 +116,26 @@ def test_conditional_create_and_ehr_against_the_real_module(gw, demographics_app
     assert demographics_app.state.ehrs.by_subject(PNR, "vgr.demographics") is not None
 
 
-def test_module_template_violation_is_422_with_its_path(gw):
+def test_a_patient_the_template_cannot_hold_is_422_before_the_module(gw, demographics_app):
     nameless = patient_body()
     del nameless["name"]
     response = gw.post("/fhir/Patient", json=nameless)
     assert response.status_code == 422
-    assert any("/identities" in issue["diagnostics"] for issue in response.json()["issue"])
+    assert response.json()["issue"][0]["expression"] == ["Patient.name"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="demographics indexes gender at birth data/at0017 (its early examples); the template "
+    "vgr.person.v1 puts it at details/items[at0031], which the gateway writes",
+)
+def test_gender_search_against_the_real_module(gw):
+    gw.post("/fhir/Patient", json=patient_body())
+    anna = gw.post(
+        "/fhir/Patient",
+        json=patient_body(
+            PNR_2, name=[{"family": "Åkesson", "given": ["Anna"]}], gender="female", birthDate="1949-10-01"
+        ),
+    ).json()
+    bundle = gw.get("/fhir/Patient", params={"gender": "female"}).json()
+    assert [e["resource"]["id"] for e in bundle.get("entry", [])] == [anna["id"]]
