@@ -61,7 +61,18 @@ STATUS_STEPS = {
     "cancelled": ("at0012", "Avbruten läkemedelsbehandling", "528", "cancelled"),
 }
 STEP_TO_STATUS = {step: status for status, (step, *_rest) in STATUS_STEPS.items()}
-ISM_TO_STATUS = {ism: status for status, (_s, _t, ism, _i) in STATUS_STEPS.items()}
+# Other careflow steps: their ISM state decides, grouped as the medication module groups them.
+ISM_TO_STATUS = {
+    "526": "active",  # planned
+    "529": "active",  # scheduled
+    "245": "active",
+    "527": "on-hold",  # postponed
+    "530": "on-hold",  # suspended
+    "531": "stopped",  # aborted
+    "533": "stopped",  # expired
+    "528": "cancelled",
+    "532": "completed",
+}
 # FHIR status -> the medication module's status search value (services/README.md)
 MODULE_STATUS = {"active": "active", "on-hold": "suspended", "stopped": "stopped", "completed": "completed"}
 
@@ -142,7 +153,7 @@ def _moment(action: dict) -> datetime:
 def status_of(composition: dict) -> str:
     action = latest_action(composition)
     if action is None:
-        return "draft"
+        return "active"  # an order is in force from when it is issued (the module's rule)
     transition = action.get("ism_transition") or {}
     step = ((transition.get("careflow_step") or {}).get("defining_code") or {}).get("code_string")
     if step in STEP_TO_STATUS:

@@ -357,10 +357,10 @@ class Down:
 
 
 _ISM_STATUS = {"245": "active", "530": "suspended", "531": "stopped", "532": "completed", "528": "cancelled"}
-_MEDICATION_NEXT = {
+_MEDICATION_NEXT = {  # the medication module's rule (an order without ACTION is active)
     None: {"active"},
-    "active": {"suspended", "stopped", "completed"},
-    "suspended": {"active", "stopped", "completed"},
+    "active": {"active", "suspended", "stopped", "completed"},
+    "suspended": {"suspended", "active", "stopped"},
     "stopped": set(),
     "completed": set(),
 }

@@ -204,3 +204,12 @@ def test_everything_names_a_module_that_does_not_answer(make_client):
         outcome = bundle["entry"][-1]
         assert outcome["search"]["mode"] == "outcome"
         assert "medication" in outcome["resource"]["issue"][0]["diagnostics"]
+
+
+def test_suspended_order_cannot_complete_without_resuming(med_client):
+    patient_id = new_patient(med_client)
+    mr = med_client.post("/fhir/MedicationRequest", json=order(patient_id)).json()
+    held = med_client.put(f"/fhir/MedicationRequest/{mr['id']}", json={**mr, "status": "on-hold"}).json()
+    refused = med_client.put(f"/fhir/MedicationRequest/{mr['id']}", json={**held, "status": "completed"})
+    assert refused.status_code == 409
+    assert med_client.get(f"/fhir/MedicationRequest/{mr['id']}").json()["meta"]["versionId"] == "2"
