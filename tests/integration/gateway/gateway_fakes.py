@@ -356,7 +356,7 @@ class Down:
         raise httpx.ConnectError("connection refused", request=request)
 
 
-_ISM_STATUS = {"245": "active", "530": "suspended", "531": "stopped", "532": "completed", "528": "cancelled"}
+_ISM_STATUS = {"245": "active", "530": "suspended", "531": "stopped", "532": "completed", "528": "stopped"}
 _MEDICATION_NEXT = {  # the medication module's rule (an order without ACTION is active)
     None: {"active"},
     "active": {"active", "suspended", "stopped", "completed"},
@@ -370,7 +370,7 @@ def medication_index(composition: dict) -> dict:
     """The search fields the medication module extracts (README: index)."""
     index = {
         "date": ((composition.get("context") or {}).get("start_time") or {}).get("value"),
-        "status": None,
+        "status": "active",
         "atc_code": None,
     }
     actions = [c for c in composition.get("content", []) if c.get("_type") == "ACTION"]
