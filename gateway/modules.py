@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from gateway.fhir.errors import FhirError, Issue
+from gateway.openehr import VersionUid
 from gateway.settings import MODULES, GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,18 @@ def module_error(module: str, response: httpx.Response, what: str = "") -> FhirE
     if status == 503:
         return FhirError(503, f"The {module} module is unavailable: {message}", code="transient")
     return FhirError(502, f"The {module} module failed ({status}): {message}", code="exception")
+
+
+def version_uid(module: str, response: httpx.Response, body: dict | None) -> VersionUid:
+    """The version uid of a module's answer: its ETag, else the body's uid."""
+    etag = response.headers.get("etag", "").removeprefix("W/").strip('"')
+    text = etag or (((body or {}).get("uid") or {}).get("value")) or ""
+    try:
+        return VersionUid.parse(text)
+    except ValueError:
+        raise FhirError(
+            502, f"The {module} module answered without a version uid", code="exception"
+        ) from None
 
 
 def expect(module: str, response: httpx.Response, *ok: int, what: str = "") -> httpx.Response:

@@ -10,12 +10,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from archetypes.identifiers import InvalidIdentifier, parse_person_identifier
 from gateway.fhir.errors import FhirError
 from gateway.fhir.search import SearchRequest, parse_date, parse_token
-from gateway.modules import ModuleClient, expect, module_error
+from gateway.modules import ModuleClient, expect, module_error, version_uid
 from gateway.openehr import MappingError, VersionUid, fhir_instant
 from gateway.patient.mapping import (
     GENDER_TO_CODE,
@@ -35,17 +33,6 @@ class PatientVersion:
     version: VersionUid
     last_updated: str | None
     change: str  # creation | modification | deleted
-
-
-def _version_uid(response: httpx.Response, body: dict | None) -> VersionUid:
-    etag = response.headers.get("etag", "").removeprefix("W/").strip('"')
-    text = etag or (((body or {}).get("uid") or {}).get("value")) or ""
-    try:
-        return VersionUid.parse(text)
-    except ValueError:
-        raise FhirError(
-            502, f"The {MODULE} module answered without a version uid", code="exception"
-        ) from None
 
 
 def mapping_error(exc: MappingError) -> FhirError:
@@ -95,7 +82,11 @@ class PatientService:
         response = await self.module.get(f"/demographic/person/{patient_id}")
         expect(MODULE, response, 200, what=f"Patient/{patient_id}")
         person = response.json()
-        return person, _version_uid(response, person), fhir_instant(response.headers.get("last-modified"))
+        return (
+            person,
+            version_uid(MODULE, response, person),
+            fhir_instant(response.headers.get("last-modified")),
+        )
 
     async def read(self, patient_id: str) -> dict:
         person, uid, updated = await self._get_person(patient_id)
@@ -244,7 +235,7 @@ class PatientService:
                     return existing[0], False
             expect(MODULE, response, 201, 200, what="Patient create")
             stored = response.json() if response.content else person
-            uid = _version_uid(response, stored)
+            uid = version_uid(MODULE, response, stored)
             try:
                 await self._ensure_ehr(identifiers[0])
             except FhirError:
@@ -330,7 +321,7 @@ class PatientService:
         )
         expect(MODULE, response, 200, 201, what=f"Patient/{patient_id}")
         stored = response.json() if response.content else person
-        uid = _version_uid(response, stored)
+        uid = version_uid(MODULE, response, stored)
         new_ids = person_identifiers(person)
         if new_ids and new_ids != person_identifiers(current_person):
             await self._ensure_ehr(new_ids[0])
