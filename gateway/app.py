@@ -23,6 +23,8 @@ from gateway.fhir.errors import FhirError, Issue
 from gateway.fhir.http import fhir_request, render
 from gateway.fhir.registry import Registry
 from gateway.fhir.responses import fhir_base
+from gateway.journal import api as journal_api
+from gateway.journal.service import JournalService
 from gateway.medication import api as medication_api
 from gateway.medication.service import MedicationService
 from gateway.modules import Modules, build_modules
@@ -33,7 +35,7 @@ from gateway.settings import GatewaySettings
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
 
-RESOURCE_APIS = (patient_api, medication_api)
+RESOURCE_APIS = (patient_api, medication_api, journal_api)
 
 
 def create_app(
@@ -57,12 +59,15 @@ def create_app(
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     app.state.patients = PatientService(modules.demographics, settings.ehr_cache_size)
     app.state.medications = MedicationService(modules.medication, app.state.patients)
+    app.state.journal = JournalService(modules.journal, app.state.patients)
     app.state.compartment = [
         CompartmentSource("medication", "MedicationRequest", app.state.medications.for_patients),
+        CompartmentSource("journal", "Composition", app.state.journal.for_patients),
     ]
 
     for api in RESOURCE_APIS:
-        registry.register(api.DEFINITION)
+        for definition in getattr(api, "DEFINITIONS", None) or (api.DEFINITION,):
+            registry.register(definition)
         app.include_router(api.router, dependencies=[Depends(fhir_request)])
 
     _install_error_handlers(app)

@@ -7,7 +7,7 @@ import warnings
 
 import httpx
 import pytest
-from gateway_fakes import Down, FakeClinical, FakeDemographics
+from gateway_fakes import Down, FakeClinical, FakeDemographics, journal_index
 from gateway_support import strict_check
 
 from gateway.app import create_app
@@ -58,6 +58,11 @@ def medication(demographics) -> FakeClinical:
 
 
 @pytest.fixture
-def med_client(make_client, medication) -> TestClient:
-    with make_client(medication=httpx.MockTransport(medication)) as c:
+def journal(demographics) -> FakeClinical:
+    return FakeClinical(demographics, "vgr.journal_note.v1", "journal.vgr.se", 8082, journal_index, None)
+
+
+@pytest.fixture
+def med_client(make_client, medication, journal) -> TestClient:
+    with make_client(medication=httpx.MockTransport(medication), journal=httpx.MockTransport(journal)) as c:
         yield c

@@ -390,6 +390,18 @@ def medication_index(composition: dict) -> dict:
     return index
 
 
+def journal_index(composition: dict) -> dict:
+    """The journal module's search fields: clinical date and ICD-10-SE codes of its diagnoses."""
+    codes = [
+        el["value"]["defining_code"]["code_string"]
+        for c in composition.get("content", [])
+        if c["archetype_node_id"] == "openEHR-EHR-EVALUATION.problem_diagnosis.v1"
+        for el in c["data"]["items"]
+        if el["archetype_node_id"] == "at0002" and el["value"].get("defining_code")
+    ]
+    return {"date": composition["context"]["start_time"]["value"], "diagnosis_code": codes}
+
+
 class FakeClinical:
     """A clinical module (here: medication) storing COMPOSITIONs per EHR, EHRs checked against
     the demographics fake (the real module asks demographics over HTTP)."""
@@ -400,7 +412,11 @@ class FakeClinical:
         template_id: str = "vgr.medication_order.v1",
         system_id: str = "medication.vgr.se",
         port: int = 8083,
+        index=None,
+        workflow: dict | None = _MEDICATION_NEXT,
     ):
+        self.index = index or medication_index
+        self.workflow = workflow
         self.demographics = demographics
         self.template_id = template_id
         self.store = Versioned(system_id)
@@ -498,8 +514,8 @@ class FakeClinical:
     def create(self, request, ehr_id, body) -> httpx.Response:
         if problem := self.validate(body):
             return problem
-        status = medication_index(body)["status"]
-        if status not in _MEDICATION_NEXT[None]:
+        status = self.index(body).get("status")
+        if self.workflow and status not in self.workflow[None]:
             return error(409, f"a new order cannot be {status}; allowed: active", "conflict")
         object_id = str(uuid.uuid4())
         self.ehr_of[object_id] = ehr_id
@@ -526,9 +542,9 @@ class FakeClinical:
             return httpx.Response(204)
         if problem := self.validate(body):
             return problem
-        old, new = medication_index(latest["data"])["status"], medication_index(body)["status"]
-        if old != new and new not in _MEDICATION_NEXT.get(old, set()):
-            allowed = ", ".join(sorted(_MEDICATION_NEXT.get(old, set()))) or "none"
+        old, new = self.index(latest["data"]).get("status"), self.index(body).get("status")
+        if self.workflow and old != new and new not in self.workflow.get(old, set()):
+            allowed = ", ".join(sorted(self.workflow.get(old, set()))) or "none"
             return error(409, f"illegal transition {old} -> {new}; allowed from {old}: {allowed}", "conflict")
         version = self.store.commit(object_id, body, "modification")
         headers = version_headers(version, f"{self.base}/ehr/{ehr_id}/composition")
@@ -550,12 +566,18 @@ class FakeClinical:
             latest = versions[-1]
             if latest["data"] is None or (ehr_ids and self.ehr_of[object_id] not in ehr_ids):
                 continue
-            index = medication_index(latest["data"])
+            index = self.index(latest["data"])
             if params.get("template_id") and params["template_id"] != self.template_id:
                 continue
-            if params.get("status") and index["status"] != params["status"]:
-                continue
-            if params.get("atc_code") and index["atc_code"] != params["atc_code"]:
+            if not all(
+                (
+                    params[key] in index.get(key)
+                    if isinstance(index.get(key), list)
+                    else index.get(key) == params[key]
+                )
+                for key in ("status", "atc_code", "diagnosis_code")
+                if params.get(key)
+            ):
                 continue
             moment = datetime.fromisoformat(index["date"].replace("Z", "+00:00"))
             if params.get("date_from") and moment < datetime.fromisoformat(
