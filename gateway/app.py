@@ -30,12 +30,14 @@ from gateway.medication.service import MedicationService
 from gateway.modules import Modules, build_modules
 from gateway.patient import api as patient_api
 from gateway.patient.service import PatientService
+from gateway.referrals import api as referrals_api
+from gateway.referrals.service import ReferralService
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
 
-RESOURCE_APIS = (patient_api, medication_api, journal_api)
+RESOURCE_APIS = (patient_api, medication_api, journal_api, referrals_api)
 
 
 def create_app(
@@ -60,9 +62,11 @@ def create_app(
     app.state.patients = PatientService(modules.demographics, settings.ehr_cache_size)
     app.state.medications = MedicationService(modules.medication, app.state.patients)
     app.state.journal = JournalService(modules.journal, app.state.patients)
+    app.state.referrals = ReferralService(modules.referrals, app.state.patients)
     app.state.compartment = [
         CompartmentSource("medication", "MedicationRequest", app.state.medications.for_patients),
         CompartmentSource("journal", "Composition", app.state.journal.for_patients),
+        CompartmentSource("referrals", "ServiceRequest", app.state.referrals.for_patients),
     ]
 
     for api in RESOURCE_APIS:

@@ -7,7 +7,7 @@ import warnings
 
 import httpx
 import pytest
-from gateway_fakes import Down, FakeClinical, FakeDemographics, journal_index
+from gateway_fakes import REFERRAL_NEXT, Down, FakeClinical, FakeDemographics, journal_index, referral_index
 from gateway_support import strict_check
 
 from gateway.app import create_app
@@ -63,6 +63,17 @@ def journal(demographics) -> FakeClinical:
 
 
 @pytest.fixture
-def med_client(make_client, medication, journal) -> TestClient:
-    with make_client(medication=httpx.MockTransport(medication), journal=httpx.MockTransport(journal)) as c:
+def referrals(demographics) -> FakeClinical:
+    return FakeClinical(
+        demographics, "vgr.referral.v1", "referrals.vgr.se", 8084, referral_index, REFERRAL_NEXT
+    )
+
+
+@pytest.fixture
+def med_client(make_client, medication, journal, referrals) -> TestClient:
+    transports = {
+        name: httpx.MockTransport(fake)
+        for name, fake in (("medication", medication), ("journal", journal), ("referrals", referrals))
+    }
+    with make_client(**transports) as c:
         yield c

@@ -516,7 +516,8 @@ class FakeClinical:
             return problem
         status = self.index(body).get("status")
         if self.workflow and status not in self.workflow[None]:
-            return error(409, f"a new order cannot be {status}; allowed: active", "conflict")
+            allowed = ", ".join(sorted(self.workflow[None]))
+            return error(409, f"a new composition cannot be {status}; allowed: {allowed}", "conflict")
         object_id = str(uuid.uuid4())
         self.ehr_of[object_id] = ehr_id
         version = self.store.commit(object_id, body, "creation")
@@ -575,7 +576,7 @@ class FakeClinical:
                     if isinstance(index.get(key), list)
                     else index.get(key) == params[key]
                 )
-                for key in ("status", "atc_code", "diagnosis_code")
+                for key in ("status", "atc_code", "diagnosis_code", "receiver", "urgency")
                 if params.get(key)
             ):
                 continue
@@ -608,3 +609,57 @@ class FakeClinical:
                 "items": rows[offset : offset + limit],
             },
         )
+
+
+_REFERRAL_STEPS = {
+    "at0026": "sent",
+    "at0035": "received",
+    "at0002": "accepted",
+    "at0003": "scheduled",
+    "at0004": "scheduled",
+    "at0005": "completed",
+    "at0009": "cancelled",
+    "at0006": "cancelled",
+}
+REFERRAL_NEXT = {  # the referrals module's rule: draft is the absence of an ACTION
+    None: {"draft", "sent", "cancelled"},
+    "draft": {"draft", "sent", "cancelled"},
+    "sent": {"sent", "received", "cancelled"},
+    "received": {"received", "accepted", "rejected", "cancelled"},
+    "accepted": {"accepted", "scheduled", "cancelled"},
+    "scheduled": {"scheduled", "completed", "cancelled"},
+    "rejected": set(),
+    "completed": set(),
+    "cancelled": set(),
+}
+
+
+def referral_index(composition: dict) -> dict:
+    """The referrals module's search fields: status, receiver HSA-id, urgency, date."""
+    actions = [
+        c for c in composition.get("content", []) if c["archetype_node_id"] == "openEHR-EHR-ACTION.service.v1"
+    ]
+    status = "draft"
+    if actions:
+        latest = max(enumerate(actions), key=lambda p: (p[1]["time"]["value"], p[0]))[1]
+        status = _REFERRAL_STEPS[latest["ism_transition"]["careflow_step"]["defining_code"]["code_string"]]
+        reasons = [
+            i["value"]["value"] for i in latest["description"]["items"] if i["archetype_node_id"] == "at0012"
+        ]
+        if status == "cancelled" and reasons and reasons[0].lower().startswith("avvisad"):
+            status = "rejected"
+    instruction = next(c for c in composition["content"] if c["_type"] == "INSTRUCTION")
+    receiver = urgency = None
+    for item in instruction["protocol"]["items"]:
+        if item["archetype_node_id"] == "openEHR-EHR-CLUSTER.organisation.v1":
+            receiver = next(i["value"]["id"] for i in item["items"] if i["archetype_node_id"] == "at0003")
+    for item in instruction["activities"][0]["description"]["items"]:
+        if item["archetype_node_id"] == "at0068":
+            code = item["value"]["defining_code"]["code_string"]
+            urgency = {"at0136": "emergency", "at0137": "urgent", "at0138": "routine"}[code]
+    return {
+        "date": composition["context"]["start_time"]["value"],
+        "status": status,
+        "receiver": receiver,
+        "urgency": urgency,
+    }

@@ -34,7 +34,14 @@ def test_capability_statement_matches_the_routes(client):
     assert statement["implementation"]["url"] == "http://testserver/fhir"
     available = routes(client.app)
     listed = {r["type"]: r for r in statement["rest"][0]["resource"]}
-    assert set(listed) == {"Patient", "MedicationRequest", "Composition", "Condition"}
+    assert set(listed) == {
+        "Patient",
+        "MedicationRequest",
+        "Composition",
+        "Condition",
+        "ServiceRequest",
+        "Task",
+    }
     for rtype, resource in listed.items():
         interactions = {i["code"] for i in resource["interaction"]}
         for code, (method, template) in ROUTE_OF.items():
