@@ -4,6 +4,7 @@ module's composition query (patient, dates, paging), and the Patient <-> EHR res
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -76,6 +77,17 @@ def date_bounds(name: str, params: list[DateParam]) -> tuple[str | None, str | N
     return (_iso(low) if low else None), (_iso(high) if high else None)
 
 
+@dataclass
+class StoredVersion:
+    """One version of a composition; `resource` is set by the caller once mapped to FHIR."""
+
+    data: dict | None
+    version: VersionUid
+    last_updated: str | None
+    change: str
+    resource: dict | None = None
+
+
 class Compositions:
     """One clinical module's compositions, seen from the gateway."""
 
@@ -114,6 +126,39 @@ class Compositions:
             data = got.json()
             return data.get("data", data), uid, fhir_instant((audit.get("time_committed") or {}).get("value"))
         raise FhirError(404, f"{what} has no version {n}")
+
+    async def history(self, ehr_id: str, object_id: str, what: str) -> list[StoredVersion]:
+        """Every version of a composition, newest first (a deletion has no data)."""
+        response = await self.module.get(f"/ehr/{ehr_id}/versioned_composition/{object_id}/revision_history")
+        expect(self.name, response, 200, what=what)
+        body = response.json()
+        items = body.get("items", []) if isinstance(body, dict) else body
+
+        async def one(item: dict) -> StoredVersion:
+            uid = VersionUid.parse((item.get("version_id") or {}).get("value", ""))
+            audit = (item.get("audits") or [{}])[0]
+            committed = fhir_instant((audit.get("time_committed") or {}).get("value"))
+            change = (audit.get("change_type") or {}).get("value") or (
+                "creation" if uid.version == 1 else "modification"
+            )
+            if change == "deleted":
+                return StoredVersion(None, uid, committed, change)
+            got = await self.module.get(f"/ehr/{ehr_id}/versioned_composition/{object_id}/version/{uid}")
+            expect(self.name, got, 200, what=f"{what}/_history/{uid.version}")
+            data = got.json()
+            return StoredVersion(data.get("data", data), uid, committed, change)
+
+        versions = await asyncio.gather(*(one(item) for item in items))
+        return sorted(versions, key=lambda v: v.version.version, reverse=True)
+
+    async def mapped_history(self, ehr_id: str, object_id: str, what: str, render) -> list[StoredVersion]:
+        """history() with each version mapped by `render(data, uid, ehr_id, patient_id, last_updated)`."""
+        versions = await self.history(ehr_id, object_id, what)
+        patient_id = await self.patients.patient_id(ehr_id)
+        for v in versions:
+            if v.data is not None:
+                v.resource = render(v.data, str(v.version), ehr_id, patient_id, v.last_updated)
+        return versions
 
     async def create(self, ehr_id: str, composition: dict, what: str) -> tuple[dict, VersionUid, str | None]:
         response = await self.module.request(

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from gateway.fhir import registry as r
 from gateway.fhir.errors import FhirError
 from gateway.fhir.http import read_resource, render
-from gateway.fhir.responses import check_id, fhir_base, resource_response, write_response
+from gateway.fhir.responses import check_id, fhir_base, history_bundle, resource_response, write_response
 from gateway.fhir.search import parse_search, searchset
 from gateway.journal.service import JournalService
 
@@ -23,7 +23,7 @@ COMPOSITION = r.ResourceDef(
     profile="http://hl7.org/fhir/StructureDefinition/Composition",
     documentation="Journal notes of the journal module (template vgr.journal_note.v1), type LOINC 11506-3, "
     "sections Anamnes, Status, Bedömning, Diagnos (Conditions; contained on create) and Åtgärd/Plan.",
-    interactions=[r.READ, r.VREAD, r.SEARCH, r.CREATE],
+    interactions=[r.READ, r.VREAD, r.HISTORY_INSTANCE, r.SEARCH, r.CREATE],
     search_params={
         p.name: p
         for p in (
@@ -91,6 +91,12 @@ async def search_compositions(request: Request) -> Response:
 @router.get("/fhir/Composition/{resource_id}")
 async def read_composition(request: Request, resource_id: str) -> Response:
     return resource_response(request, await service(request).read(check_id("Composition", resource_id)))
+
+
+@router.get("/fhir/Composition/{resource_id}/_history")
+async def history_composition(request: Request, resource_id: str) -> Response:
+    versions = await service(request).history(check_id("Composition", resource_id))
+    return render(request, history_bundle(request, "Composition", resource_id, versions))
 
 
 @router.get("/fhir/Composition/{resource_id}/_history/{version_id}")

@@ -52,6 +52,12 @@ class JournalService:
             composition, str(uid), ehr_id, await self.patients.patient_id(ehr_id), committed
         )
 
+    async def history(self, resource_id: str) -> list:
+        ehr_id, object_id = self._composition_ids(resource_id)
+        return await self.compositions.mapped_history(
+            ehr_id, object_id, f"Composition/{resource_id}", composition_to_fhir
+        )
+
     async def search(self, search: SearchRequest) -> tuple[list[dict], int]:
         query = await self.compositions.common_query(search, "date")
         if query is None:

@@ -8,7 +8,14 @@ from fastapi.responses import Response
 from gateway.fhir import registry as r
 from gateway.fhir.errors import FhirError
 from gateway.fhir.http import read_resource, render
-from gateway.fhir.responses import check_id, fhir_base, if_match_version, resource_response, write_response
+from gateway.fhir.responses import (
+    check_id,
+    fhir_base,
+    history_bundle,
+    if_match_version,
+    resource_response,
+    write_response,
+)
 from gateway.fhir.search import parse_search, searchset
 from gateway.medication.service import MedicationService
 
@@ -19,7 +26,7 @@ DEFINITION = r.ResourceDef(
     documentation="Medication orders of the medication module (template vgr.medication_order.v1). "
     "An update may change only status (active, on-hold, stopped, completed, cancelled) and statusReason; "
     "each change is a new version with an ACTION.medication.v1; illegal transitions give 409.",
-    interactions=[r.READ, r.VREAD, r.SEARCH, r.CREATE, r.UPDATE],
+    interactions=[r.READ, r.VREAD, r.HISTORY_INSTANCE, r.SEARCH, r.CREATE, r.UPDATE],
     search_params={
         p.name: p
         for p in (
@@ -86,6 +93,12 @@ async def _search(request: Request, extra: list[tuple[str, str]]) -> Response:
 @router.get("/{resource_id}")
 async def read(request: Request, resource_id: str) -> Response:
     return resource_response(request, await service(request).read(check_id("MedicationRequest", resource_id)))
+
+
+@router.get("/{resource_id}/_history")
+async def history(request: Request, resource_id: str) -> Response:
+    versions = await service(request).history(check_id("MedicationRequest", resource_id))
+    return render(request, history_bundle(request, "MedicationRequest", resource_id, versions))
 
 
 @router.get("/{resource_id}/_history/{version_id}")

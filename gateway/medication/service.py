@@ -50,6 +50,12 @@ class MedicationService:
         patient_id = await self.patients.patient_id(ehr_id)
         return composition_to_medication_request(composition, str(uid), ehr_id, patient_id, committed)
 
+    async def history(self, resource_id: str) -> list:
+        ehr_id, object_id = self._ids(resource_id)
+        return await self.compositions.mapped_history(
+            ehr_id, object_id, f"MedicationRequest/{resource_id}", composition_to_medication_request
+        )
+
     def _items_to_resources(self, items: list[dict], patient_ids: dict[str, str | None]) -> list[dict]:
         return [
             composition_to_medication_request(

@@ -8,7 +8,14 @@ from fastapi.responses import Response
 from gateway.fhir import registry as r
 from gateway.fhir.errors import FhirError
 from gateway.fhir.http import read_resource, render
-from gateway.fhir.responses import check_id, fhir_base, if_match_version, resource_response, write_response
+from gateway.fhir.responses import (
+    check_id,
+    fhir_base,
+    history_bundle,
+    if_match_version,
+    resource_response,
+    write_response,
+)
 from gateway.fhir.search import parse_search, searchset
 from gateway.referrals.service import ReferralService
 
@@ -24,7 +31,7 @@ SERVICE_REQUEST = r.ResourceDef(
     profile="http://hl7.org/fhir/StructureDefinition/ServiceRequest",
     documentation="Referrals (remisser) of the referrals module (template vgr.referral.v1). Create as draft "
     "or active (sent); an update may send a draft (active) or revoke; the rest of the workflow is Task's.",
-    interactions=[r.READ, r.VREAD, r.SEARCH, r.CREATE, r.UPDATE],
+    interactions=[r.READ, r.VREAD, r.HISTORY_INSTANCE, r.SEARCH, r.CREATE, r.UPDATE],
     search_params={
         p.name: p
         for p in (
@@ -55,7 +62,7 @@ TASK = r.ResourceDef(
     documentation="The workflow of a referral (same id as its ServiceRequest): draft, requested, received, "
     "accepted | rejected, in-progress (booked), completed, or cancelled. An update of status adds an "
     "ACTION.service.v1 in the module; an illegal transition is 409.",
-    interactions=[r.READ, r.VREAD, r.SEARCH, r.UPDATE],
+    interactions=[r.READ, r.VREAD, r.HISTORY_INSTANCE, r.SEARCH, r.UPDATE],
     search_params={
         p.name: p
         for p in (
@@ -95,6 +102,11 @@ def _routes(definition: r.ResourceDef) -> None:
     @router.get(f"/fhir/{rtype}/{{resource_id}}", name=f"read {rtype}")
     async def read(request: Request, resource_id: str) -> Response:
         return resource_response(request, await service(request).read(rtype, check_id(rtype, resource_id)))
+
+    @router.get(f"/fhir/{rtype}/{{resource_id}}/_history", name=f"history {rtype}")
+    async def history(request: Request, resource_id: str) -> Response:
+        versions = await service(request).history(rtype, check_id(rtype, resource_id))
+        return render(request, history_bundle(request, rtype, resource_id, versions))
 
     @router.get(f"/fhir/{rtype}/{{resource_id}}/_history/{{version_id}}", name=f"vread {rtype}")
     async def vread(request: Request, resource_id: str, version_id: str) -> Response:

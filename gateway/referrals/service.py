@@ -58,6 +58,13 @@ class ReferralService:
         patient_id = await self.patients.patient_id(ehr_id)
         return self._render(resource_type, composition, str(uid), ehr_id, patient_id, committed)
 
+    async def history(self, resource_type: str, resource_id: str) -> list:
+        ehr_id, object_id = self._ids(resource_type, resource_id)
+        render = composition_to_service_request if resource_type == "ServiceRequest" else composition_to_task
+        return await self.compositions.mapped_history(
+            ehr_id, object_id, f"{resource_type}/{resource_id}", render
+        )
+
     async def search(self, resource_type: str, search: SearchRequest) -> tuple[list[dict], int]:
         date_param = "authored" if resource_type == "ServiceRequest" else "authored-on"
         query = await self.compositions.common_query(search, date_param)

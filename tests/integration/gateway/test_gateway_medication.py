@@ -213,3 +213,13 @@ def test_suspended_order_cannot_complete_without_resuming(med_client):
     refused = med_client.put(f"/fhir/MedicationRequest/{mr['id']}", json={**held, "status": "completed"})
     assert refused.status_code == 409
     assert med_client.get(f"/fhir/MedicationRequest/{mr['id']}").json()["meta"]["versionId"] == "2"
+
+
+def test_medication_request_and_composition_history(med_client):
+    patient_id = new_patient(med_client)
+    mr = med_client.post("/fhir/MedicationRequest", json=order(patient_id)).json()
+    med_client.put(f"/fhir/MedicationRequest/{mr['id']}", json={**mr, "status": "stopped"})
+    history = med_client.get(f"/fhir/MedicationRequest/{mr['id']}/_history").json()
+    assert [e["resource"]["status"] for e in history["entry"]] == ["stopped", "active"]
+    assert history["link"][0]["url"].endswith(f"/fhir/MedicationRequest/{mr['id']}/_history")
+    assert med_client.get(f"/fhir/MedicationRequest/{'0' * 64}/_history").status_code == 404

@@ -140,3 +140,15 @@ def test_practitioner_role_requester_round_trips(med_client):
     assert contained["practitioner"]["identifier"]["value"] == "SE2321000131-P000000101011"
     assert contained["organization"]["identifier"] == MAJORNA["identifier"]
     assert created.json()["requester"] == {"reference": f"#{contained['id']}"}
+
+
+def test_history_of_clinical_resources(med_client):
+    _, sr = setup(med_client)
+    task = med_client.get(f"/fhir/Task/{sr['id']}").json()
+    move(med_client, task, "received")
+    history = med_client.get(f"/fhir/Task/{sr['id']}/_history").json()
+    assert history["type"] == "history" and history["total"] == 2
+    assert [e["resource"]["status"] for e in history["entry"]] == ["received", "requested"]
+    assert [e["request"]["method"] for e in history["entry"]] == ["PUT", "POST"]
+    sr_history = med_client.get(f"/fhir/ServiceRequest/{sr['id']}/_history").json()
+    assert [e["resource"]["meta"]["versionId"] for e in sr_history["entry"]] == ["2", "1"]
