@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway import bundles
 from gateway.compartment import CompartmentSource
 from gateway.fhir.capability import capability_statement
 from gateway.fhir.errors import FhirError, Issue
@@ -74,6 +75,8 @@ def create_app(
             registry.register(definition)
         app.include_router(api.router, dependencies=[Depends(fhir_request)])
 
+    app.include_router(bundles.router, dependencies=[Depends(fhir_request)])
+    registry.system_interactions += ["batch", "transaction"]
     _install_error_handlers(app)
     _install_operational_routes(app, modules, settings)
 

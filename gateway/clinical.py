@@ -4,13 +4,14 @@ module's composition query (patient, dates, paging), and the Patient <-> EHR res
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.fhir.errors import FhirError
 from gateway.fhir.search import DateParam, SearchRequest, parse_date
-from gateway.modules import ModuleClient, expect, version_uid
+from gateway.modules import ModuleClient, expect, module_error, version_uid
 from gateway.openehr import VersionUid, fhir_instant
 from gateway.patient.service import PatientService
 
@@ -186,6 +187,16 @@ class Compositions:
             version_uid(self.name, response, stored),
             fhir_instant(response.headers.get("last-modified")),
         )
+
+    async def delete_resource(self, resource_id: str) -> None:
+        """Delete the composition behind a resource id (EHR id + object id): the transaction undo."""
+        ehr_id, object_id = str(uuid.UUID(resource_id[:32])), str(uuid.UUID(resource_id[32:]))
+        _, uid, _ = await self.get(ehr_id, object_id, f"composition {object_id}")
+        response = await self.module.request(
+            "DELETE", f"/ehr/{ehr_id}/composition/{object_id}", headers={"If-Match": f'"{uid}"'}
+        )
+        if response.status_code not in (200, 204):
+            raise module_error(self.name, response, f"composition {object_id}")
 
     async def subject_ehr(self, reference: str) -> str | None:
         """The EHR of a `patient`/`subject` search value (Patient/{id} or {id}); None: nothing matches."""

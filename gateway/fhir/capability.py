@@ -55,7 +55,7 @@ def capability_statement(registry: Registry, base: str, version: str, date: str)
                 "Paging with _count and _offset; _summary (true, text, data, count, false), "
                 "_elements, _total.",
                 "resource": resources,
-                "interaction": [],
+                "interaction": [{"code": code} for code in registry.system_interactions],
             }
         ],
     }

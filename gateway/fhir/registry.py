@@ -53,6 +53,7 @@ _ID = SearchParam(
 class Registry:
     def __init__(self) -> None:
         self.resources: dict[str, ResourceDef] = {}
+        self.system_interactions: list[str] = []  # transaction, batch, ...
 
     def register(self, definition: ResourceDef) -> ResourceDef:
         self.resources[definition.type] = definition

@@ -2,34 +2,7 @@
 
 from __future__ import annotations
 
-from gateway_support import PNR, PNR_2, patient_body
-
-HSA = "urn:oid:1.2.752.29.4.19"
-ATC = "http://www.whocc.no/atc"
-CARE_UNIT = {
-    "identifier": {"system": HSA, "value": "SE2321000131-E000000000001"},
-    "display": "Vårdcentralen Näset",
-}
-
-
-def order(patient_id: str, atc: str = "N02BE01", name: str = "Paracetamol", **extra) -> dict:
-    body = {
-        "resourceType": "MedicationRequest",
-        "status": "active",
-        "intent": "order",
-        "medicationCodeableConcept": {
-            "coding": [{"system": ATC, "code": atc, "display": name}],
-            "text": name,
-        },
-        "subject": {"reference": f"Patient/{patient_id}"},
-        "authoredOn": "2026-03-01T10:00:00Z",
-        "requester": CARE_UNIT,
-        "dosageInstruction": [{"text": "1 tablett 3 gånger dagligen", "route": {"text": "oral"}}],
-        "reasonCode": [{"text": "Huvudvärk"}],
-        "substitution": {"allowedBoolean": True},
-    }
-    body.update(extra)
-    return body
+from gateway_support import ATC, CARE_UNIT, PNR, PNR_2, order, patient_body
 
 
 def new_patient(client, number=PNR) -> str:
