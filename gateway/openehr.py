@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+
+from archetypes.identifiers import HSA_ID_SYSTEM
 
 
 class MappingError(ValueError):
@@ -96,3 +99,62 @@ def fhir_instant(text: str | None) -> str | None:
     moment = moment.astimezone(UTC)
     timespec = "milliseconds" if moment.microsecond else "seconds"
     return moment.isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+# -- shared by the clinical mappings ---------------------------------------------------------------
+
+
+def joined_id(ehr_id: str, object_id: str) -> str:
+    """The FHIR id of a composition: EHR id and object id as 64 hex digits (FHIR ids stop at 64)."""
+    return uuid.UUID(ehr_id).hex + uuid.UUID(object_id).hex
+
+
+def split_joined_id(resource_id: str) -> tuple[str, str] | None:
+    """(ehr_id, object_id) of a joined id, None when it is not one."""
+    if len(resource_id) != 64:
+        return None
+    try:
+        return str(uuid.UUID(resource_id[:32])), str(uuid.UUID(resource_id[32:]))
+    except ValueError:
+        return None
+
+
+def entry_time(entry: dict) -> datetime:
+    """An ENTRY's `time` (ACTION), parsed (ISO texts of different precision do not sort as strings)."""
+    text = (entry.get("time") or {}).get("value") or ""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def latest_entry(entries: list[dict]) -> dict | None:
+    """The latest entry by time; the last one added wins ties."""
+    if not entries:
+        return None
+    return max(enumerate(entries), key=lambda pair: (entry_time(pair[1]), pair[0]))[1]
+
+
+def party_reference(party: dict | None, kind: str) -> dict | None:
+    """A FHIR Reference (type, HSA-id identifier, display) for a PARTY_IDENTIFIED."""
+    if not isinstance(party, dict) or party.get("_type", "PARTY_IDENTIFIED") != "PARTY_IDENTIFIED":
+        return None
+    ref: dict = {"type": kind}
+    for ident in party.get("identifiers") or []:
+        if ident.get("type") == "HSA-id":
+            ref["identifier"] = {"system": HSA_ID_SYSTEM, "value": ident.get("id")}
+            break
+    if party.get("name"):
+        ref["display"] = party["name"]
+    return ref if len(ref) > 1 else None
+
+
+def identifier_from_dv(dv: dict) -> dict:
+    """DV_IDENTIFIER -> Identifier: an issuer that is a URI is the system, otherwise the assigner."""
+    issuer = dv.get("issuer")
+    identifier: dict = {"system": issuer} if issuer and ":" in issuer else {}
+    identifier["value"] = dv.get("id")
+    if issuer and ":" not in issuer:
+        identifier["assigner"] = {"display": issuer}
+    return identifier

@@ -36,9 +36,15 @@ from gateway.openehr import (
     dv_coded,
     dv_text,
     element,
+    joined_id,
+    party_reference,
+    split_joined_id,
     value_of,
 )
 
+# ids: EHR id + composition object id (gateway.openehr.joined_id)
+composition_id = joined_id
+split_composition_id = split_joined_id
 TEMPLATE_ID = "vgr.journal_note.v1"
 COMPOSITION_ARCHETYPE = "openEHR-EHR-COMPOSITION.encounter.v1"
 STORY = "openEHR-EHR-OBSERVATION.story.v1"
@@ -65,19 +71,6 @@ VERIFICATION_TO_CERTAINTY = {"provisional": "at0075", "confirmed": "at0076"}
 
 
 # -- ids -----------------------------------------------------------------------------------------
-
-
-def composition_id(ehr_id: str, object_id: str) -> str:
-    return uuid.UUID(ehr_id).hex + uuid.UUID(object_id).hex
-
-
-def split_composition_id(resource_id: str) -> tuple[str, str] | None:
-    if len(resource_id) != 64:
-        return None
-    try:
-        return str(uuid.UUID(resource_id[:32])), str(uuid.UUID(resource_id[32:]))
-    except ValueError:
-        return None
 
 
 def condition_id(ehr_id: str, object_id: str, index: int) -> str:
@@ -142,19 +135,6 @@ def _synopsis(composition: dict, name: str) -> str | None:
     return None
 
 
-def _party(party: dict | None, kind: str) -> dict | None:
-    if not isinstance(party, dict) or party.get("_type") != "PARTY_IDENTIFIED":
-        return None
-    ref: dict = {"type": kind}
-    for ident in party.get("identifiers") or []:
-        if ident.get("type") == "HSA-id":
-            ref["identifier"] = {"system": HSA_ID_SYSTEM, "value": ident.get("id")}
-            break
-    if party.get("name"):
-        ref["display"] = party["name"]
-    return ref
-
-
 def diagnoses(composition: dict) -> list[dict]:
     return _entries(composition, DIAGNOSIS)
 
@@ -174,10 +154,12 @@ def composition_to_fhir(
         "type": {"coding": [dict(PROGRESS_NOTE)], "text": (composition.get("name") or {}).get("value")},
         "subject": {"reference": f"Patient/{patient_id}"} if patient_id else {"display": f"EHR {ehr_id}"},
         "date": ((composition.get("context") or {}).get("start_time") or {}).get("value"),
-        "author": [_party(composition.get("composer"), "Practitioner") or {"display": "okänd"}],
+        "author": [party_reference(composition.get("composer"), "Practitioner") or {"display": "okänd"}],
         "title": (composition.get("name") or {}).get("value") or "Journalanteckning",
     }
-    custodian = _party((composition.get("context") or {}).get("health_care_facility"), "Organization")
+    custodian = party_reference(
+        (composition.get("context") or {}).get("health_care_facility"), "Organization"
+    )
     if custodian:
         out["custodian"] = custodian
     texts = {
@@ -244,7 +226,7 @@ def condition_to_fhir(
     recorded = ((composition.get("context") or {}).get("start_time") or {}).get("value")
     if recorded:
         out["recordedDate"] = recorded
-    recorder = _party(composition.get("composer"), "Practitioner")
+    recorder = party_reference(composition.get("composer"), "Practitioner")
     if recorder:
         out["recorder"] = recorder
     notes = [value_of(items, node) for node in ("at0009", "at0069")]
@@ -258,7 +240,7 @@ def condition_to_fhir(
 # -- Composition -> COMPOSITION ------------------------------------------------------------------
 
 
-def _hsa_party(reference: dict, where: str, required: bool) -> dict:
+def _hsaparty_reference(reference: dict, where: str, required: bool) -> dict:
     identifier = reference.get("identifier") or {}
     party: dict = {"_type": "PARTY_IDENTIFIED"}
     if reference.get("display"):
@@ -348,8 +330,8 @@ def fhir_to_composition(resource: dict, now: str) -> dict:
     authors = resource.get("author") or []
     if len(authors) != 1:
         raise MappingError("A journal note has exactly one author", "Composition.author", 422)
-    composer = _hsa_party(authors[0], "Composition.author[0]", required=False)
-    facility = _hsa_party(resource.get("custodian") or {}, "Composition.custodian", required=True)
+    composer = _hsaparty_reference(authors[0], "Composition.author[0]", required=False)
+    facility = _hsaparty_reference(resource.get("custodian") or {}, "Composition.custodian", required=True)
     time = resource.get("date") or now
     contained = {
         f"#{c.get('id')}": c for c in resource.get("contained") or [] if c.get("resourceType") == "Condition"

@@ -22,9 +22,6 @@ so a MedicationRequest can be read without any lookup.
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
 from archetypes.identifiers import HSA_ID_SYSTEM
 from gateway.openehr import (
     MappingError,
@@ -34,10 +31,18 @@ from gateway.openehr import (
     dv_text,
     element,
     first_with,
+    identifier_from_dv,
     items_with,
+    joined_id,
+    latest_entry,
+    party_reference,
+    split_joined_id,
     value_of,
 )
 
+# ids: EHR id + composition object id (gateway.openehr.joined_id)
+resource_id = joined_id
+split_id = split_joined_id
 TEMPLATE_ID = "vgr.medication_order.v1"
 COMPOSITION_ARCHETYPE = "openEHR-EHR-COMPOSITION.medication_list.v1"
 INSTRUCTION_ARCHETYPE = "openEHR-EHR-INSTRUCTION.medication_order.v3"
@@ -112,20 +117,6 @@ _MAPPED = {
 }
 
 
-def resource_id(ehr_id: str, object_id: str) -> str:
-    return uuid.UUID(ehr_id).hex + uuid.UUID(object_id).hex
-
-
-def split_id(resource_id: str) -> tuple[str, str] | None:
-    """(ehr_id, object_id) of a MedicationRequest id, None when it is not one of ours."""
-    if len(resource_id) != 64:
-        return None
-    try:
-        return str(uuid.UUID(resource_id[:32])), str(uuid.UUID(resource_id[32:]))
-    except ValueError:
-        return None
-
-
 # -- COMPOSITION -> MedicationRequest ------------------------------------------------------------
 
 
@@ -134,20 +125,7 @@ def _content(composition: dict, archetype: str) -> list[dict]:
 
 
 def latest_action(composition: dict) -> dict | None:
-    actions = _content(composition, ACTION_ARCHETYPE)
-    if not actions:
-        return None
-    # by time (parsed: ISO texts of different precision do not sort as strings); the last added wins ties
-    return max(enumerate(actions), key=lambda pair: (_moment(pair[1]), pair[0]))[1]
-
-
-def _moment(action: dict) -> datetime:
-    text = (action.get("time") or {}).get("value") or ""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return latest_entry(_content(composition, ACTION_ARCHETYPE))
 
 
 def status_of(composition: dict) -> str:
@@ -160,31 +138,6 @@ def status_of(composition: dict) -> str:
         return STEP_TO_STATUS[step]
     state = ((transition.get("current_state") or {}).get("defining_code") or {}).get("code_string")
     return ISM_TO_STATUS.get(state, "unknown")
-
-
-def _identifier(dv: dict) -> dict:
-    """DV_IDENTIFIER -> Identifier: an issuer that is a URI is the system, otherwise the assigner."""
-    issuer = dv.get("issuer")
-    identifier: dict = {}
-    if issuer and ":" in issuer:
-        identifier["system"] = issuer
-    identifier["value"] = dv["id"]
-    if issuer and ":" not in issuer:
-        identifier["assigner"] = {"display": issuer}
-    return identifier
-
-
-def _party_reference(party: dict | None, default_type: str) -> dict | None:
-    if not isinstance(party, dict) or party.get("_type") == "PARTY_SELF":
-        return None
-    ref: dict = {"type": default_type}
-    for ident in party.get("identifiers") or []:
-        if ident.get("type") == "HSA-id" or ident.get("issuer") == "HSA":
-            ref["identifier"] = {"system": HSA_ID_SYSTEM, "value": ident.get("id")}
-            break
-    if party.get("name"):
-        ref["display"] = party["name"]
-    return ref
 
 
 def composition_to_medication_request(
@@ -200,7 +153,7 @@ def composition_to_medication_request(
     items = (activity.get("description") or {}).get("items") or []
     order_id = value_of(((instruction.get("protocol") or {}).get("items")), ORDER_ID)
     if order_id and order_id.get("id"):
-        mr["identifier"] = [_identifier(order_id)]
+        mr["identifier"] = [identifier_from_dv(order_id)]
     mr["status"] = status_of(composition)
     action = latest_action(composition)
     if action:
@@ -224,12 +177,12 @@ def composition_to_medication_request(
     context = composition.get("context") or {}
     if (context.get("start_time") or {}).get("value"):
         mr["authoredOn"] = context["start_time"]["value"]
-    requester = _party_reference(context.get("health_care_facility"), "Organization")
+    requester = party_reference(context.get("health_care_facility"), "Organization")
     if requester:
         mr["requester"] = requester
     composer = composition.get("composer") or {}
     if composer.get("name") != GATEWAY_COMPOSER:
-        recorder = _party_reference(composer, "Practitioner")
+        recorder = party_reference(composer, "Practitioner")
         if recorder:
             mr["recorder"] = recorder
     indications = [el["value"]["value"] for el in items_with(items, INDICATION)]

@@ -20,6 +20,7 @@ from gateway.fhir.responses import (
     resource_response,
     write_response,
 )
+from gateway.fhir.routes import search_response, update_body, version_number
 from gateway.fhir.search import DATE_PREFIXES, SearchRequest, parse_search, searchset
 from gateway.patient.service import PatientService
 
@@ -109,7 +110,7 @@ async def _search(request: Request, extra: list[tuple[str, str]]) -> Response:
         sources = [s for s in request.app.state.compartment if s.resource_type in wanted]
         ehrs = await _ehr_ids(request, [p["id"] for p in patients])
         included, outcome = await compartment.gather(sources, ehrs)
-    return render(request, searchset(fhir_base(request), query, patients, total, included, outcome))
+    return await search_response(request, query, patients, total, included, outcome)
 
 
 async def _ehr_ids(request: Request, patient_ids: list[str]) -> dict[str, str]:
@@ -162,9 +163,8 @@ async def history(request: Request, patient_id: str) -> Response:
 
 @router.get("/{patient_id}/_history/{version_id}")
 async def vread(request: Request, patient_id: str, version_id: str) -> Response:
-    if not version_id.isdigit():
-        raise FhirError(404, f"Patient/{patient_id} has no version {version_id!r}")
-    version = await service(request).vread(check_id("Patient", patient_id), int(version_id))
+    n = version_number("Patient", patient_id, version_id)
+    version = await service(request).vread(check_id("Patient", patient_id), n)
     if version.patient is None:
         raise FhirError(410, f"Patient/{patient_id} version {version_id} is a deletion", code="deleted")
     return resource_response(request, version.patient)
@@ -187,14 +187,7 @@ async def create(request: Request) -> Response:
 
 @router.put("/{patient_id}")
 async def update(request: Request, patient_id: str) -> Response:
-    check_id("Patient", patient_id)
-    patient = await read_resource(request, "Patient")
-    if patient.get("id") != patient_id:
-        raise FhirError(
-            400,
-            f"The body's id ({patient.get('id')!r}) must be the id in the URL ({patient_id!r})",
-            expression=["Patient.id"],
-        )
+    patient = await update_body(request, "Patient", patient_id)
     updated = await service(request).update(patient_id, patient, if_match_version(request))
     return write_response(request, updated, 200, f"Updated Patient/{patient_id}")
 

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
 from gateway.fhir import registry as r
-from gateway.fhir.errors import FhirError
-from gateway.fhir.http import read_resource, render
-from gateway.fhir.responses import (
-    check_id,
-    fhir_base,
-    history_bundle,
-    if_match_version,
-    resource_response,
-    write_response,
-)
-from gateway.fhir.search import parse_search, searchset
-from gateway.referrals.service import ReferralService
+from gateway.fhir.routes import Handlers, add_routes
 
 SP = "http://hl7.org/fhir/SearchParameter/"
 PATIENT = r.SearchParam(
@@ -86,54 +76,20 @@ DEFINITIONS = (SERVICE_REQUEST, TASK)
 router = APIRouter(tags=["referrals"])
 
 
-def service(request: Request) -> ReferralService:
-    return request.app.state.referrals
+def handlers_for(resource_type: str):
+    def handlers(request: Request) -> Handlers:
+        referrals = request.app.state.referrals
+        return Handlers(
+            read=partial(referrals.read, resource_type),
+            vread=partial(referrals.vread, resource_type),
+            history=partial(referrals.history, resource_type),
+            search=partial(referrals.search, resource_type),
+            create=referrals.create if resource_type == "ServiceRequest" else None,
+            update=partial(referrals.update, resource_type),
+        )
+
+    return handlers
 
 
-def _routes(definition: r.ResourceDef) -> None:
-    rtype = definition.type
-
-    @router.get(f"/fhir/{rtype}", name=f"search {rtype}")
-    async def search(request: Request) -> Response:
-        query = parse_search(request, definition, request.app.state.settings)
-        found, total = await service(request).search(rtype, query)
-        return render(request, searchset(fhir_base(request), query, found, total))
-
-    @router.get(f"/fhir/{rtype}/{{resource_id}}", name=f"read {rtype}")
-    async def read(request: Request, resource_id: str) -> Response:
-        return resource_response(request, await service(request).read(rtype, check_id(rtype, resource_id)))
-
-    @router.get(f"/fhir/{rtype}/{{resource_id}}/_history", name=f"history {rtype}")
-    async def history(request: Request, resource_id: str) -> Response:
-        versions = await service(request).history(rtype, check_id(rtype, resource_id))
-        return render(request, history_bundle(request, rtype, resource_id, versions))
-
-    @router.get(f"/fhir/{rtype}/{{resource_id}}/_history/{{version_id}}", name=f"vread {rtype}")
-    async def vread(request: Request, resource_id: str, version_id: str) -> Response:
-        if not version_id.isdigit():
-            raise FhirError(404, f"{rtype}/{resource_id} has no version {version_id!r}")
-        found = await service(request).vread(rtype, check_id(rtype, resource_id), int(version_id))
-        return resource_response(request, found)
-
-    @router.put(f"/fhir/{rtype}/{{resource_id}}", name=f"update {rtype}")
-    async def update(request: Request, resource_id: str) -> Response:
-        check_id(rtype, resource_id)
-        body = await read_resource(request, rtype)
-        if body.get("id") != resource_id:
-            raise FhirError(
-                400,
-                f"The body's id ({body.get('id')!r}) must be the id in the URL ({resource_id!r})",
-                expression=[f"{rtype}.id"],
-            )
-        updated = await service(request).update(rtype, resource_id, body, if_match_version(request))
-        return write_response(request, updated, 200, f"Updated {rtype}/{resource_id}")
-
-
-_routes(SERVICE_REQUEST)
-_routes(TASK)
-
-
-@router.post("/fhir/ServiceRequest")
-async def create(request: Request) -> Response:
-    created = await service(request).create(await read_resource(request, "ServiceRequest"))
-    return write_response(request, created, 201, f"Created ServiceRequest/{created['id']}")
+add_routes(router, SERVICE_REQUEST, handlers_for("ServiceRequest"))
+add_routes(router, TASK, handlers_for("Task"))

@@ -33,7 +33,6 @@ cancelled       cancelled      revoked                 at0009 (528)
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from archetypes.identifiers import HSA_ID_SYSTEM
 from gateway.openehr import (
@@ -45,10 +44,18 @@ from gateway.openehr import (
     dv_text,
     element,
     first_with,
+    identifier_from_dv,
     items_with,
+    joined_id,
+    latest_entry,
+    party_reference,
+    split_joined_id,
     value_of,
 )
 
+# ids: EHR id + composition object id (gateway.openehr.joined_id)
+resource_id = joined_id
+split_id = split_joined_id
 TEMPLATE_ID = "vgr.referral.v1"
 COMPOSITION_ARCHETYPE = "openEHR-EHR-COMPOSITION.request.v1"
 INSTRUCTION_ARCHETYPE = "openEHR-EHR-INSTRUCTION.service_request.v1"
@@ -100,19 +107,6 @@ PRIORITY_TO_URGENCY = {priority: code for code, (priority, _) in URGENCY.items()
 PRIORITY_TO_MODULE = {"stat": "emergency", "urgent": "urgent", "asap": "urgent", "routine": "routine"}
 
 
-def resource_id(ehr_id: str, object_id: str) -> str:
-    return uuid.UUID(ehr_id).hex + uuid.UUID(object_id).hex
-
-
-def split_id(resource_id: str) -> tuple[str, str] | None:
-    if len(resource_id) != 64:
-        return None
-    try:
-        return str(uuid.UUID(resource_id[:32])), str(uuid.UUID(resource_id[32:]))
-    except ValueError:
-        return None
-
-
 # -- COMPOSITION -> FHIR -------------------------------------------------------------------------
 
 
@@ -127,18 +121,8 @@ def _actions(composition: dict) -> list[dict]:
     return [c for c in composition.get("content") or [] if c.get("archetype_node_id") == ACTION_ARCHETYPE]
 
 
-def _moment(action: dict) -> datetime:
-    text = (action.get("time") or {}).get("value") or ""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def latest_action(composition: dict) -> dict | None:
-    actions = _actions(composition)
-    return max(enumerate(actions), key=lambda pair: (_moment(pair[1]), pair[0]))[1] if actions else None
+    return latest_entry(_actions(composition))
 
 
 def _reason(action: dict) -> str | None:
@@ -179,15 +163,7 @@ def _organisation(cluster: dict | None, kind: str = "Organization") -> dict | No
 
 
 def _facility(composition: dict) -> dict | None:
-    party = (composition.get("context") or {}).get("health_care_facility") or {}
-    ref: dict = {"type": "Organization"}
-    for ident in party.get("identifiers") or []:
-        if ident.get("type") == "HSA-id":
-            ref["identifier"] = {"system": HSA_ID_SYSTEM, "value": ident.get("id")}
-            break
-    if party.get("name"):
-        ref["display"] = party["name"]
-    return ref if len(ref) > 1 else None
+    return party_reference((composition.get("context") or {}).get("health_care_facility"), "Organization")
 
 
 def _subject(ehr_id: str, patient_id: str | None) -> dict:
@@ -199,15 +175,6 @@ def _meta(uid: VersionUid, last_updated: str | None) -> dict:
     if last_updated:
         meta["lastUpdated"] = last_updated
     return meta
-
-
-def _identifier(dv: dict) -> dict:
-    issuer = dv.get("issuer")
-    identifier: dict = {"system": issuer} if issuer and ":" in issuer else {}
-    identifier["value"] = dv.get("id")
-    if issuer and ":" not in issuer:
-        identifier["assigner"] = {"display": issuer}
-    return identifier
 
 
 def composition_to_service_request(
@@ -225,7 +192,7 @@ def composition_to_service_request(
     }
     order_id = value_of(protocol, "at0010")
     if order_id and order_id.get("id"):
-        sr["identifier"] = [_identifier(order_id)]
+        sr["identifier"] = [identifier_from_dv(order_id)]
     sr["status"] = STATUSES[module_status(composition)][1]
     sr["intent"] = "order"
     urgency = code_of(value_of(items, "at0068"))
