@@ -6,7 +6,7 @@ COMPOSITION.encounter.v1 ("Journalanteckning")          Composition (type LOINC 
   context.health_care_facility (HSA-id)                 Composition.custodian
   OBSERVATION.story.v1 .../items[at0004]                section "Anamnes"
   OBSERVATION.progress_note.v1 .../items[at0004]        section "Status"
-  EVALUATION.clinical_synopsis.v1 "Bedömning" [at0002]  section "Bedömning"
+  EVALUATION.clinical_synopsis.v1 "Bedömning" [at0002]  section "Bedömning" (run-time names = headings)
   EVALUATION.problem_diagnosis.v1 (0..*)                section "Diagnos" -> one Condition each:
       at0002 ICD-10-SE coded name                         Condition.code
       at0009 clinical description                         Condition.note[0]
@@ -314,7 +314,7 @@ def condition_to_diagnosis(condition: dict, where: str) -> dict:
         at = VERIFICATION_TO_CERTAINTY[verification]
         items.append(element("at0073", "Diagnostisk säkerhet", dv_coded(CERTAINTY[at][1], at)))
     data = {"_type": "ITEM_TREE", "name": dv_text("structure"), "archetype_node_id": "at0001", "items": items}
-    return _entry("EVALUATION", DIAGNOSIS, "Problem/Diagnos", data)
+    return _entry("EVALUATION", DIAGNOSIS, DIAGNOS, data)
 
 
 def fhir_to_composition(resource: dict, now: str) -> dict:
@@ -355,7 +355,7 @@ def fhir_to_composition(resource: dict, now: str) -> dict:
             continue
         text = narrative_text(section.get("text"), where)
         if title == ANAMNES:
-            content.append(_observation(STORY, "Sjukdomshistoria", "Sjukdomshistoria", text, time))
+            content.append(_observation(STORY, ANAMNES, "Sjukdomshistoria", text, time))
         elif title == STATUS:
             content.append(_observation(PROGRESS, STATUS, "Progress Note", text, time))
         else:
