@@ -4,7 +4,6 @@ module's composition query (patient, dates, paging), and the Patient <-> EHR res
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,8 +11,8 @@ from typing import Any
 from gateway.fhir.errors import FhirError
 from gateway.fhir.search import DateParam, SearchRequest, parse_date
 from gateway.modules import ModuleClient, expect, module_error, version_uid
-from gateway.openehr import VersionUid, fhir_instant
-from gateway.patient.service import PatientService
+from gateway.openehr import MappingError, VersionUid, fhir_instant, split_joined_id
+from gateway.patient.service import PatientService, mapping_error
 
 REPRESENTATION = {"Prefer": "return=representation"}
 
@@ -188,9 +187,36 @@ class Compositions:
             fhir_instant(response.headers.get("last-modified")),
         )
 
+    @staticmethod
+    def ids(resource_type: str, resource_id: str) -> tuple[str, str]:
+        """(ehr_id, object_id) of a resource id; 404 when it cannot be one of ours."""
+        ids = split_joined_id(resource_id)
+        if ids is None:
+            raise FhirError(404, f"{resource_type}/{resource_id} is not known")
+        return ids
+
+    async def create_from(self, resource: dict, to_composition, to_fhir) -> dict:
+        """Create a composition from a resource whose subject is a known Patient (422 otherwise),
+        and answer the stored version as that resource."""
+        rtype = resource["resourceType"]
+        subject = (resource.get("subject") or {}).get("reference") or ""
+        if not subject.startswith("Patient/"):
+            raise FhirError(
+                422, "subject must reference a Patient (Patient/{id})", expression=[f"{rtype}.subject"]
+            )
+        ehr_id = await self.subject_ehr(subject)
+        if ehr_id is None:
+            raise FhirError(422, f"{subject} is not known", expression=[f"{rtype}.subject"])
+        try:
+            composition = to_composition(resource, now())
+        except MappingError as exc:
+            raise mapping_error(exc) from None
+        stored, uid, updated = await self.create(ehr_id, composition, f"{rtype} create")
+        return to_fhir(stored, str(uid), ehr_id, subject.removeprefix("Patient/"), updated)
+
     async def delete_resource(self, resource_id: str) -> None:
         """Delete the composition behind a resource id (EHR id + object id): the transaction undo."""
-        ehr_id, object_id = str(uuid.UUID(resource_id[:32])), str(uuid.UUID(resource_id[32:]))
+        ehr_id, object_id = self.ids("composition", resource_id)
         _, uid, _ = await self.get(ehr_id, object_id, f"composition {object_id}")
         response = await self.module.request(
             "DELETE", f"/ehr/{ehr_id}/composition/{object_id}", headers={"If-Match": f'"{uid}"'}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.clinical import Compositions, now
+from gateway.clinical import Compositions
 from gateway.fhir.errors import FhirError
 from gateway.fhir.search import SearchRequest, parse_token
 from gateway.journal.mapping import (
@@ -13,12 +13,11 @@ from gateway.journal.mapping import (
     condition_to_fhir,
     diagnoses,
     fhir_to_composition,
-    split_composition_id,
     split_condition_id,
 )
 from gateway.modules import ModuleClient
-from gateway.openehr import MappingError, fhir_instant
-from gateway.patient.service import PatientService, mapping_error
+from gateway.openehr import fhir_instant
+from gateway.patient.service import PatientService
 
 
 class JournalService:
@@ -29,10 +28,7 @@ class JournalService:
     # -- Composition ---------------------------------------------------------------------------
 
     def _composition_ids(self, resource_id: str) -> tuple[str, str]:
-        ids = split_composition_id(resource_id)
-        if ids is None:
-            raise FhirError(404, f"Composition/{resource_id} is not known")
-        return ids
+        return self.compositions.ids("Composition", resource_id)
 
     async def read(self, resource_id: str) -> dict:
         ehr_id, object_id = self._composition_ids(resource_id)
@@ -79,20 +75,7 @@ class JournalService:
         return composition_to_fhir(item["composition"], item["uid"], item["ehr_id"], patient_id, updated)
 
     async def create(self, resource: dict) -> dict:
-        subject = (resource.get("subject") or {}).get("reference") or ""
-        if not subject.startswith("Patient/"):
-            raise FhirError(
-                422, "subject must reference a Patient (Patient/{id})", expression=["Composition.subject"]
-            )
-        ehr_id = await self.compositions.subject_ehr(subject)
-        if ehr_id is None:
-            raise FhirError(422, f"{subject} is not known", expression=["Composition.subject"])
-        try:
-            composition = fhir_to_composition(resource, now())
-        except MappingError as exc:
-            raise mapping_error(exc) from None
-        stored, uid, updated = await self.compositions.create(ehr_id, composition, "Composition create")
-        return composition_to_fhir(stored, str(uid), ehr_id, subject.removeprefix("Patient/"), updated)
+        return await self.compositions.create_from(resource, fhir_to_composition, composition_to_fhir)
 
     # -- Condition (the diagnoses of the notes) ------------------------------------------------
 

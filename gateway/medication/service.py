@@ -13,7 +13,6 @@ from gateway.medication.mapping import (
     TEMPLATE_ID,
     composition_to_medication_request,
     medication_request_to_composition,
-    split_id,
     status_of,
     with_status,
 )
@@ -30,10 +29,7 @@ class MedicationService:
         self.patients = patients
 
     def _ids(self, resource_id: str) -> tuple[str, str]:
-        ids = split_id(resource_id)
-        if ids is None:
-            raise FhirError(404, f"MedicationRequest/{resource_id} is not known")
-        return ids
+        return self.compositions.ids("MedicationRequest", resource_id)
 
     async def read(self, resource_id: str) -> dict:
         ehr_id, object_id = self._ids(resource_id)
@@ -119,20 +115,8 @@ class MedicationService:
             raise
 
     async def create(self, mr: dict) -> dict:
-        subject = (mr.get("subject") or {}).get("reference") or ""
-        if not subject.startswith("Patient/"):
-            raise FhirError(422, "subject must reference a Patient (Patient/{id})",
-                            expression=["MedicationRequest.subject"])  # fmt: skip
-        ehr_id = await self.compositions.subject_ehr(subject)
-        if ehr_id is None:
-            raise FhirError(422, f"{subject} is not known", expression=["MedicationRequest.subject"])
-        try:
-            composition = medication_request_to_composition(mr, now())
-        except MappingError as exc:
-            raise mapping_error(exc) from None
-        stored, uid, updated = await self.compositions.create(ehr_id, composition, "MedicationRequest create")
-        return composition_to_medication_request(
-            stored, str(uid), ehr_id, subject.removeprefix("Patient/"), updated
+        return await self.compositions.create_from(
+            mr, medication_request_to_composition, composition_to_medication_request
         )
 
     async def update(self, resource_id: str, mr: dict, if_match: int | None) -> dict:

@@ -18,7 +18,6 @@ from gateway.referrals.mapping import (
     composition_to_task,
     module_status,
     service_request_to_composition,
-    split_id,
     with_status,
 )
 
@@ -32,10 +31,7 @@ class ReferralService:
         self.patients = patients
 
     def _ids(self, resource_type: str, resource_id: str) -> tuple[str, str]:
-        ids = split_id(resource_id)
-        if ids is None:
-            raise FhirError(404, f"{resource_type}/{resource_id} is not known")
-        return ids
+        return self.compositions.ids(resource_type, resource_id)
 
     def _render(
         self, resource_type: str, composition: dict, uid: str, ehr_id: str, patient_id, updated
@@ -132,21 +128,8 @@ class ReferralService:
         return found, total
 
     async def create(self, sr: dict) -> dict:
-        subject = (sr.get("subject") or {}).get("reference") or ""
-        if not subject.startswith("Patient/"):
-            raise FhirError(
-                422, "subject must reference a Patient (Patient/{id})", expression=["ServiceRequest.subject"]
-            )
-        ehr_id = await self.compositions.subject_ehr(subject)
-        if ehr_id is None:
-            raise FhirError(422, f"{subject} is not known", expression=["ServiceRequest.subject"])
-        try:
-            composition = service_request_to_composition(sr, now())
-        except MappingError as exc:
-            raise mapping_error(exc) from None
-        stored, uid, updated = await self.compositions.create(ehr_id, composition, "ServiceRequest create")
-        return composition_to_service_request(
-            stored, str(uid), ehr_id, subject.removeprefix("Patient/"), updated
+        return await self.compositions.create_from(
+            sr, service_request_to_composition, composition_to_service_request
         )
 
     async def update(self, resource_type: str, resource_id: str, body: dict, if_match: int | None) -> dict:
