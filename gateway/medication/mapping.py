@@ -9,12 +9,16 @@ COMPOSITION.medication_list.v1
       at0070 medication item (ATC coded)  medicationCodeableConcept (http://www.whocc.no/atc, or text)
       at0091 route                        dosageInstruction[0].route.text
       at0009 overall directions           dosageInstruction[0].text
+      therapeutic_direction > dosage.v2   dosageInstruction[0]: dose at0144 (doseQuantity, UCUM),
+        > timing_daily.v1                 description at0178 (patientInstruction), frequency at0003
+                                          (timing.repeat per d or h), as needed at0024/at0025
+      at0113 order start/stop             dosageInstruction[0].timing.repeat.boundsPeriod
       at0018 clinical indication (0..*)   reasonCode[].text
       at0129/at0132 substitution          substitution.allowedBoolean (at0168 permitted, at0169 not)
       at0167 comment                      note[0].text
-    protocol[at0005]/at0004 order id      identifier[0] (system -> DV_IDENTIFIER.issuer)
-  ACTION.medication.v1 (1..*)             status = careflow step of the latest ACTION by time;
-                                          statusReason.text = its reason (at0021)
+    protocol[at0005]/at0004 order id      identifier[0] (issuer: system if a URI, else assigner.display)
+  ACTION.medication.v1 (0..*)             status = careflow step of the latest ACTION by time (none:
+                                          active); statusReason.text = its reason (at0021)
 
 The FHIR id joins the EHR id and the composition's object id (both UUIDs) as 64 hex digits,
 so a MedicationRequest can be read without any lookup.
@@ -26,6 +30,7 @@ from archetypes.identifiers import HSA_ID_SYSTEM
 from gateway.openehr import (
     MappingError,
     VersionUid,
+    cluster,
     code_phrase,
     dv_coded,
     dv_text,
@@ -191,13 +196,7 @@ def composition_to_medication_request(
     comment = value_of(items, COMMENT)
     if comment:
         mr["note"] = [{"text": comment["value"]}]
-    dosage: dict = {}
-    directions = value_of(items, DIRECTIONS)
-    if directions:
-        dosage["text"] = directions["value"]
-    route = value_of(items, ROUTE)
-    if route:
-        dosage["route"] = {"text": route["value"]}
+    dosage = dosage_from_items(items)
     if dosage:
         mr["dosageInstruction"] = [dosage]
     dispense = first_with(items, DISPENSE)
@@ -281,6 +280,168 @@ def _archetyped(archetype_id: str, template: bool = False) -> dict:
     return out
 
 
+# -- dosage: text and route, one structured dose with its daily timing, the order's period ------
+
+THERAPEUTIC = "openEHR-EHR-CLUSTER.therapeutic_direction.v1"
+DOSAGE = "openEHR-EHR-CLUSTER.dosage.v2"
+TIMING = "openEHR-EHR-CLUSTER.timing_daily.v1"
+DOSE, DOSE_TEXT, FREQUENCY, AS_NEEDED, AS_NEEDED_WHEN = "at0144", "at0178", "at0003", "at0024", "at0025"
+ORDER_DETAILS, ORDER_START, ORDER_STOP = "at0113", "at0012", "at0013"
+UCUM = "http://unitsofmeasure.org"
+UNIT_TO_UCUM = {"mg": "mg", "g": "g", "ug": "ug", "ml": "mL", "{st}": "{st}"}
+UCUM_TO_UNIT = {code: unit for unit, code in UNIT_TO_UCUM.items()}
+PERIOD_UNITS = {"1/d": "d", "1/h": "h"}
+_DOSAGE_KEYS = {
+    "text",
+    "route",
+    "doseAndRate",
+    "timing",
+    "asNeededBoolean",
+    "asNeededCodeableConcept",
+    "patientInstruction",
+}
+
+
+def _archetyped_cluster(archetype: str, name: str, items: list[dict]) -> dict:
+    return {
+        "_type": "CLUSTER",
+        "name": dv_text(name),
+        "archetype_node_id": archetype,
+        "archetype_details": _archetyped(archetype),
+        "items": items,
+    }
+
+
+def dosage_from_items(items: list[dict]) -> dict:
+    """Dosage from the order's description: directions, route, the first structured dose."""
+    dosage: dict = {}
+    directions = value_of(items, DIRECTIONS)
+    if directions:
+        dosage["text"] = directions["value"]
+    dose_cluster = first_with((first_with(items, THERAPEUTIC) or {}).get("items"), DOSAGE) or {}
+    dose_items = dose_cluster.get("items") or []
+    description = value_of(dose_items, DOSE_TEXT)
+    if description and description.get("value"):
+        dosage["patientInstruction"] = description["value"]
+    timing_items = (first_with(dose_items, TIMING) or {}).get("items") or []
+    repeat: dict = {}
+    order_details = (first_with(items, ORDER_DETAILS) or {}).get("items") or []
+    bounds = {
+        key: (value_of(order_details, node) or {}).get("value")
+        for key, node in (("start", ORDER_START), ("end", ORDER_STOP))
+    }
+    bounds = {k: v for k, v in bounds.items() if v}
+    if bounds:
+        repeat["boundsPeriod"] = bounds
+    frequency = value_of(timing_items, FREQUENCY)
+    if frequency and frequency.get("units") in PERIOD_UNITS:
+        repeat.update(
+            frequency=int(frequency["magnitude"]), period=1, periodUnit=PERIOD_UNITS[frequency["units"]]
+        )
+    if repeat:
+        dosage["timing"] = {"repeat": repeat}
+    when = value_of(timing_items, AS_NEEDED_WHEN)
+    as_needed = value_of(timing_items, AS_NEEDED)
+    if when and when.get("value"):
+        dosage["asNeededCodeableConcept"] = {"text": when["value"]}
+    elif as_needed is not None:
+        dosage["asNeededBoolean"] = bool(as_needed.get("value"))
+    route = value_of(items, ROUTE)
+    if route:
+        dosage["route"] = {"text": route["value"]}
+    dose = value_of(dose_items, DOSE)
+    if dose and dose.get("units") in UNIT_TO_UCUM:
+        quantity = {
+            "value": dose["magnitude"],
+            "unit": dose["units"],
+            "system": UCUM,
+            "code": UNIT_TO_UCUM[dose["units"]],
+        }
+        dosage["doseAndRate"] = [{"doseQuantity": quantity}]
+    return dosage
+
+
+def dosage_to_items(dosage: dict) -> tuple[list[dict], dict | None]:
+    """(route, directions and the therapeutic direction, the order details cluster) of a Dosage."""
+    where = "MedicationRequest.dosageInstruction[0]"
+    extra = sorted(set(dosage) - _DOSAGE_KEYS)
+    if extra:
+        raise MappingError(f"Dosage.{extra[0]} is not in the template", f"{where}.{extra[0]}", 422)
+    items = []
+    if (dosage.get("route") or {}).get("text"):
+        items.append(element(ROUTE, "Administreringsväg", dv_text(dosage["route"]["text"])))
+    if dosage.get("text"):
+        items.append(element(DIRECTIONS, "Fullständig beskrivning av anvisningar", dv_text(dosage["text"])))
+    dose_items, timing_items = [], []
+    rates = dosage.get("doseAndRate") or []
+    if len(rates) > 1 or (rates and set(rates[0]) != {"doseQuantity"}):
+        raise MappingError("One doseAndRate with a doseQuantity is supported", f"{where}.doseAndRate", 422)
+    if rates:
+        quantity = rates[0]["doseQuantity"]
+        unit = UCUM_TO_UNIT.get(quantity.get("code") or "") if quantity.get("system") == UCUM else None
+        if unit is None or quantity.get("value") is None:
+            raise MappingError(
+                f"The dose needs a value and a UCUM unit of {', '.join(UCUM_TO_UNIT)}",
+                f"{where}.doseAndRate[0].doseQuantity",
+                422,
+            )
+        dose_items.append(
+            element(DOSE, "Dos", {"_type": "DV_QUANTITY", "magnitude": quantity["value"], "units": unit})
+        )
+    if dosage.get("patientInstruction"):
+        dose_items.append(element(DOSE_TEXT, "Doseringsbeskrivning", dv_text(dosage["patientInstruction"])))
+    repeat = dict((dosage.get("timing") or {}).get("repeat") or {})
+    if set(dosage.get("timing") or {}) - {"repeat"}:
+        raise MappingError("Only timing.repeat is supported", f"{where}.timing", 422)
+    bounds = repeat.pop("boundsPeriod", None)
+    if repeat:
+        unit = {v: k for k, v in PERIOD_UNITS.items()}.get(repeat.get("periodUnit"))
+        if set(repeat) != {"frequency", "period", "periodUnit"} or repeat.get("period") != 1 or unit is None:
+            raise MappingError(
+                "timing.repeat holds frequency per 1 d or 1 h (and boundsPeriod)",
+                f"{where}.timing.repeat",
+                422,
+            )
+        timing_items.append(
+            element(
+                FREQUENCY,
+                "Frekvens",
+                {"_type": "DV_QUANTITY", "magnitude": repeat["frequency"], "units": unit},
+            )
+        )
+    if "asNeededCodeableConcept" in dosage:
+        text = dosage["asNeededCodeableConcept"].get("text")
+        if not text:
+            raise MappingError(
+                "asNeededCodeableConcept needs a text", f"{where}.asNeededCodeableConcept", 422
+            )
+        timing_items += [
+            element(AS_NEEDED, "Vid behov", {"_type": "DV_BOOLEAN", "value": True}),
+            element(AS_NEEDED_WHEN, "Villkor för vid behov", dv_text(text)),
+        ]
+    elif "asNeededBoolean" in dosage:
+        timing_items.append(
+            element(AS_NEEDED, "Vid behov", {"_type": "DV_BOOLEAN", "value": dosage["asNeededBoolean"]})
+        )
+    if timing_items:
+        dose_items.append(_archetyped_cluster(TIMING, "Dygnsdosering", timing_items))
+    if dose_items:
+        dose_cluster = _archetyped_cluster(DOSAGE, "Dosering", dose_items)
+        items.append(_archetyped_cluster(THERAPEUTIC, "Terapeutisk anvisning", [dose_cluster]))
+    order_details = None
+    if bounds:
+        details = [
+            element(node, name, {"_type": "DV_DATE_TIME", "value": bounds[key]})
+            for key, node, name in (
+                ("start", ORDER_START, "Datum/tid för påbörjad order"),
+                ("end", ORDER_STOP, "Datum/tid för avslutad order"),
+            )
+            if bounds.get(key)
+        ]
+        order_details = cluster(ORDER_DETAILS, "Orderdetaljer", details)
+    return items, order_details
+
+
 def medication_item(mr: dict) -> dict:
     concept = mr.get("medicationCodeableConcept")
     if not concept:
@@ -327,25 +488,16 @@ def medication_request_to_composition(mr: dict, now: str) -> dict:
         raise MappingError(
             "One dosageInstruction is supported", "MedicationRequest.dosageInstruction[1]", 422
         )
+    order_details = None
     if dosages:
-        dosage = dosages[0]
-        extra = sorted(set(dosage) - {"text", "route"})
-        if extra:
-            raise MappingError(
-                f"Dosage.{extra[0]} is not stored (use Dosage.text)",
-                f"MedicationRequest.dosageInstruction[0].{extra[0]}",
-                status=422,
-            )
-        if (dosage.get("route") or {}).get("text"):
-            items.append(element(ROUTE, "Administreringsväg", dv_text(dosage["route"]["text"])))
-        if dosage.get("text"):
-            items.append(
-                element(DIRECTIONS, "Fullständig beskrivning av anvisningar", dv_text(dosage["text"]))
-            )
+        dosage_items, order_details = dosage_to_items(dosages[0])
+        items += dosage_items
     for index, reason in enumerate(mr.get("reasonCode") or []):
         if not reason.get("text"):
             raise MappingError("reasonCode needs a text", f"MedicationRequest.reasonCode[{index}].text", 422)
         items.append(element(INDICATION, "Klinisk indikation", dv_text(reason["text"])))
+    if order_details:
+        items.append(order_details)
     substitution = mr.get("substitution")
     if substitution is not None:
         if "allowedBoolean" not in substitution:

@@ -131,3 +131,61 @@ def test_unknown_status_cannot_be_set():
     with pytest.raises(MappingError):
         with_status(composition, "draft", "2026-03-02T10:00:00Z")
     assert uuid.UUID(split_id(resource_id(EHR, OBJ))[1]) == uuid.UUID(OBJ)
+
+
+UCUM = "http://unitsofmeasure.org"
+
+
+@pytest.mark.parametrize(
+    "dosage",
+    [
+        {
+            "text": "750 mg 3 gånger dagligen i 7 dagar",
+            "route": {"text": "Oral"},
+            "patientInstruction": "1 tablett à 750 mg",
+            "timing": {
+                "repeat": {
+                    "boundsPeriod": {
+                        "start": "2026-11-20T16:00:00+01:00",
+                        "end": "2026-11-27T16:00:00+01:00",
+                    },
+                    "frequency": 3,
+                    "period": 1,
+                    "periodUnit": "d",
+                }
+            },
+            "doseAndRate": [{"doseQuantity": {"value": 750, "unit": "mg", "system": UCUM, "code": "mg"}}],
+        },
+        {
+            "asNeededCodeableConcept": {"text": "Vid smärta"},
+            "doseAndRate": [{"doseQuantity": {"value": 10, "unit": "ml", "system": UCUM, "code": "mL"}}],
+        },
+        {"asNeededBoolean": False, "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "h"}}},
+    ],
+)
+def test_structured_dosage_round_trips(dosage):
+    composition = medication_request_to_composition(
+        {**ORDER, "dosageInstruction": [dosage]}, "2026-03-01T10:00:00Z"
+    )
+    back = composition_to_medication_request(composition, UID, EHR, "p1")
+    MedicationRequest.model_validate(back)
+    assert back["dosageInstruction"] == [dosage]
+
+
+@pytest.mark.parametrize(
+    ("dosage", "where"),
+    [
+        (
+            {"doseAndRate": [{"doseQuantity": {"value": 1, "system": UCUM, "code": "kg"}}]},
+            "doseAndRate[0].doseQuantity",
+        ),
+        ({"doseAndRate": [{"rateQuantity": {"value": 1}}]}, "doseAndRate"),
+        ({"timing": {"repeat": {"frequency": 1, "period": 2, "periodUnit": "d"}}}, "timing.repeat"),
+        ({"timing": {"event": ["2026-01-01"]}}, "timing"),
+        ({"maxDosePerPeriod": {"numerator": {"value": 4}}}, "maxDosePerPeriod"),
+    ],
+)
+def test_dosage_the_template_cannot_hold(dosage, where):
+    with pytest.raises(MappingError) as caught:
+        medication_request_to_composition({**ORDER, "dosageInstruction": [dosage]}, "2026-03-01T10:00:00Z")
+    assert caught.value.expression == f"MedicationRequest.dosageInstruction[0].{where}"
