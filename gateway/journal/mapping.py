@@ -9,7 +9,7 @@ COMPOSITION.encounter.v1 ("Journalanteckning")          Composition (type LOINC 
   EVALUATION.clinical_synopsis.v1 "Bedömning" [at0002]  section "Bedömning" (run-time names = headings)
   EVALUATION.problem_diagnosis.v1 (0..*)                section "Diagnos" -> one Condition each:
       at0002 ICD-10-SE coded name                         Condition.code
-      at0009 clinical description                         Condition.note[0]
+      at0009 clinical description, at0069 comment         Condition.note[0], note[1]
       at0077 onset                                        Condition.onsetDateTime
       at0073 certainty at0074/at0075/at0076               Condition.verificationStatus
   EVALUATION.clinical_synopsis.v1 "Åtgärd/Plan"         section "Åtgärd/Plan"
@@ -303,6 +303,10 @@ def condition_to_diagnosis(condition: dict, where: str) -> dict:
         element("at0002", "Benämning på problem/diagnos", dv_coded(text, coding["code"], ICD10SE_TERMINOLOGY))
     ]
     notes = condition.get("note") or []
+    if len(notes) > 2:
+        raise MappingError(
+            "A diagnosis holds two notes: its clinical description and a comment", f"{where}.note[2]", 422
+        )
     if notes:
         items.append(element("at0009", "Klinisk beskrivning", dv_text(notes[0].get("text") or "")))
     if condition.get("onsetDateTime"):
@@ -313,6 +317,8 @@ def condition_to_diagnosis(condition: dict, where: str) -> dict:
     if verification in VERIFICATION_TO_CERTAINTY:
         at = VERIFICATION_TO_CERTAINTY[verification]
         items.append(element("at0073", "Diagnostisk säkerhet", dv_coded(CERTAINTY[at][1], at)))
+    if len(notes) == 2:
+        items.append(element("at0069", "Kommentar", dv_text(notes[1].get("text") or "")))
     data = {"_type": "ITEM_TREE", "name": dv_text("structure"), "archetype_node_id": "at0001", "items": items}
     return _entry("EVALUATION", DIAGNOSIS, DIAGNOS, data)
 

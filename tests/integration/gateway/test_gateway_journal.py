@@ -119,3 +119,13 @@ def test_create_errors(med_client):
     bad_div = note(patient_id)
     bad_div["section"][0]["text"]["div"] = "<div>not xhtml namespace"
     assert med_client.post("/fhir/Composition", json=bad_div).status_code == 400
+
+
+def test_composition_in_xml(med_client):
+    patient_id = new_patient(med_client)
+    created = med_client.post("/fhir/Composition", json=note(patient_id)).json()
+    xml = med_client.get(f"/fhir/Composition/{created['id']}", headers={"Accept": "application/fhir+xml"})
+    assert xml.status_code == 200, xml.text
+    assert b'<div xmlns="http://www.w3.org/1999/xhtml">' in xml.content
+    bundle = med_client.get("/fhir/Condition", params={"patient": patient_id, "_format": "xml"})
+    assert bundle.status_code == 200 and b"<Condition>" in bundle.content
