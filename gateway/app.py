@@ -100,7 +100,7 @@ def _install_operational_routes(app: FastAPI, modules: Modules, settings: Gatewa
             client.name: {"ready": ok, "detail": detail}
             for client, (ok, detail) in zip(modules, results, strict=True)
         }
-        all_ready = all(c["ready"] for c in checks.values())
+        all_ready = all(c["ready"] for name, c in checks.items() if name in settings.ready_modules)
         return JSONResponse(
             {"status": "ready" if all_ready else "unavailable", "modules": checks},
             status_code=200 if all_ready else 503,

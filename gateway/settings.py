@@ -21,6 +21,9 @@ class GatewaySettings(BaseSettings):
     read_retries: int = Field(2, ge=0, description="extra attempts for idempotent reads (GET) only")
     max_connections: int = Field(100, gt=0, description="connection pool size per module")
     ready_timeout: float = Field(2.0, gt=0, description="seconds /ready waits for each module")
+    # The modules /ready requires (503 when one of them is not ready); the others are reported only.
+    # A deployment that should keep serving Patient reads while, say, referrals is down lists fewer.
+    ready_modules: list[str] = Field(default_factory=lambda: list(MODULES))
 
     # The absolute base URL clients see (behind a proxy). Without it, X-Forwarded-Proto/Host
     # and then the request's own URL decide.

@@ -364,3 +364,13 @@ def test_concurrent_conditional_creates_make_one_patient(demographics, settings)
     assert sorted(r.status_code for r in responses) == [200] * 9 + [201]
     assert len({r.json()["id"] for r in responses}) == 1
     assert len(demographics.store.objects) == 1 and len(demographics.ehrs) == 1
+
+
+def test_ready_requires_only_the_configured_modules(make_client, settings):
+    with make_client() as client:  # journal, medication and referrals are down
+        assert client.get("/ready").status_code == 503
+    settings.ready_modules = ["demographics"]
+    with make_client() as client:
+        ready = client.get("/ready")
+        assert ready.status_code == 200
+        assert ready.json()["modules"]["medication"]["ready"] is False
