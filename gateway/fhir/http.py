@@ -144,6 +144,13 @@ def loc_to_expression(resource_type: str, loc: tuple[Any, ...]) -> str:
     return out
 
 
+def as_received(resource: dict) -> dict:
+    """A resource as read_resource would hand it over (the model's normal form, e.g. of date-times),
+    so that what the gateway produced compares equal to what a client sends back."""
+    model = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    return json.loads(model.model_dump_json())
+
+
 async def read_resource(request: Request, resource_type: str) -> dict:
     """Parse and validate a request body (JSON or XML) as `resource_type`; 400 on anything wrong,
     with the failing elements in issue.expression. Returns the resource as a plain JSON dict."""

@@ -6,6 +6,7 @@ import asyncio
 
 from gateway.clinical import Compositions, now
 from gateway.fhir.errors import FhirError
+from gateway.fhir.http import as_received
 from gateway.fhir.search import SearchRequest, parse_token
 from gateway.medication.mapping import (
     ATC_SYSTEM,
@@ -128,7 +129,7 @@ class MedicationService:
             raise FhirError(412, f"{what} is at version {uid.version}, not {if_match}", code="conflict",
                             headers={"ETag": f'W/"{uid.version}"'})  # fmt: skip
         patient_id = await self.patients.patient_id(ehr_id)
-        current_mr = composition_to_medication_request(current, str(uid), ehr_id, patient_id)
+        current_mr = as_received(composition_to_medication_request(current, str(uid), ehr_id, patient_id))
         body_subject = (mr.get("subject") or {}).get("reference")
         if body_subject and body_subject != current_mr["subject"].get("reference"):
             raise FhirError(422, "The subject of a MedicationRequest cannot change",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway.clinical import Compositions, now
 from gateway.fhir.errors import FhirError
+from gateway.fhir.http import as_received
 from gateway.fhir.search import SearchRequest, parse_token
 from gateway.modules import ModuleClient
 from gateway.openehr import MappingError, fhir_instant
@@ -147,7 +148,10 @@ class ReferralService:
             )
         patient_id = await self.patients.patient_id(ehr_id)
         shown = self._render(resource_type, current, str(uid), ehr_id, patient_id, None)
-        changed = sorted(k for k in set(body) | set(shown) if k not in _FIXED and body.get(k) != shown.get(k))
+        normal = as_received(shown)
+        changed = sorted(
+            k for k in set(body) | set(normal) if k not in _FIXED and body.get(k) != normal.get(k)
+        )
         if changed:
             raise FhirError(
                 422,

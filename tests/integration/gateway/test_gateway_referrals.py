@@ -152,3 +152,12 @@ def test_history_of_clinical_resources(med_client):
     assert [e["request"]["method"] for e in history["entry"]] == ["PUT", "POST"]
     sr_history = med_client.get(f"/fhir/ServiceRequest/{sr['id']}/_history").json()
     assert [e["resource"]["meta"]["versionId"] for e in sr_history["entry"]] == ["2", "1"]
+
+
+def test_task_update_of_a_referral_authored_now(med_client):
+    patient_id = med_client.post("/fhir/Patient", json=patient_body(PNR)).json()["id"]
+    body = referral(patient_id)
+    del body["authoredOn"]
+    sr = med_client.post("/fhir/ServiceRequest", json=body).json()
+    task = med_client.get(f"/fhir/Task/{sr['id']}").json()
+    assert move(med_client, task, "received").status_code == 200
