@@ -194,5 +194,5 @@ async def update(request: Request, patient_id: str) -> Response:
 
 @router.delete("/{patient_id}")
 async def delete(request: Request, patient_id: str) -> Response:
-    await service(request).delete(check_id("Patient", patient_id))
+    await service(request).delete(check_id("Patient", patient_id), if_match_version(request))
     return Response(status_code=204)

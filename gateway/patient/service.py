@@ -328,15 +328,23 @@ class PatientService:
             self._ehr_by_patient.data.pop(patient_id, None)
         return person_to_patient(stored, str(uid), fhir_instant(response.headers.get("last-modified")))
 
-    async def delete(self, patient_id: str) -> None:
+    async def delete(self, patient_id: str, if_match: int | None = None) -> None:
         try:
             _, current, _ = await self._get_person(patient_id)
         except FhirError as exc:
             if exc.status == 410:
                 return  # already deleted: delete is idempotent
             raise
+        if if_match is not None and if_match != current.version:
+            raise FhirError(
+                412,
+                f"Patient/{patient_id} is at version {current.version}, not {if_match}",
+                code="conflict",
+                headers={"ETag": f'W/"{current.version}"'},
+            )
+        expected = current.with_version(if_match) if if_match is not None else current
         response = await self.module.request(
-            "DELETE", f"/demographic/person/{patient_id}", headers={"If-Match": f'"{current}"'}
+            "DELETE", f"/demographic/person/{patient_id}", headers={"If-Match": f'"{expected}"'}
         )
         if response.status_code not in (200, 204):
             raise module_error(MODULE, response, f"Patient/{patient_id}")

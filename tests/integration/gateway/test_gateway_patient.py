@@ -374,3 +374,10 @@ def test_ready_requires_only_the_configured_modules(make_client, settings):
         ready = client.get("/ready")
         assert ready.status_code == 200
         assert ready.json()["modules"]["medication"]["ready"] is False
+
+
+def test_delete_honours_if_match(client):
+    patient = create(client).json()
+    assert client.delete(f"/fhir/Patient/{patient['id']}", headers={"If-Match": 'W/"2"'}).status_code == 412
+    assert client.get(f"/fhir/Patient/{patient['id']}").status_code == 200
+    assert client.delete(f"/fhir/Patient/{patient['id']}", headers={"If-Match": 'W/"1"'}).status_code == 204
