@@ -1,0 +1,205 @@
+"""FHIR HTTP conventions: format negotiation, _pretty, absolute base URL, Prefer, bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pydantic
+from fastapi import Request
+from fastapi.responses import Response
+from fhir.resources.R4B import get_fhir_model_class
+from lxml import etree
+
+from gateway.fhir.errors import FhirError, Issue
+
+FHIR_JSON = "application/fhir+json"
+FHIR_XML = "application/fhir+xml"
+
+_FORMATS = {
+    "json": "json",
+    "application/json": "json",
+    "application/fhir+json": "json",
+    "application/json+fhir": "json",
+    "xml": "xml",
+    "text/xml": "xml",
+    "application/xml": "xml",
+    "application/fhir+xml": "xml",
+    "application/xml+fhir": "xml",
+}
+
+
+def _media_type(text: str) -> str:
+    return text.split(";", 1)[0].strip().lower()
+
+
+def negotiate_format(request: Request) -> str:
+    """`_format` wins over Accept; JSON is the default (also for */* and unknown types)."""
+    fmt = request.query_params.get("_format")
+    if fmt is not None:
+        kind = _FORMATS.get(_media_type(fmt.replace(" ", "+")))
+        if kind is None:
+            raise FhirError(
+                406,
+                f"_format {fmt!r} is not supported (use json or xml)",
+                code="not-supported",
+                expression=["_format"],
+            )
+        return kind
+    best, best_q = "json", -1.0
+    for part in request.headers.get("accept", "").split(","):
+        pieces = part.split(";")
+        kind = _FORMATS.get(_media_type(pieces[0]))
+        if kind is None:
+            continue
+        q = 1.0
+        for p in pieces[1:]:
+            name, _, value = p.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > best_q:
+            best, best_q = kind, q
+    return best
+
+
+async def fhir_request(request: Request) -> None:
+    """Dependency of every FHIR route: checks the format parameters before any module is called,
+    so a bad _format is a 406 (and a bad _pretty a 400) on every interaction."""
+    request.state.fhir_format = negotiate_format(request)
+    pretty = request.query_params.get("_pretty")
+    if pretty is not None and pretty.lower() not in ("true", "false"):
+        raise FhirError(400, "_pretty must be true or false", expression=["_pretty"])
+
+
+def is_pretty(request: Request) -> bool:
+    return request.query_params.get("_pretty", "").lower() == "true"
+
+
+def base_url(request: Request, public_base_url: str | None) -> str:
+    """The absolute URL of the FHIR base (`.../fhir`) as the client sees it."""
+    if public_base_url:
+        root = public_base_url.rstrip("/")
+    else:
+        proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
+        host = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
+        prefix = request.headers.get("x-forwarded-prefix", "").split(",")[0].strip().rstrip("/")
+        if host:
+            root = f"{proto or request.url.scheme}://{host}{prefix}"
+        else:
+            root = f"{proto or request.url.scheme}://{request.url.netloc}{prefix}"
+    return root + "/fhir"
+
+
+def prefer(request: Request, name: str) -> str | None:
+    """A token of the Prefer header, e.g. prefer(request, 'return') -> 'minimal'."""
+    for part in request.headers.get("prefer", "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == name:
+            return value.strip().strip('"').lower()
+    return None
+
+
+def render(
+    request: Request,
+    body: dict | None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    fmt: str | None = None,
+) -> Response:
+    """Serialize a plain FHIR dict as JSON (fast path) or XML (through the fhir.resources model)."""
+    fmt = fmt or getattr(request.state, "fhir_format", None)
+    if fmt is None:
+        try:
+            fmt = negotiate_format(request)
+        except FhirError:
+            fmt = "json"  # the error about the format itself is rendered as JSON
+    pretty = is_pretty(request)
+    if body is None:
+        return Response(status_code=status, headers=headers)
+    if fmt == "xml":
+        model = get_fhir_model_class(body["resourceType"]).model_validate(body)
+        content = model.model_dump_xml(pretty_print=pretty)
+        media = FHIR_XML
+    else:
+        if pretty:
+            content = json.dumps(body, ensure_ascii=False, indent=2)
+        else:
+            content = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        media = FHIR_JSON
+    return Response(
+        content=content, status_code=status, headers=headers, media_type=f"{media}; charset=utf-8"
+    )
+
+
+def loc_to_expression(resource_type: str, loc: tuple[Any, ...]) -> str:
+    out = resource_type
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part != "__root__":
+            out += f".{part}"
+    return out
+
+
+def as_received(resource: dict) -> dict:
+    """A resource as read_resource would hand it over (the model's normal form, e.g. of date-times),
+    so that what the gateway produced compares equal to what a client sends back."""
+    model = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    return json.loads(model.model_dump_json())
+
+
+async def read_resource(request: Request, resource_type: str) -> dict:
+    """Parse and validate a request body (JSON or XML) as `resource_type`; 400 on anything wrong,
+    with the failing elements in issue.expression. Returns the resource as a plain JSON dict."""
+    media = _media_type(request.headers.get("content-type", FHIR_JSON)) or FHIR_JSON
+    kind = _FORMATS.get(media)
+    if kind is None:
+        raise FhirError(415, f"Content-Type {media!r} is not supported; use {FHIR_JSON} or {FHIR_XML}")
+    raw = await request.body()
+    if not raw.strip():
+        raise FhirError(400, f"The request body must be a {resource_type} resource", code="required")
+    model_class = get_fhir_model_class(resource_type)
+    try:
+        if kind == "xml":
+            try:
+                root = etree.fromstring(raw)
+            except etree.XMLSyntaxError as exc:
+                raise FhirError(400, f"The body is not well-formed XML: {exc}", code="structure") from None
+            found = etree.QName(root).localname
+            if found != resource_type:
+                raise FhirError(
+                    400, f"Expected a {resource_type} resource, got {found}", expression=["resourceType"]
+                )
+            model = model_class.model_validate_xml(raw)
+        else:
+            try:
+                data = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise FhirError(400, f"The body is not valid JSON: {exc}", code="structure") from None
+            if not isinstance(data, dict):
+                raise FhirError(400, "The body must be a JSON object", code="structure")
+            if data.get("resourceType") != resource_type:
+                raise FhirError(
+                    400,
+                    f"Expected resourceType {resource_type!r}, got {data.get('resourceType')!r}",
+                    expression=["resourceType"],
+                )
+            model = model_class.model_validate(data)
+    except pydantic.ValidationError as exc:
+        issues = [
+            Issue(
+                f"{e['msg']}",
+                code="invalid" if e["type"] != "extra_forbidden" else "structure",
+                expression=[loc_to_expression(resource_type, e["loc"])],
+            )
+            for e in exc.errors()
+        ]
+        raise FhirError(400, f"Invalid {resource_type}", issues=issues) from None
+    except FhirError:
+        raise
+    except (ValueError, TypeError, etree.LxmlError) as exc:
+        raise FhirError(400, f"Invalid {resource_type}: {exc}", code="structure") from None
+    return json.loads(model.model_dump_json())

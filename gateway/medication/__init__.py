@@ -1,0 +1,1 @@
+"""FHIR MedicationRequest over the medication module (template vgr.medication_order.v1)."""

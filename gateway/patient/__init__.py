@@ -1,0 +1,1 @@
+"""FHIR Patient over the demographics module (PERSON, template vgr.person.v1)."""

@@ -1,0 +1,389 @@
+"""Patient use cases over the demographics module (HTTP only)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from archetypes.identifiers import InvalidIdentifier, parse_person_identifier
+from gateway.fhir.errors import FhirError
+from gateway.fhir.search import SearchRequest, parse_date, parse_token
+from gateway.modules import ModuleClient, expect, module_error, version_uid
+from gateway.openehr import MappingError, VersionUid, fhir_instant
+from gateway.patient.mapping import (
+    GENDER_TO_CODE,
+    patient_to_person,
+    person_identifiers,
+    person_to_patient,
+)
+
+MODULE = "demographics"
+SUBJECT_NAMESPACE = "vgr.demographics"
+REPRESENTATION = {"Prefer": "return=representation"}
+
+
+@dataclass
+class PatientVersion:
+    patient: dict | None  # None for a deleted version
+    version: VersionUid
+    last_updated: str | None
+    change: str  # creation | modification | deleted
+
+
+def mapping_error(exc: MappingError) -> FhirError:
+    return FhirError(exc.status, str(exc), expression=[exc.expression] if exc.expression else [])
+
+
+def known_form(patient_id: str) -> None:
+    """Patient ids are the PERSON object ids (UUIDs): anything else is unknown (404), and is not
+    sent to the module (which would call it a bad request)."""
+    try:
+        uuid.UUID(patient_id)
+    except ValueError:
+        raise FhirError(404, f"Patient/{patient_id} is not known", code="not-found") from None
+
+
+class LRU:
+    def __init__(self, size: int):
+        self.size = size
+        self.data: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, key: str) -> str | None:
+        value = self.data.get(key)
+        if value is not None:
+            self.data.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: str) -> None:
+        if self.size <= 0:
+            return
+        self.data[key] = value
+        self.data.move_to_end(key)
+        while len(self.data) > self.size:
+            self.data.popitem(last=False)
+
+
+class PatientService:
+    def __init__(self, demographics: ModuleClient, cache_size: int = 10_000):
+        self.module = demographics
+        self._ehr_by_patient = LRU(cache_size)
+        self._patient_by_ehr = LRU(cache_size)
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def _get_person(self, patient_id: str) -> tuple[dict, VersionUid, str | None]:
+        known_form(patient_id)
+        response = await self.module.get(f"/demographic/person/{patient_id}")
+        expect(MODULE, response, 200, what=f"Patient/{patient_id}")
+        person = response.json()
+        return (
+            person,
+            version_uid(MODULE, response, person),
+            fhir_instant(response.headers.get("last-modified")),
+        )
+
+    async def read(self, patient_id: str) -> dict:
+        person, uid, updated = await self._get_person(patient_id)
+        return person_to_patient(person, str(uid), updated)
+
+    async def _revisions(self, patient_id: str) -> list[dict]:
+        known_form(patient_id)
+        response = await self.module.get(f"/demographic/versioned_party/{patient_id}/revision_history")
+        expect(MODULE, response, 200, what=f"Patient/{patient_id}")
+        body = response.json()
+        items = body.get("items", []) if isinstance(body, dict) else body
+        return [i for i in items if isinstance(i, dict)]
+
+    async def _version(self, uid: VersionUid, item: dict) -> PatientVersion:
+        audit = (item.get("audits") or [{}])[0] if isinstance(item.get("audits"), list) else {}
+        change = audit.get("change_type") or {}
+        deleted = (
+            change.get("value") == "deleted"
+            or (change.get("defining_code") or {}).get("code_string") == "523"
+        )
+        committed = fhir_instant((audit.get("time_committed") or {}).get("value"))
+        if deleted:
+            return PatientVersion(None, uid, committed, "deleted")
+        response = await self.module.get(f"/demographic/versioned_party/{uid.object_id}/version/{uid}")
+        expect(MODULE, response, 200, what=f"Patient/{uid.object_id}/_history/{uid.version}")
+        body = response.json()
+        person = body.get("data", body) if isinstance(body, dict) else {}
+        if not committed:
+            committed = fhir_instant(
+                ((body.get("commit_audit") or {}).get("time_committed") or {}).get("value")
+            ) or fhir_instant(response.headers.get("last-modified"))
+        kind = "creation" if uid.version == 1 else "modification"
+        return PatientVersion(person_to_patient(person, str(uid), committed), uid, committed, kind)
+
+    async def vread(self, patient_id: str, version: int) -> PatientVersion:
+        for item in await self._revisions(patient_id):
+            uid = VersionUid.parse((item.get("version_id") or {}).get("value", ""))
+            if uid.version == version:
+                return await self._version(uid, item)
+        raise FhirError(404, f"Patient/{patient_id} has no version {version}")
+
+    async def history(self, patient_id: str) -> list[PatientVersion]:
+        items = await self._revisions(patient_id)
+        pairs = [(VersionUid.parse((i.get("version_id") or {}).get("value", "")), i) for i in items]
+        versions = await asyncio.gather(*(self._version(uid, item) for uid, item in pairs))
+        return sorted(versions, key=lambda v: v.version.version, reverse=True)
+
+    async def search(self, search: SearchRequest) -> tuple[list[dict], int]:
+        query: list[tuple[str, Any]] = []
+        for name in ("name", "family", "given"):
+            values = search.values(name)
+            if len(values) > 1:
+                raise FhirError(
+                    400, f"Only one {name} value is supported", code="not-supported", expression=[name]
+                )
+            if values:
+                query.append((name, values[0]))
+        if values := search.values("identifier"):
+            if len(values) > 1 or "," in values[0]:
+                raise FhirError(
+                    400,
+                    "Only one identifier value is supported",
+                    code="not-supported",
+                    expression=["identifier"],
+                )
+            token = parse_token(values[0])
+            try:
+                parsed = parse_person_identifier(token.code)
+            except InvalidIdentifier:
+                return [], 0  # not a Swedish person number: nothing can match
+            if token.system not in (None, parsed.system):
+                return [], 0
+            query.append(("identifier", parsed.value))
+        if values := search.values("gender"):
+            if len(values) > 1 or values[0] not in GENDER_TO_CODE:
+                raise FhirError(400, f"gender must be one of {sorted(GENDER_TO_CODE)}", expression=["gender"])
+            query.append(("gender", values[0]))
+        for value in search.values("birthdate"):
+            query.append(("birthdate", str(parse_date("birthdate", value))))
+        ids = search.values("_id")
+        if ids:
+            wanted = {i for v in ids for i in v.split(",")}
+            if not query:
+                found = []
+                for patient_id in sorted(wanted):
+                    try:
+                        found.append(await self.read(patient_id))
+                    except FhirError as exc:
+                        if exc.status not in (404, 410):
+                            raise
+                total = len(found)
+                return found[search.offset : search.offset + search.count], total
+        count_only = search.summary == "count" or search.count == 0
+        query += [
+            ("offset", search.offset if not ids else 0),
+            ("limit", 1 if count_only else (search.count if not ids else 1000)),
+        ]
+        response = await self.module.get("/demographic/person", params=query)
+        expect(MODULE, response, 200, what="Patient search")
+        body = response.json()
+        items = body.get("items") or []
+        patients = [
+            person_to_patient(item["person"], item["uid"], fhir_instant(item.get("time_committed")))
+            for item in items
+        ]
+        if ids:
+            patients = [p for p in patients if p["id"] in wanted]
+            return patients[search.offset : search.offset + search.count], len(patients)
+        return ([] if count_only else patients), int(body.get("total", len(patients)))
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def create(
+        self, patient: dict, if_none_exist: list[tuple[str, str]] | None = None
+    ) -> tuple[dict, bool]:
+        """Create a PERSON and its EHR. With If-None-Exist (identifier), return the existing
+        Patient instead (created False); more than one match is 412."""
+        try:
+            person = patient_to_person(patient)
+        except MappingError as exc:
+            raise mapping_error(exc) from None
+        identifiers = person_identifiers(person)
+        key = identifiers[0][1]
+        async with self._lock(key):
+            if if_none_exist is not None:
+                existing = await self._match(if_none_exist)
+                if len(existing) > 1:
+                    raise FhirError(
+                        412, f"If-None-Exist matches {len(existing)} Patients", code="multiple-matches"
+                    )
+                if existing:
+                    return existing[0], False
+            response = await self.module.request(
+                "POST", "/demographic/person", json=person, headers=REPRESENTATION
+            )
+            if response.status_code == 409 and if_none_exist is not None:
+                existing = await self._match(if_none_exist)
+                if len(existing) == 1:
+                    return existing[0], False
+            expect(MODULE, response, 201, 200, what="Patient create")
+            stored = response.json() if response.content else person
+            uid = version_uid(MODULE, response, stored)
+            try:
+                await self._ensure_ehr(identifiers[0])
+            except FhirError:
+                await self._compensate(uid)
+                raise
+            return person_to_patient(
+                stored, str(uid), fhir_instant(response.headers.get("last-modified"))
+            ), True
+
+    async def _match(self, criteria: list[tuple[str, str]]) -> list[dict]:
+        search = SearchRequest("Patient", count=2)
+        for name, value in criteria:
+            if name != "identifier":
+                raise FhirError(
+                    400,
+                    "If-None-Exist supports only identifier=system|value",
+                    code="not-supported",
+                    expression=["If-None-Exist"],
+                )
+            search.params.setdefault(name, []).append((None, value))
+        if not search.params:
+            raise FhirError(400, "If-None-Exist needs identifier=system|value", expression=["If-None-Exist"])
+        patients, _ = await self.search(search)
+        return patients
+
+    async def _compensate(self, uid: VersionUid) -> None:
+        # When the module is down too, nothing more can be done from here.
+        with contextlib.suppress(FhirError):
+            await self.module.request(
+                "DELETE", f"/demographic/person/{uid.object_id}", headers={"If-Match": f'"{uid}"'}
+            )
+
+    async def _ensure_ehr(self, identifier: tuple[str, str]) -> str:
+        kind, number = identifier
+        ehr_status = {
+            "_type": "EHR_STATUS",
+            "archetype_node_id": "openEHR-EHR-EHR_STATUS.generic.v1",
+            "name": {"_type": "DV_TEXT", "value": "EHR status"},
+            "subject": {
+                "_type": "PARTY_SELF",
+                "external_ref": {
+                    "_type": "PARTY_REF",
+                    "id": {"_type": "GENERIC_ID", "value": number, "scheme": kind},
+                    "namespace": SUBJECT_NAMESPACE,
+                    "type": "PERSON",
+                },
+            },
+            "is_queryable": True,
+            "is_modifiable": True,
+        }
+        response = await self.module.request("POST", "/ehr", json=ehr_status, headers=REPRESENTATION)
+        if response.status_code == 409:
+            return await self._ehr_for_subject(number)
+        expect(MODULE, response, 201, 200, what="EHR create")
+        return response.json()["ehr_id"]["value"]
+
+    async def _ehr_for_subject(self, number: str) -> str:
+        response = await self.module.get(
+            "/ehr", params={"subject_id": number, "subject_namespace": SUBJECT_NAMESPACE}
+        )
+        expect(MODULE, response, 200, what=f"EHR for {number}")
+        return response.json()["ehr_id"]["value"]
+
+    async def update(self, patient_id: str, patient: dict, if_match: int | None) -> dict:
+        try:
+            person = patient_to_person(patient)
+        except MappingError as exc:
+            raise mapping_error(exc) from None
+        current_person, current, _ = await self._get_person(patient_id)
+        if if_match is not None and if_match != current.version:
+            raise FhirError(
+                412,
+                f"Patient/{patient_id} is at version {current.version}, not {if_match}",
+                code="conflict",
+                headers={"ETag": f'W/"{current.version}"'},
+            )
+        target = current.with_version(if_match) if if_match is not None else current
+        response = await self.module.request(
+            "PUT",
+            f"/demographic/person/{patient_id}",
+            json=person,
+            headers={**REPRESENTATION, "If-Match": f'"{target}"'},
+        )
+        expect(MODULE, response, 200, 201, what=f"Patient/{patient_id}")
+        stored = response.json() if response.content else person
+        uid = version_uid(MODULE, response, stored)
+        new_ids = person_identifiers(person)
+        if new_ids and new_ids != person_identifiers(current_person):
+            await self._ensure_ehr(new_ids[0])
+            self._ehr_by_patient.data.pop(patient_id, None)
+        return person_to_patient(stored, str(uid), fhir_instant(response.headers.get("last-modified")))
+
+    async def delete(self, patient_id: str, if_match: int | None = None) -> None:
+        try:
+            _, current, _ = await self._get_person(patient_id)
+        except FhirError as exc:
+            if exc.status == 410:
+                return  # already deleted: delete is idempotent
+            raise
+        if if_match is not None and if_match != current.version:
+            raise FhirError(
+                412,
+                f"Patient/{patient_id} is at version {current.version}, not {if_match}",
+                code="conflict",
+                headers={"ETag": f'W/"{current.version}"'},
+            )
+        expected = current.with_version(if_match) if if_match is not None else current
+        response = await self.module.request(
+            "DELETE", f"/demographic/person/{patient_id}", headers={"If-Match": f'"{expected}"'}
+        )
+        if response.status_code not in (200, 204):
+            raise module_error(MODULE, response, f"Patient/{patient_id}")
+
+    # -- EHR directory (used by the clinical resources) ---------------------------------------
+
+    async def ehr_id(self, patient_id: str) -> str:
+        """The EHR id of a Patient (cached: it never changes for a subject)."""
+        cached = self._ehr_by_patient.get(patient_id)
+        if cached:
+            return cached
+        person, _, _ = await self._get_person(patient_id)
+        identifiers = person_identifiers(person)
+        if not identifiers:
+            raise FhirError(422, f"Patient/{patient_id} has no person identifier, so no EHR")
+        ehr_id = await self._ehr_for_subject(identifiers[0][1])
+        self._ehr_by_patient.put(patient_id, ehr_id)
+        self._patient_by_ehr.put(ehr_id, patient_id)
+        return ehr_id
+
+    async def patient_id(self, ehr_id: str) -> str | None:
+        """The Patient id of an EHR (cached), None when demographics knows no PERSON for it."""
+        cached = self._patient_by_ehr.get(ehr_id)
+        if cached:
+            return cached
+        response = await self.module.get(f"/ehr/{ehr_id}")
+        if response.status_code == 404:
+            return None
+        expect(MODULE, response, 200, what=f"EHR {ehr_id}")
+        subject = ((response.json().get("ehr_status") or {}).get("subject") or {}).get("external_ref") or {}
+        number = (subject.get("id") or {}).get("value")
+        if not number:
+            return None
+        found = await self.module.get("/demographic/person", params={"identifier": number, "limit": 1})
+        expect(MODULE, found, 200, what=f"Patient for EHR {ehr_id}")
+        items = found.json().get("items") or []
+        if not items:
+            return None
+        patient_id = VersionUid.parse(items[0]["uid"]).object_id
+        self._patient_by_ehr.put(ehr_id, patient_id)
+        self._ehr_by_patient.put(patient_id, ehr_id)
+        return patient_id

@@ -1,0 +1,91 @@
+"""POST /fhir with batch and transaction Bundles."""
+
+from __future__ import annotations
+
+from gateway_support import PNR, PNR_2, PNR_SYSTEM, order, patient_body
+
+PATIENT_URN = "urn:uuid:6a1f0f3e-1d7c-4c1b-9d25-4a6f5b7c8d90"
+
+
+def transaction(*orders, patient=None) -> dict:
+    entries = [
+        {
+            "fullUrl": PATIENT_URN,
+            "resource": patient or patient_body(PNR),
+            "request": {"method": "POST", "url": "Patient"},
+        }
+    ]
+    # the orders come first in the Bundle: the gateway creates the Patient they reference first
+    orders_entries = [
+        {"resource": o, "request": {"method": "POST", "url": "MedicationRequest"}} for o in orders
+    ]
+    return {"resourceType": "Bundle", "type": "transaction", "entry": orders_entries + entries}
+
+
+def test_transaction_resolves_urn_uuid_references(med_client):
+    bundle = transaction(order("placeholder"), order("placeholder", "C07AB02", "Metoprolol"))
+    for entry in bundle["entry"][:2]:
+        entry["resource"]["subject"] = {"reference": PATIENT_URN}
+    response = med_client.post("/fhir", json=bundle)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["type"] == "transaction-response"
+    statuses = [e["response"]["status"] for e in result["entry"]]
+    assert statuses == ["201 Created"] * 3
+    patient_id = result["entry"][2]["resource"]["id"]
+    assert result["entry"][2]["response"]["location"].startswith(
+        f"http://testserver/fhir/Patient/{patient_id}"
+    )
+    subjects = {e["resource"]["subject"]["reference"] for e in result["entry"][:2]}
+    assert subjects == {f"Patient/{patient_id}"}
+    found = med_client.get("/fhir/MedicationRequest", params={"patient": patient_id}).json()
+    assert found["total"] == 2
+
+
+def test_a_failing_transaction_leaves_nothing_behind(med_client, demographics, medication):
+    good = order("placeholder")
+    good["subject"] = {"reference": PATIENT_URN}
+    bad = order("placeholder")
+    bad["subject"] = {"reference": PATIENT_URN}
+    del bad["requester"]  # the template needs the care unit: 422
+    bundle = transaction(good, bad)
+    response = med_client.post("/fhir", json=bundle)
+    assert response.status_code == 422
+    assert "Bundle.entry[1]" in response.json()["issue"][0]["diagnostics"]
+    # the Patient and the first order were written, then taken back
+    assert all(v[-1]["data"] is None for v in demographics.store.objects.values())
+    assert all(v[-1]["data"] is None for v in medication.store.objects.values())
+    assert len(medication.store.objects) == 1
+    assert med_client.get("/fhir/Patient", params={"identifier": f"{PNR_SYSTEM}|{PNR}"}).json()["total"] == 0
+
+
+def test_batch_entries_are_independent(med_client):
+    existing = med_client.post("/fhir/Patient", json=patient_body(PNR_2)).json()
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {"resource": patient_body(PNR), "request": {"method": "POST", "url": "Patient"}},
+            {"request": {"method": "GET", "url": f"Patient/{existing['id']}"}},
+            {"request": {"method": "GET", "url": "Patient/5b8e3c1a-4a7f-4f43-9a0e-2a9d1c3b7e10"}},
+            {"request": {"method": "GET", "url": f"Patient?identifier={PNR_SYSTEM}|{PNR_2}"}},
+        ],
+    }
+    response = med_client.post("/fhir", json=bundle)
+    assert response.status_code == 200
+    entries = response.json()["entry"]
+    assert [e["response"]["status"] for e in entries] == ["201 Created", "200 OK", "404 Not Found", "200 OK"]
+    assert entries[2]["response"]["outcome"]["resourceType"] == "OperationOutcome"
+    assert entries[3]["resource"]["total"] == 1
+
+
+def test_bad_bundles(med_client):
+    assert med_client.post("/fhir", json={"resourceType": "Bundle", "type": "collection"}).status_code == 400
+    put = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": patient_body(), "request": {"method": "PUT", "url": "Patient/x"}}],
+    }
+    assert med_client.post("/fhir", json=put).status_code == 400
+    statement = med_client.get("/fhir/metadata").json()
+    assert {i["code"] for i in statement["rest"][0]["interaction"]} == {"batch", "transaction"}

@@ -1,0 +1,120 @@
+"""Settings, module error translation, search value parsing and date bounds."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from gateway.clinical import date_bounds
+from gateway.fhir.errors import FhirError
+from gateway.fhir.search import parse_date, parse_token, shape
+from gateway.modules import module_error
+from gateway.settings import GatewaySettings
+
+
+def test_settings_from_the_environment(monkeypatch):
+    monkeypatch.setenv("GATEWAY_DEMOGRAPHICS_URL", "http://demographics:8081/")
+    monkeypatch.setenv("GATEWAY_PUBLIC_BASE_URL", "https://fhir.vgregion.se")
+    monkeypatch.setenv("GATEWAY_READ_TIMEOUT", "3.5")
+    settings = GatewaySettings()
+    assert settings.module_url("demographics") == "http://demographics:8081"
+    assert settings.module_url("referrals") == "http://127.0.0.1:8084"
+    assert settings.public_base_url == "https://fhir.vgregion.se" and settings.read_timeout == 3.5
+
+
+def answer(status: int, body: dict) -> httpx.Response:
+    return httpx.Response(status, json=body, request=httpx.Request("GET", "http://m/x"))
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (404, "deleted", 410),
+        (404, "not_found", 404),
+        (409, "conflict", 409),
+        (412, "stale", 412),
+        (400, "bad_parameter", 400),
+        (503, "unavailable", 503),
+        (500, "error", 502),
+        (422, "template", 422),
+    ],
+)
+def test_module_errors_become_fhir_statuses(status, code, expected):
+    details = [
+        {
+            "path": "/content[openEHR-EHR-ACTION.medication.v1]/time",
+            "pointer": "/content/1/time",
+            "message": "required",
+        }
+    ]
+    error = module_error("medication", answer(status, {"message": "m", "code": code, "details": details}))
+    assert isinstance(error, FhirError) and error.status == expected
+    if expected == 422:
+        assert any("/content[openEHR-EHR-ACTION.medication.v1]/time" in i.diagnostics for i in error.issues)
+    if expected in (503, 502):
+        assert "medication" in error.issues[0].diagnostics
+
+
+def test_a_module_answer_that_is_not_json_is_still_an_outcome():
+    response = httpx.Response(500, content=b"<html>oops</html>", request=httpx.Request("GET", "http://m/x"))
+    assert module_error("journal", response).status == 502
+
+
+@pytest.mark.parametrize(
+    ("text", "prefix", "value"),
+    [
+        ("1950", "eq", "1950"),
+        ("ge1950-01-01", "ge", "1950-01-01"),
+        ("lt2026-11", "lt", "2026-11"),
+        ("2026-11-24T04:00:00Z", "eq", "2026-11-24T04:00:00Z"),
+        ("sa2026-11-24T04:00:00+01:00", "sa", "2026-11-24T04:00:00+01:00"),
+    ],
+)
+def test_date_values(text, prefix, value):
+    parsed = parse_date("date", text)
+    assert (parsed.prefix, parsed.value) == (prefix, value)
+
+
+@pytest.mark.parametrize("text", ["19500101", "ge1950-13-01", "xx1950", "1950-02-30", ""])
+def test_bad_date_values_are_400(text):
+    with pytest.raises(FhirError) as caught:
+        parse_date("birthdate", text)
+    assert caught.value.status == 400 and caught.value.issues[0].expression == ["birthdate"]
+
+
+def test_tokens():
+    assert parse_token("a|b") == parse_token("a|b")
+    assert (parse_token("b").system, parse_token("b").code) == (None, "b")
+    assert (parse_token("|b").system, parse_token("a|").code) == ("", "")
+
+
+def test_date_bounds_are_inclusive():
+    low, high = date_bounds("date", [parse_date("date", "2026-11-24")])
+    assert (low, high) == ("2026-11-24T00:00:00Z", "2026-11-24T23:59:59.999999Z")
+    low, high = date_bounds("date", [parse_date("date", "gt2026"), parse_date("date", "le2027-02")])
+    assert (low, high) == ("2027-01-01T00:00:00Z", "2027-02-28T23:59:59.999999Z")
+    with pytest.raises(FhirError):
+        date_bounds("date", [parse_date("date", "ne2026")])
+
+
+def test_elements_keep_the_mandatory_ones_and_mark_the_subset():
+    patient = {
+        "resourceType": "Patient",
+        "id": "1",
+        "meta": {"versionId": "1"},
+        "gender": "male",
+        "birthDate": "1950",
+    }
+    shaped = shape(patient, None, ["gender"])
+    assert shaped == {
+        "resourceType": "Patient",
+        "id": "1",
+        "gender": "male",
+        "meta": {
+            "versionId": "1",
+            "tag": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
+            ],
+        },
+    }
+    assert shape(patient, None, None) is patient
