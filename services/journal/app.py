@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -12,10 +11,8 @@ from services.journal.api import journal_router
 from services.journal.repository import journal_store
 from services.journal.service import JOURNAL_TEMPLATE_IDS, journal_service
 from services.journal.settings import JournalSettings
-from services.kernel.database import create_database_engine
-from services.kernel.ehr_directory import EhrDirectory
-from services.kernel.service_app import database_check, health_router, new_service_app
-from services.kernel.templates import TemplateRegistry, Validator, archetype_validator, project_templates
+from services.kernel.clinical_app import create_clinical_app
+from services.kernel.templates import TemplateRegistry, Validator
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,35 +24,15 @@ def create_app(
     templates: TemplateRegistry | None = None,
     demographics_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    settings = settings or JournalSettings()
-    engine = create_database_engine(settings.database_url)
-    ehrs = EhrDirectory(
-        settings.demographics_url,
-        timeout_seconds=settings.ehr_lookup_timeout_seconds,
-        ttl_seconds=settings.ehr_cache_ttl_seconds,
-        transport=demographics_transport,
+    return create_clinical_app(
+        settings or JournalSettings(),
+        template_ids=JOURNAL_TEMPLATE_IDS,
+        store=journal_store,
+        service=journal_service,
+        migrations=MIGRATIONS,
+        title="Journal module (openEHR REST)",
+        router=journal_router,
+        validator=validator,
+        templates=templates,
+        demographics_transport=demographics_transport,
     )
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI):
-        yield
-        await ehrs.aclose()
-        engine.dispose()
-
-    app = new_service_app(settings, MIGRATIONS, title="Journal module (openEHR REST)", lifespan=lifespan)
-    service = journal_service(
-        templates or project_templates(JOURNAL_TEMPLATE_IDS),
-        journal_store(engine, settings.system_id),
-        validator or archetype_validator,
-        ehrs,
-    )
-
-    async def demographics_ready() -> str | None:
-        return None if await ehrs.ping() else f"demographics unreachable at {settings.demographics_url}"
-
-    app.state.service = service
-    app.include_router(
-        health_router({"database": database_check(service.store.ping), "demographics": demographics_ready})
-    )
-    app.include_router(journal_router(service), prefix=settings.base_path)
-    return app

@@ -8,7 +8,6 @@ archetype validator, `/health` and `/ready`, and the shared routes under the ope
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,7 +19,6 @@ from sqlalchemy.engine import Engine
 from services.kernel.compositions import CompositionService, composition_router, query_router
 from services.kernel.database import create_database_engine
 from services.kernel.ehr_directory import EhrDirectory
-from services.kernel.migrations import upgrade
 from services.kernel.service_app import database_check, health_router, new_service_app, template_router
 from services.kernel.settings import ClinicalSettings
 from services.kernel.store import VersionedStore
@@ -80,13 +78,3 @@ def create_clinical_app(
     app.include_router(router(composition_service), prefix=settings.base_path)
     return app
 
-
-def migrate_main(
-    name: str, settings: ClinicalSettings, migrations: Path, argv: list[str] | None = None
-) -> None:
-    """`python -m services.<name> migrate`: bring the configured database to the latest schema."""
-    parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
-    parser.add_argument("command", choices=["migrate"])
-    parser.parse_args(argv)
-    upgrade(migrations, settings.database_url)
-    print(f"{name}: {settings.database_url} is at the latest schema")

@@ -1,8 +1,8 @@
 """`python -m services.referrals migrate` brings the configured database to the latest schema."""
 
-from services.kernel.clinical_app import migrate_main
+from services.kernel.migrations import migrate_command
 from services.referrals.app import MIGRATIONS
 from services.referrals.settings import ReferralsSettings
 
 if __name__ == "__main__":
-    migrate_main("referrals", ReferralsSettings(), MIGRATIONS)
+    migrate_command("referrals", MIGRATIONS, ReferralsSettings().database_url)

@@ -124,11 +124,6 @@ def test_a_patient_the_template_cannot_hold_is_422_before_the_module(gw, demogra
     assert response.json()["issue"][0]["expression"] == ["Patient.name"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="demographics indexes gender at birth data/at0017 (its early examples); the template "
-    "vgr.person.v1 puts it at details/items[at0031], which the gateway writes",
-)
 def test_gender_search_against_the_real_module(gw):
     gw.post("/fhir/Patient", json=patient_body())
     anna = gw.post(
