@@ -8,6 +8,8 @@
 - `templates`: the template registry and the validator port.
 - `ehr_directory`: the client that asks demographics whether an EHR exists.
 - `compositions`: the composition use cases and the shared router of the clinical modules.
-- `database`, `migrations`, `settings`: engines, Alembic and the settings base.
+- `openehr_json`: versions as ORIGINAL_VERSION / AUDIT_DETAILS / REVISION_HISTORY_ITEM JSON.
+- `service_app`: what every app has: error handlers, /health, /ready, template definitions.
+- `schema`, `database`, `migrations`, `settings`: tables, engines, Alembic and the settings base.
 - `testing`: fresh throwaway databases for tests (SQLite and PostgreSQL).
 """

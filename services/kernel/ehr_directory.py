@@ -7,6 +7,7 @@ later should not stay invisible for a minute). Demographics being down or slow i
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 import httpx
@@ -14,6 +15,8 @@ import httpx
 from services.kernel.errors import NotFound, ServiceUnavailable
 
 UNKNOWN_TTL_SECONDS = 2.0
+# A region has millions of EHRs: the cache keeps the most recently asked ones only.
+MAX_CACHED_EHRS = 100_000
 
 
 class EhrDirectory:
@@ -25,13 +28,15 @@ class EhrDirectory:
         ttl_seconds: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_cached: int = MAX_CACHED_EHRS,
     ):
         self._client = httpx.AsyncClient(
             base_url=demographics_url.rstrip("/"), timeout=timeout_seconds, transport=transport
         )
         self._ttl = ttl_seconds
         self._clock = clock
-        self._known: dict[str, tuple[bool, float]] = {}
+        self._max_cached = max_cached
+        self._known: OrderedDict[str, tuple[bool, float]] = OrderedDict()
 
     async def require(self, ehr_id: str) -> None:
         """Returns if demographics knows the EHR; NotFound if not; ServiceUnavailable if it is down."""
@@ -41,12 +46,16 @@ class EhrDirectory:
     async def exists(self, ehr_id: str) -> bool:
         cached = self._known.get(ehr_id)
         if cached and cached[1] > self._clock():
+            self._known.move_to_end(ehr_id)
             return cached[0]
         exists = await self._ask(ehr_id)
         self._known[ehr_id] = (
             exists,
             self._clock() + (self._ttl if exists else min(self._ttl, UNKNOWN_TTL_SECONDS)),
         )
+        self._known.move_to_end(ehr_id)
+        while len(self._known) > self._max_cached:
+            self._known.popitem(last=False)
         return exists
 
     async def _ask(self, ehr_id: str) -> bool:

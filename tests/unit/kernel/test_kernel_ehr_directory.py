@@ -25,7 +25,7 @@ class Clock:
         return self.now
 
 
-def directory(handler, clock=None, ttl=60.0) -> tuple[EhrDirectory, list[str]]:
+def directory(handler, clock=None, ttl=60.0, max_cached=100) -> tuple[EhrDirectory, list[str]]:
     asked: list[str] = []
 
     def recording(request: httpx.Request) -> httpx.Response:
@@ -37,6 +37,7 @@ def directory(handler, clock=None, ttl=60.0) -> tuple[EhrDirectory, list[str]]:
         ttl_seconds=ttl,
         transport=httpx.MockTransport(recording),
         clock=clock or Clock(),
+        max_cached=max_cached,
     )
     return ehrs, asked
 
@@ -120,3 +121,12 @@ async def test_a_real_timeout_against_a_silent_server_is_503():
         await ehrs.aclose()
     finally:
         listener.close()
+
+
+async def test_the_cache_keeps_only_the_most_recently_asked_ehrs():
+    ehrs, asked = directory(lambda request: httpx.Response(200, json={}), max_cached=2)
+    for ehr_id in ["a", "b", "a", "c"]:  # "b" is the least recently asked when "c" arrives
+        await ehrs.require(ehr_id)
+    await ehrs.require("a")
+    await ehrs.require("b")
+    assert [path.rsplit("/", 1)[1] for path in asked] == ["a", "b", "c", "b"]
