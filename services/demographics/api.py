@@ -39,7 +39,7 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
             return Response(status_code=status, headers=headers)
         return JSONResponse(render_ehr(record), status_code=status, headers=headers)
 
-    def minimal_unless_asked(prefer: str | None) -> bool:
+    def ehr_in_body(prefer: str | None) -> bool:
         return not (prefer and "return=minimal" in prefer.replace(" ", ""))
 
     # --- EHR registry -------------------------------------------------------------------------
@@ -49,14 +49,14 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
     def create_ehr(request: Request, body: Any = Depends(json_body)) -> Response:
         """A new EHR for the EHR_STATUS subject (returned in the body unless Prefer: return=minimal)."""
         record = ehrs.create(body)
-        return ehr_response(request, record, 201, minimal_unless_asked(request.headers.get("Prefer")))
+        return ehr_response(request, record, 201, ehr_in_body(request.headers.get("Prefer")))
 
     @api.put("/ehr/{ehr_id}", status_code=201, tags=["ehr"], openapi_extra=_JSON_BODY,
              responses=error_responses(400, 409, 422))  # fmt: skip
     def create_ehr_with_id(ehr_id: str, request: Request, body: Any = Depends(json_body)) -> Response:
         """A new EHR with the given id (409 when that id or the subject already has one)."""
         record = ehrs.create(body, ehr_id)
-        return ehr_response(request, record, 201, minimal_unless_asked(request.headers.get("Prefer")))
+        return ehr_response(request, record, 201, ehr_in_body(request.headers.get("Prefer")))
 
     @api.get("/ehr/{ehr_id}", tags=["ehr"], responses=error_responses(400, 404))
     def get_ehr(ehr_id: str, request: Request) -> Response:

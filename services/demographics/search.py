@@ -22,7 +22,10 @@ from services.demographics.person import GENDERS, date_range, swedish_identifier
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 20
 _PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+# A birth date is a day: FHIR's "starts after" / "ends before" are then "after" / "before".
+_SAME_FOR_A_DAY = {"sa": "gt", "eb": "lt"}
+# YYYY, YYYY-MM, YYYY-MM-DD; a time after the day (FHIR clients send dateTimes) is ignored.
+_DATE = re.compile(r"^(\d{4}(?:-\d{2}(?:-\d{2})?)?)(?:T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?$")
 _SYSTEMS = {PERSONNUMMER_SYSTEM: "personnummer", SAMORDNINGSNUMMER_SYSTEM: "samordningsnummer"}
 
 
@@ -73,11 +76,12 @@ def parse_identifier(text: str, today: date | None = None) -> IdentifierConditio
 
 def parse_birthdate(text: str) -> DateCondition:
     prefix, value = ("eq", text)
-    if text[:2] in _PREFIXES:
-        prefix, value = text[:2], text[2:]
-    span = date_range(value) if _DATE.match(value) else None
+    if text[:2] in _PREFIXES or text[:2] in _SAME_FOR_A_DAY:
+        prefix, value = _SAME_FOR_A_DAY.get(text[:2], text[:2]), text[2:]
+    match = _DATE.match(value)
+    span = date_range(match[1]) if match else None
     if span is None:
-        raise BadParameter("birthdate", f"{text!r} is not [eq|ne|gt|lt|ge|le]YYYY[-MM[-DD]]")
+        raise BadParameter("birthdate", f"{text!r} is not [eq|ne|gt|lt|ge|le|sa|eb]YYYY[-MM[-DD]]")
     return DateCondition(prefix, *span)
 
 

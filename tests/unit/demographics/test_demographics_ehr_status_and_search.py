@@ -86,6 +86,9 @@ def test_identifier_not_swedish_is_matched_as_given_unless_the_system_says_so():
         ("1950", "eq", date(1950, 1, 1), date(1950, 12, 31)),
         ("ge1950-01-01", "ge", date(1950, 1, 1), date(1950, 1, 1)),
         ("lt1960-02", "lt", date(1960, 2, 1), date(1960, 2, 29)),
+        ("sa1950-01-01", "gt", date(1950, 1, 1), date(1950, 1, 1)),
+        ("eb1950", "lt", date(1950, 1, 1), date(1950, 12, 31)),
+        ("1950-04-02T00:00:00Z", "eq", date(1950, 4, 2), date(1950, 4, 2)),
     ],
 )
 def test_birthdate_prefixes(text, prefix, low, high):
@@ -93,7 +96,7 @@ def test_birthdate_prefixes(text, prefix, low, high):
     assert (condition.prefix, condition.low, condition.high) == (prefix, low, high)
 
 
-@pytest.mark.parametrize("text", ["xx1950", "1950-13-01", "19500101", "ge"])
+@pytest.mark.parametrize("text", ["xx1950", "1950-13-01", "19500101", "ge", "ap1950", "1950-04-02Tnoon"])
 def test_bad_birthdate(text):
     with pytest.raises(BadParameter):
         parse_birthdate(text)
