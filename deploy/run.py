@@ -24,6 +24,15 @@ MODULES = ("demographics", "journal", "medication", "referrals")
 DEFAULT_PORTS = {"gateway": 8080, "demographics": 8081, "journal": 8082, "medication": 8083, "referrals": 8084}
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM this process when its parent dies, so no module outlives the runner."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -65,6 +74,7 @@ class Stack:
             process = subprocess.Popen(
                 command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                 start_new_session=True,  # our own signal handling stops them; a terminal Ctrl-C must not race it
+                preexec_fn=_die_with_parent,
             )
             self.processes[name] = process
             threading.Thread(target=self._relay, args=(name, process), daemon=True).start()
@@ -121,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="first load this many synthetic patients")
     args = parser.parse_args(argv)
 
+    _die_with_parent()  # killed with `make`, not only by Ctrl-C
     stack = Stack(args.data_dir)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
