@@ -99,7 +99,7 @@ def wrk(base: str, paths: list[str], *, method: str = "GET", bodies: list[str] =
         "bodies": ", ".join(_lua_string(b) for b in bodies),
         "paths": ", ".join(_lua_string(p) for p in paths),
         "method": method,
-        "headers": ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in (headers or {}).items()),
+        "headers": ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in (headers or {}).items()),
     }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
