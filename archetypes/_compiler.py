@@ -333,7 +333,7 @@ class _Compiler:
             schema.update(_count_bounds(attribute.cardinality, "minItems", "maxItems"))
             if attribute.is_unique:
                 schema["uniqueItems"] = True
-        occurrences = [self.occurrences(child, key) for child, key in keyed]
+        occurrences = [self.occurrences(members, key) for members, key in _siblings(keyed)]
         occurrences = [o for o in occurrences if o]
         if occurrences:
             schema["allOf"] = occurrences
@@ -349,14 +349,31 @@ class _Compiler:
             )
         return self.primitive(attribute.children[0])
 
-    def occurrences(self, child: CObject, key: dict | None) -> dict | None:
-        bounds = _count_bounds(child.occurrences, "minContains", "maxContains")
-        if not bounds or key is None:
+    def occurrences(self, members: list[CObject], key: dict | None) -> dict | None:
+        """The occurrences of the siblings that ``key`` selects. Siblings the data cannot tell apart
+        (same node id, no distinguishing name) are counted together: their bounds add up."""
+        if key is None:
             return None
-        if "minContains" not in bounds:
-            bounds["minContains"] = 0
-        title = self.title(_target(child)) or _target(child).rm_type
-        return {"description": f"occurrences {child.occurrences} of {title}", "contains": key, **bounds}
+        low, high = 0, 0
+        for child in members:
+            bounds = _count_bounds(child.occurrences, "minContains", "maxContains")
+            low += bounds.get("minContains", 0)
+            high = None if high is None or "maxContains" not in bounds else high + bounds["maxContains"]
+        if not low and high is None:
+            return None
+        titles = [self.title(_target(c)) or _target(c).rm_type for c in members]
+        if len(members) == 1:
+            described = f"occurrences {members[0].occurrences} of {titles[0]}"
+        else:
+            described = (
+                f"occurrences of {len(members)} siblings the data cannot tell apart, together "
+                f"{low}..{'*' if high is None else high}: "
+                + "; ".join(f"{t} {c.occurrences}" for t, c in zip(titles, members, strict=True))
+            )
+        schema = {"description": described, "contains": key, "minContains": low}
+        if high is not None:
+            schema["maxContains"] = high
+        return schema
 
     # --- choosing among the alternatives an attribute allows
 
@@ -524,20 +541,16 @@ class _Compiler:
             schema["properties"] = properties
         if required:
             schema["required"] = sorted(set(required))
-        groups: dict[str, list] = {}
-        order = []
-        for child, key in keyed:
-            marker = repr(key)
-            if marker not in groups:
-                groups[marker] = [key, []]
-                order.append(marker)
-            groups[marker][1].append(child)
         dispatch, by_node_id = [], []
-        for marker in order:
-            key, members = groups[marker]
+        for members, key in _siblings(keyed):
             # Occurrences 0..0: the template excludes this alternative.
             schemas = [self.node(m) if m.occurrences.upper != 0 else False for m in members]
-            then = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+            if len(schemas) == 1:
+                then = schemas[0]
+            else:
+                # Siblings the data cannot tell apart: an item may be any of them.
+                titles = sorted({self.title(_target(m)) or _target(m).rm_type for m in members})
+                then = {"title": f"any of {len(members)} siblings: {'; '.join(titles)}", "anyOf": schemas}
             node_id = _node_id_key(key)
             if node_id is not None:
                 by_node_id.append(([node_id], then))
@@ -819,6 +832,15 @@ def decision_tree(field: str, cases: list[tuple[list[str], dict]], last_may_be_a
         }
 
     return build(cases, False)
+
+
+def _siblings(keyed: list[tuple[CObject, dict | None]]) -> list[tuple[list[CObject], dict | None]]:
+    """Alternatives grouped by their key, in order: one group per set of siblings that the data
+    cannot tell apart (same node id and no name constraint that separates them)."""
+    groups: dict[str, tuple[list[CObject], dict | None]] = {}
+    for child, key in keyed:
+        groups.setdefault(repr(key), ([], key))[0].append(child)
+    return list(groups.values())
 
 
 def _node_id_key(key: dict | None) -> str | None:

@@ -590,6 +590,31 @@ def test_siblings_sharing_a_node_id_are_told_apart_by_name():
     assert (exceeded.pointer, exceeded.keyword) == (ITEMS, "maxContains")
 
 
+def test_siblings_that_cannot_be_told_apart_share_their_occurrences_and_schemas():
+    # Two ELEMENT at0002 (1..1 and 0..1), no name constraint: the data cannot say which is which,
+    # so 1..2 items at0002 in all, each valid as either sibling (text "a" or a count).
+    checker = validator(
+        evaluation_template(
+            element(c_string_value("a"), occurrences=(1, 1)), element(obj("DV_COUNT"), occurrences=(0, 1))
+        )
+    )
+    count = {"_type": "DV_COUNT", "magnitude": 1}
+    assert issues(checker, composition(item(text("a")))) == []
+    assert issues(checker, composition(item(count), item(text("a")))) == []
+    assert issues(checker, composition(item(count), item(count))) == []
+    exceeded = only(issues(checker, composition(item(count), item(count), item(text("a")))))
+    assert (exceeded.pointer, exceeded.keyword) == (ITEMS, "maxContains")
+    assert "together 1..2" in exceeded.message
+    missing = only(issues(checker, composition()))
+    assert (missing.pointer, missing.keyword) == (ITEMS, "minContains")
+    assert issues(checker, composition(item(text("b"))))[0].pointer.startswith(f"{ITEMS}/0")
+    # Unbounded as soon as one sibling is.
+    checker = validator(
+        evaluation_template(element(obj("DV_TEXT"), occurrences=(1, 1)), element(obj("DV_TEXT"), occurrences=(0, None)))
+    )
+    assert issues(checker, composition(*(item(text(str(n))) for n in range(5)))) == []
+
+
 def test_run_time_name_constraint():
     checker = validator(evaluation_template(_named("Left", obj("DV_TEXT"))))
     issue = only(issues(checker, composition(item(text("x"), name="Middle"))))
