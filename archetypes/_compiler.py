@@ -10,7 +10,7 @@ Layout of the generated schema:
 - a constrained node repeats its RM shape with the constrained attributes substituted, rather
   than ``$ref``-ing the RM type as well: a subtree is then validated once, not once per level.
 - alternatives (sibling nodes, RM subtypes) are chosen with if/then on ``archetype_node_id``,
-  ``_type``, the run-time name or an ISM careflow step, never with ``oneOf``: a report then
+  ``_type``, the run-time name or an ISM careflow step (or state), never with ``oneOf``: a report then
   names the one rule broken, not "valid under none of the schemas".
 
 What JSON Schema cannot say, and so is not enforced (the schema says so in ``$comment``):
@@ -413,16 +413,15 @@ class _Compiler:
                 if names:
                     properties["name"] = {"properties": {"value": {"enum": names}}}
                     required.append("name")
-                elif base == "ISM_TRANSITION" and self.careflow_steps(child):
-                    # An ACTION's alternative transitions are told apart by their careflow step.
-                    properties["careflow_step"] = {
-                        "properties": {
-                            "defining_code": {
-                                "properties": {"code_string": {"enum": self.careflow_steps(child)}}
-                            }
-                        }
+                elif base == "ISM_TRANSITION" and self.transition_key(child):
+                    # An ACTION's alternative transitions are told apart by what the template says
+                    # of them: the careflow step when it constrains one (the RM makes careflow_step
+                    # optional: it is only demanded then), otherwise the ISM state.
+                    attribute, codes = self.transition_key(child)
+                    properties[attribute] = {
+                        "properties": {"defining_code": {"properties": {"code_string": {"enum": codes}}}}
                     }
-                    required.append("careflow_step")
+                    required.append(attribute)
                 else:
                     others = sorted({n for c in same for n in self.names(c)})
                     if others:
@@ -449,16 +448,14 @@ class _Compiler:
                                     return list(primitive.detail["list"])
         return []
 
-    def careflow_steps(self, transition: CObject) -> list[str]:
-        """The codes an ISM_TRANSITION alternative allows for careflow_step (its node id by convention)."""
-        for attribute in transition.attributes:
-            if attribute.name == "careflow_step":
-                for coded in attribute.children:
-                    for defining in coded.attributes:
-                        for phrase in defining.children:
-                            if defining.name == "defining_code" and phrase.detail.get("codes"):
-                                return list(phrase.detail["codes"])
-        return [transition.node_id] if transition.node_id else []
+    def transition_key(self, transition: CObject) -> tuple[str, list[str]] | None:
+        """What tells an ISM_TRANSITION alternative from its siblings: the codes the template
+        allows for ``careflow_step`` if it constrains them, else those of ``current_state``."""
+        for name in ("careflow_step", "current_state"):
+            codes = _coded_codes(transition, name)
+            if codes:
+                return name, codes
+        return None
 
     def allowed_archetypes(self, node_ids: list[str], slots: list[CObject]) -> dict:
         """The archetype_node_id check of an attribute with slots: the filled archetypes, plus
@@ -514,19 +511,31 @@ class _Compiler:
             named = [self.title(_target(c)) for c, _ in keyed]
             properties["archetype_node_id"]["description"] = "; ".join(sorted({t for t in named if t}))
             required.append("archetype_node_id")
-        steps = [
-            k["properties"]["careflow_step"] for _, k in keyed if k and "careflow_step" in k["properties"]
-        ]
-        if steps and len(steps) == len(keyed):
-            codes = [
-                c
-                for step in steps
-                for c in step["properties"]["defining_code"]["properties"]["code_string"]["enum"]
+        for transition_attribute in ("careflow_step", "current_state"):
+            # ISM transitions all told apart by the same attribute: one check of its code first.
+            steps = [
+                k["properties"][transition_attribute]
+                for _, k in keyed
+                if k and transition_attribute in k["properties"]
             ]
-            properties["careflow_step"] = {
-                "properties": {"defining_code": {"properties": {"code_string": {"enum": codes}}}}
-            }
-            required.append("careflow_step")
+            if steps and len(steps) == len(keyed):
+                codes = list(
+                    dict.fromkeys(
+                        c
+                        for step in steps
+                        for c in step["properties"]["defining_code"]["properties"]["code_string"]["enum"]
+                    )
+                )
+                properties[transition_attribute] = {
+                    "properties": {"defining_code": {"properties": {"code_string": {"enum": codes}}}}
+                }
+                required.append(transition_attribute)
+                break
+        else:
+            transitions = [k for _, k in keyed if k and {"careflow_step", "current_state"} & set(k["properties"])]
+            if transitions and len(transitions) == len(keyed):
+                # Some by careflow step, some by state: the transition must be one of them.
+                schema["anyOf"] = transitions
         types = sorted(
             {
                 t
@@ -832,6 +841,18 @@ def decision_tree(field: str, cases: list[tuple[list[str], dict]], last_may_be_a
         }
 
     return build(cases, False)
+
+
+def _coded_codes(obj: CObject, name: str) -> list[str]:
+    """The codes a DV_CODED_TEXT attribute ``name`` of ``obj`` is constrained to (its C_CODE_PHRASE list)."""
+    for attribute in obj.attributes:
+        if attribute.name == name:
+            for coded in attribute.children:
+                for defining in coded.attributes:
+                    for phrase in defining.children:
+                        if defining.name == "defining_code" and phrase.detail.get("codes"):
+                            return list(phrase.detail["codes"])
+    return []
 
 
 def _siblings(keyed: list[tuple[CObject, dict | None]]) -> list[tuple[list[CObject], dict | None]]:

@@ -777,12 +777,12 @@ def test_the_generated_schema_is_a_valid_draft_2020_12_schema():
 # --- ACTION: alternative ISM transitions (not LOCATABLE: told apart by careflow step)
 
 
-def _transition(step: str, state: str) -> str:
+def _transition(step: str, state: str, constrain_step: bool = True) -> str:
     return obj(
         "ISM_TRANSITION",
         step,
         single("current_state", coded_text("openehr", state)),
-        single("careflow_step", coded_text("local", step)),
+        single("careflow_step", coded_text("local", step)) if constrain_step else "",
         occurrences=(0, 1),
     )
 
@@ -790,17 +790,17 @@ def _transition(step: str, state: str) -> str:
 ACTION_ID = "openEHR-EHR-ACTION.test.v1"
 
 
-def _action_template() -> str:
+def _action_template(*transitions: str) -> str:
     action = root(
         "ACTION",
         ACTION_ID,
-        single("ism_transition", _transition("at0010", "245"), _transition("at0011", "532")),
+        single("ism_transition", *(transitions or (_transition("at0010", "245"), _transition("at0011", "532")))),
         single("description", obj("ITEM_TREE", "at0001")),
     )
     return template(multiple("content", action))
 
 
-def _action(step: str, state: str) -> dict:
+def _action(step: str | None, state: str) -> dict:
     document = copy.deepcopy(composition())
     document["content"] = [
         {
@@ -832,6 +832,8 @@ def _action(step: str, state: str) -> dict:
             },
         }
     ]
+    if step is None:
+        del document["content"][0]["ism_transition"]["careflow_step"]
     return document
 
 
@@ -846,6 +848,26 @@ def test_ism_transitions_are_chosen_by_careflow_step():
         "/content/0/ism_transition/careflow_step/defining_code/code_string",
         "enum",
     )
+
+
+def test_ism_transitions_without_a_careflow_step_constraint_are_chosen_by_state():
+    # The RM makes careflow_step optional; a template that does not constrain it must not demand it.
+    checker = validator(
+        _action_template(_transition("at0010", "245", False), _transition("at0011", "532", False))
+    )
+    assert issues(checker, _action(None, "245")) == []
+    assert issues(checker, _action("at0099", "532")) == []
+    wrong_state = only(issues(checker, _action(None, "526")))
+    assert (wrong_state.pointer, wrong_state.keyword) == (
+        "/content/0/ism_transition/current_state/defining_code/code_string",
+        "enum",
+    )
+    # One by careflow step, one by state: the transition must still be one of them.
+    checker = validator(_action_template(_transition("at0010", "245"), _transition("at0011", "532", False)))
+    assert issues(checker, _action("at0010", "245")) == []
+    assert issues(checker, _action(None, "532")) == []
+    assert issues(checker, _action(None, "245")) != []
+    assert issues(checker, _action("at0010", "532")) != []
 
 
 def test_internal_ref_paths_with_name_predicates_or_from_the_template_root():
