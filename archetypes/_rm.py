@@ -357,12 +357,29 @@ INVARIANTS = {
             "then": {"description": _NULL_REASON, "not": {"required": ["value"]}},
         },
     ],
+    # Limits_consistent (lower <= upper) compares two values of the instance: beyond JSON Schema.
     "DV_INTERVAL": [
         {
             "if": {"properties": {f"{end}_unbounded": {"const": False}}, "required": [f"{end}_unbounded"]},
             "then": {
                 "description": f"RM invariant: an interval that is not {end}_unbounded has a {end} value",
                 "required": [end],
+            },
+        }
+        for end in ("lower", "upper")
+    ]
+    + [
+        {
+            "if": {"properties": {f"{end}_unbounded": {"const": True}}, "required": [f"{end}_unbounded"]},
+            "then": {
+                "description": f"RM invariants: a {end}_unbounded interval has no {end} value, and "
+                f"{end}_included is not true ({end.capitalize()}_included_valid)",
+                "not": {
+                    "anyOf": [
+                        {"required": [end]},
+                        {"properties": {f"{end}_included": {"const": True}}, "required": [f"{end}_included"]},
+                    ]
+                },
             },
         }
         for end in ("lower", "upper")

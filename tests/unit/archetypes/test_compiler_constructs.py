@@ -953,6 +953,16 @@ def test_rm_invariants_of_intervals_parties_and_persistent_compositions():
     missing_lower = {"_type": "DV_INTERVAL", "lower_unbounded": False, "upper_unbounded": True}
     issue = only(issues(checker, composition(item(missing_lower))))
     assert (issue.keyword, issue.pointer) == ("required", VALUE) and "has a lower value" in issue.message
+    count = {"_type": "DV_COUNT", "magnitude": 1}
+    for contradiction in (
+        {"_type": "DV_INTERVAL", "lower": count, "lower_unbounded": True, "upper_unbounded": True},
+        {"_type": "DV_INTERVAL", "upper": count, "lower_unbounded": True, "upper_unbounded": True},
+        {"_type": "DV_INTERVAL", "lower_unbounded": True, "lower_included": True, "upper_unbounded": True},
+    ):
+        issue = only(issues(checker, composition(item(contradiction))))
+        assert (issue.keyword, issue.pointer) == ("not", VALUE) and "_unbounded interval has no" in issue.message
+    unbounded = {"_type": "DV_INTERVAL", "lower_unbounded": True, "lower_included": False, "upper_unbounded": True}
+    assert issues(checker, composition(item(unbounded))) == []
     checker = value_template(obj("DV_TEXT"))
     anonymous = composition(item(text("x")))
     anonymous["composer"] = {
