@@ -202,6 +202,8 @@ class _Compiler:
 
     def attribute_ref(self, attribute: _rm.Attribute) -> dict:
         item = self.rm_ref(attribute.rm_type)
+        if attribute.non_empty:
+            item["minLength"] = 1
         return {"type": "array", "items": item} if attribute.is_list else item
 
     # --- archetype nodes
@@ -341,13 +343,17 @@ class _Compiler:
 
     def primitive_attribute(self, attribute: CAttribute, rm_attribute: _rm.Attribute) -> dict:
         if not attribute.children:
-            return dict(_rm.PRIMITIVES[rm_attribute.rm_type])
+            return self.attribute_ref(rm_attribute)
         if len(attribute.children) > 1 or attribute.children[0].kind != "C_PRIMITIVE_OBJECT":
             raise UnsupportedConstraint(
                 f"attribute {attribute.name} at {attribute.children[0].path} "
                 "has a non-primitive or several constraints on a primitive value"
             )
-        return self.primitive(attribute.children[0])
+        schema = self.primitive(attribute.children[0])
+        if rm_attribute.non_empty and schema.get("type") == "string" and "enum" not in schema:
+            # The template narrows the value; the RM's "not empty" still holds (a pattern may allow "").
+            schema["minLength"] = 1
+        return schema
 
     def occurrences(self, members: list[CObject], key: dict | None) -> dict | None:
         """The occurrences of the siblings that ``key`` selects. Siblings the data cannot tell apart

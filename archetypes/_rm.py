@@ -336,6 +336,34 @@ TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
     "CAPABILITY": ("LOCATABLE", {"credentials": "ITEM_STRUCTURE!", "time_validity": "DV_INTERVAL"}),
 }
 
+# String attributes that an RM invariant declares non-empty when present ("not x.is_empty":
+# Archetype_node_id_valid, Value_exists, Code_string_exists, Value_valid, Id_valid, ...); the
+# subtypes of the declaring type inherit the rule (OBJECT_ID.value: TERMINOLOGY_ID, ARCHETYPE_ID...).
+NON_EMPTY = frozenset(
+    {
+        ("LOCATABLE", "archetype_node_id"),
+        ("OBJECT_ID", "value"),
+        ("OBJECT_REF", "namespace"),
+        ("OBJECT_REF", "type"),
+        ("LOCATABLE_REF", "path"),
+        ("ARCHETYPED", "rm_version"),
+        ("CODE_PHRASE", "code_string"),
+        ("DV_TEXT", "value"),
+        ("DV_TEXT", "formatting"),
+        ("DV_URI", "value"),
+        ("DV_IDENTIFIER", "issuer"),
+        ("DV_IDENTIFIER", "assigner"),
+        ("DV_IDENTIFIER", "id"),
+        ("DV_IDENTIFIER", "type"),
+        ("DV_PARSABLE", "formalism"),
+        ("PARTY_IDENTIFIED", "name"),
+        ("FEEDER_AUDIT_DETAILS", "system_id"),
+        ("EVENT_CONTEXT", "location"),
+        ("ACTIVITY", "action_archetype_id"),
+        ("INSTRUCTION_DETAILS", "activity_id"),
+    }
+)
+
 # RM functions that OPTs constrain like attributes: checked when present, never required.
 COMPUTED = frozenset({("DV_PROPORTION", "is_integral")})
 
@@ -466,14 +494,15 @@ VALUE_PATTERNS = {
 
 
 class Attribute:
-    __slots__ = ("name", "rm_type", "is_list", "mandatory")
+    __slots__ = ("name", "rm_type", "is_list", "mandatory", "non_empty")
 
-    def __init__(self, name: str, spec: str):
+    def __init__(self, name: str, spec: str, non_empty: bool = False):
         self.name = name
         self.mandatory = spec.endswith("!")
         spec = spec.rstrip("!")
         self.is_list = spec.endswith("[]")
         self.rm_type = spec.removesuffix("[]")
+        self.non_empty = non_empty  # a String the RM declares non-empty (NON_EMPTY)
 
 
 def base_type(rm_type_name: str) -> str:
@@ -495,7 +524,7 @@ def attributes(rm_type: str) -> dict[str, Attribute]:
     """Every attribute of ``rm_type``, inherited ones included, in declaration order."""
     parent, own = TYPES[rm_type]
     inherited = dict(attributes(parent)) if parent else {}
-    inherited.update({name: Attribute(name, spec) for name, spec in own.items()})
+    inherited.update({name: Attribute(name, spec, (rm_type, name) in NON_EMPTY) for name, spec in own.items()})
     return inherited
 
 

@@ -194,6 +194,34 @@ def test_a_subtype_stands_where_its_supertype_is_constrained():
     assert issues(value_template(obj("DV_TEXT")), composition(item(coded))) == []
 
 
+@pytest.mark.parametrize(
+    "pointer",
+    [
+        f"{ITEMS}/0/archetype_node_id",
+        f"{ITEMS}/0/name/value",
+        f"{VALUE}/value",
+        f"{VALUE}/defining_code/code_string",
+        f"{VALUE}/defining_code/terminology_id/value",
+        "/language/code_string",
+        "/archetype_details/rm_version",
+        "/composer/name",
+    ],
+)
+def test_strings_the_rm_declares_non_empty_must_not_be_empty(pointer):
+    checker = value_template(obj("DV_TEXT", "", single("value", c_string(pattern=".*"))))
+    coded = {"_type": "DV_CODED_TEXT", "value": "x", "defining_code": code("SNOMED-CT", "123")}
+    document = composition(item(coded))
+    assert issues(checker, document) == []
+    *parents, last = pointer.strip("/").split("/")
+    target = document
+    for step in parents:
+        target = target[int(step)] if isinstance(target, list) else target[step]
+    target[last] = ""
+    found = issues(checker, document)
+    assert found and {i.keyword for i in found} <= {"minLength", "enum", "const", "pattern"}, found
+    assert any(i.pointer == pointer for i in found), found
+
+
 def test_rm_mandatory_attributes_are_required_everywhere():
     document = composition(item(text("x")))
     del document["content"][0]["subject"]
