@@ -15,7 +15,10 @@ Layout of the generated schema:
 
 What JSON Schema cannot say, and so is not enforced (the schema says so in ``$comment``):
 ranges on dates, times and durations (ordering ISO 8601 strings), and the number of decimals
-for a C_DV_QUANTITY precision above 0 (precision 0 is enforced as an integral magnitude).
+for a C_DV_QUANTITY precision above 0 (precision 0 is enforced as an integral magnitude; for n > 0
+``multipleOf`` 10^-n would be the keyword, but binary floating point makes it unreliable:
+``jsonschema`` rejects 0.3 as a multiple of 0.1, ``jsonschema-rs`` accepts it). Nor is the RM's
+DV_INTERVAL Limits_consistent (lower <= upper: two values of the instance compared).
 Terminology codes bound by CONSTRAINT_REF (ac-codes) must be well-formed; their membership in
 the external value set is for a terminology service to check.
 """
@@ -618,6 +621,7 @@ class _Compiler:
         units = [u for u in obj.detail.get("units", []) if u["units"] is not None]
         if units:
             constrained["units"] = {"type": "string", "enum": list(dict.fromkeys(u["units"] for u in units))}
+        unchecked = []
         for unit in units:
             then: dict = {}
             if unit["magnitude"] is not None and _bounds(unit["magnitude"]):
@@ -629,6 +633,8 @@ class _Compiler:
                 if precision.upper == 0:
                     # Precision 0 means an integral quantity (DV_QUANTITY invariant precision_validity).
                     then["magnitude"] = {**then.get("magnitude", {}), "multipleOf": 1}
+                elif precision.upper is not None:
+                    unchecked.append(f"{unit['units']} at most {int(precision.upper)}")
             if then:
                 dispatch.append(
                     {"if": {"properties": {"units": {"const": unit["units"]}}}, "then": {"properties": then}}
@@ -638,6 +644,12 @@ class _Compiler:
             schema.setdefault("allOf", []).extend(dispatch)
         if obj.detail.get("property"):
             schema["description"] = f"property openehr::{obj.detail['property']}"
+        if unchecked:
+            schema["$comment"] = (
+                f"decimals of magnitude not enforced by JSON Schema ({', '.join(unchecked)}): multipleOf "
+                "10^-n is unreliable on binary floating point (engines disagree, e.g. on 0.3 and multipleOf "
+                "0.1); the precision attribute itself is checked"
+            )
         return schema
 
     def ordinal(self, obj: CObject) -> dict:

@@ -412,6 +412,19 @@ INVARIANTS = {
         }
         for end in ("lower", "upper")
     ],
+    "DV_QUANTITY": [
+        {
+            "if": {"properties": {"precision": {"const": 0}}, "required": ["precision"]},
+            "then": {
+                "properties": {
+                    "magnitude": {
+                        "description": "RM invariant Precision_validity: a quantity of precision 0 is integral",
+                        "multipleOf": 1,
+                    }
+                }
+            },
+        }
+    ],
     "PARTY_IDENTIFIED": [
         {
             "description": "RM invariant Basic_validity: a PARTY_IDENTIFIED has a name, identifiers or an "

@@ -450,6 +450,23 @@ def test_c_dv_quantity_precision():
     assert only(issues(checker, _quantity(80, "kg", precision=3))).pointer == f"{VALUE}/precision"
 
 
+def test_decimals_above_precision_zero_are_documented_as_not_enforced():
+    # multipleOf 0.1 cannot be trusted on floats: the two engines disagree on 0.3.
+    assert jsonschema.Draft202012Validator({"multipleOf": 0.1}).is_valid(0.3) is False
+    checker = value_template(QUANTITY)
+    assert "decimals of magnitude not enforced by JSON Schema (kg at most 1)" in json.dumps(checker.schema)
+    assert issues(checker, _quantity(80.25, "kg")) == []  # two decimals: accepted, as documented
+
+
+def test_a_quantity_of_precision_zero_is_integral_even_where_the_template_says_nothing():
+    checker = value_template(obj("DV_QUANTITY"))
+    assert issues(checker, _quantity(2, "mg", precision=0)) == []
+    assert issues(checker, _quantity(2.5, "mg", precision=1)) == []
+    issue = only(issues(checker, _quantity(2.5, "mg", precision=0)))
+    assert (issue.pointer, issue.keyword) == (f"{VALUE}/magnitude", "multipleOf")
+    assert "Precision_validity" in issue.message
+
+
 ORDINAL = obj(
     "DV_ORDINAL",
     "",
