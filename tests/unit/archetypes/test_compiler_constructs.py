@@ -122,6 +122,13 @@ def test_rm_invariants_of_element():
     assert only(issues(checker, composition(both))).keyword == "not"
     reason_with_value = {**item(text("x")), "null_reason": text("why")}
     assert "Inv_null_reason_valid" in only(issues(checker, composition(reason_with_value))).message
+    # Also where only the RM governs the ELEMENT (a cluster in an open slot) or the template forbids
+    # the value: neither value nor null_flavour is rejected.
+    open_slot = validator(evaluation_template(element(obj("DV_TEXT")), slot("CLUSTER", "at0004")))
+    nested = only(issues(open_slot, composition(_cluster("openEHR-EHR-CLUSTER.x.v1", neither))))
+    assert (nested.pointer, nested.keyword) == (f"{ITEMS}/0/items/0", "required")
+    no_value = validator(evaluation_template(obj("ELEMENT", "at0002", single("value", existence=(0, 0)))))
+    assert "Inv_null_flavour_indicated" in only(issues(no_value, composition(neither))).message
     masked = item()
     masked["null_flavour"]["defining_code"]["code_string"] = "999"
     assert (
