@@ -10,12 +10,15 @@ Layout of the generated schema:
 - a constrained node repeats its RM shape with the constrained attributes substituted, rather
   than ``$ref``-ing the RM type as well: a subtree is then validated once, not once per level.
 - alternatives (sibling nodes, RM subtypes) are chosen with if/then on ``archetype_node_id``,
-  ``_type``, the run-time name or an ISM careflow step, never with ``oneOf``: a report then
+  ``_type``, the run-time name or an ISM careflow step (or state), never with ``oneOf``: a report then
   names the one rule broken, not "valid under none of the schemas".
 
 What JSON Schema cannot say, and so is not enforced (the schema says so in ``$comment``):
 ranges on dates, times and durations (ordering ISO 8601 strings), and the number of decimals
-for a C_DV_QUANTITY precision above 0 (precision 0 is enforced as an integral magnitude).
+for a C_DV_QUANTITY precision above 0 (precision 0 is enforced as an integral magnitude; for n > 0
+``multipleOf`` 10^-n would be the keyword, but binary floating point makes it unreliable:
+``jsonschema`` rejects 0.3 as a multiple of 0.1, ``jsonschema-rs`` accepts it). Nor is the RM's
+DV_INTERVAL Limits_consistent (lower <= upper: two values of the instance compared).
 Terminology codes bound by CONSTRAINT_REF (ac-codes) must be well-formed; their membership in
 the external value set is for a terminology service to check.
 """
@@ -202,6 +205,8 @@ class _Compiler:
 
     def attribute_ref(self, attribute: _rm.Attribute) -> dict:
         item = self.rm_ref(attribute.rm_type)
+        if attribute.non_empty:
+            item["minLength"] = 1
         return {"type": "array", "items": item} if attribute.is_list else item
 
     # --- archetype nodes
@@ -333,7 +338,7 @@ class _Compiler:
             schema.update(_count_bounds(attribute.cardinality, "minItems", "maxItems"))
             if attribute.is_unique:
                 schema["uniqueItems"] = True
-        occurrences = [self.occurrences(child, key) for child, key in keyed]
+        occurrences = [self.occurrences(members, key) for members, key in _siblings(keyed)]
         occurrences = [o for o in occurrences if o]
         if occurrences:
             schema["allOf"] = occurrences
@@ -341,22 +346,43 @@ class _Compiler:
 
     def primitive_attribute(self, attribute: CAttribute, rm_attribute: _rm.Attribute) -> dict:
         if not attribute.children:
-            return dict(_rm.PRIMITIVES[rm_attribute.rm_type])
+            return self.attribute_ref(rm_attribute)
         if len(attribute.children) > 1 or attribute.children[0].kind != "C_PRIMITIVE_OBJECT":
             raise UnsupportedConstraint(
                 f"attribute {attribute.name} at {attribute.children[0].path} "
                 "has a non-primitive or several constraints on a primitive value"
             )
-        return self.primitive(attribute.children[0])
+        schema = self.primitive(attribute.children[0])
+        if rm_attribute.non_empty and schema.get("type") == "string" and "enum" not in schema:
+            # The template narrows the value; the RM's "not empty" still holds (a pattern may allow "").
+            schema["minLength"] = 1
+        return schema
 
-    def occurrences(self, child: CObject, key: dict | None) -> dict | None:
-        bounds = _count_bounds(child.occurrences, "minContains", "maxContains")
-        if not bounds or key is None:
+    def occurrences(self, members: list[CObject], key: dict | None) -> dict | None:
+        """The occurrences of the siblings that ``key`` selects. Siblings the data cannot tell apart
+        (same node id, no distinguishing name) are counted together: their bounds add up."""
+        if key is None:
             return None
-        if "minContains" not in bounds:
-            bounds["minContains"] = 0
-        title = self.title(_target(child)) or _target(child).rm_type
-        return {"description": f"occurrences {child.occurrences} of {title}", "contains": key, **bounds}
+        low, high = 0, 0
+        for child in members:
+            bounds = _count_bounds(child.occurrences, "minContains", "maxContains")
+            low += bounds.get("minContains", 0)
+            high = None if high is None or "maxContains" not in bounds else high + bounds["maxContains"]
+        if not low and high is None:
+            return None
+        titles = [self.title(_target(c)) or _target(c).rm_type for c in members]
+        if len(members) == 1:
+            described = f"occurrences {members[0].occurrences} of {titles[0]}"
+        else:
+            described = (
+                f"occurrences of {len(members)} siblings the data cannot tell apart, together "
+                f"{low}..{'*' if high is None else high}: "
+                + "; ".join(f"{t} {c.occurrences}" for t, c in zip(titles, members, strict=True))
+            )
+        schema = {"description": described, "contains": key, "minContains": low}
+        if high is not None:
+            schema["maxContains"] = high
+        return schema
 
     # --- choosing among the alternatives an attribute allows
 
@@ -396,16 +422,15 @@ class _Compiler:
                 if names:
                     properties["name"] = {"properties": {"value": {"enum": names}}}
                     required.append("name")
-                elif base == "ISM_TRANSITION" and self.careflow_steps(child):
-                    # An ACTION's alternative transitions are told apart by their careflow step.
-                    properties["careflow_step"] = {
-                        "properties": {
-                            "defining_code": {
-                                "properties": {"code_string": {"enum": self.careflow_steps(child)}}
-                            }
-                        }
+                elif base == "ISM_TRANSITION" and self.transition_key(child):
+                    # An ACTION's alternative transitions are told apart by what the template says
+                    # of them: the careflow step when it constrains one (the RM makes careflow_step
+                    # optional: it is only demanded then), otherwise the ISM state.
+                    attribute, codes = self.transition_key(child)
+                    properties[attribute] = {
+                        "properties": {"defining_code": {"properties": {"code_string": {"enum": codes}}}}
                     }
-                    required.append("careflow_step")
+                    required.append(attribute)
                 else:
                     others = sorted({n for c in same for n in self.names(c)})
                     if others:
@@ -432,16 +457,14 @@ class _Compiler:
                                     return list(primitive.detail["list"])
         return []
 
-    def careflow_steps(self, transition: CObject) -> list[str]:
-        """The codes an ISM_TRANSITION alternative allows for careflow_step (its node id by convention)."""
-        for attribute in transition.attributes:
-            if attribute.name == "careflow_step":
-                for coded in attribute.children:
-                    for defining in coded.attributes:
-                        for phrase in defining.children:
-                            if defining.name == "defining_code" and phrase.detail.get("codes"):
-                                return list(phrase.detail["codes"])
-        return [transition.node_id] if transition.node_id else []
+    def transition_key(self, transition: CObject) -> tuple[str, list[str]] | None:
+        """What tells an ISM_TRANSITION alternative from its siblings: the codes the template
+        allows for ``careflow_step`` if it constrains them, else those of ``current_state``."""
+        for name in ("careflow_step", "current_state"):
+            codes = _coded_codes(transition, name)
+            if codes:
+                return name, codes
+        return None
 
     def allowed_archetypes(self, node_ids: list[str], slots: list[CObject]) -> dict:
         """The archetype_node_id check of an attribute with slots: the filled archetypes, plus
@@ -497,19 +520,31 @@ class _Compiler:
             named = [self.title(_target(c)) for c, _ in keyed]
             properties["archetype_node_id"]["description"] = "; ".join(sorted({t for t in named if t}))
             required.append("archetype_node_id")
-        steps = [
-            k["properties"]["careflow_step"] for _, k in keyed if k and "careflow_step" in k["properties"]
-        ]
-        if steps and len(steps) == len(keyed):
-            codes = [
-                c
-                for step in steps
-                for c in step["properties"]["defining_code"]["properties"]["code_string"]["enum"]
+        for transition_attribute in ("careflow_step", "current_state"):
+            # ISM transitions all told apart by the same attribute: one check of its code first.
+            steps = [
+                k["properties"][transition_attribute]
+                for _, k in keyed
+                if k and transition_attribute in k["properties"]
             ]
-            properties["careflow_step"] = {
-                "properties": {"defining_code": {"properties": {"code_string": {"enum": codes}}}}
-            }
-            required.append("careflow_step")
+            if steps and len(steps) == len(keyed):
+                codes = list(
+                    dict.fromkeys(
+                        c
+                        for step in steps
+                        for c in step["properties"]["defining_code"]["properties"]["code_string"]["enum"]
+                    )
+                )
+                properties[transition_attribute] = {
+                    "properties": {"defining_code": {"properties": {"code_string": {"enum": codes}}}}
+                }
+                required.append(transition_attribute)
+                break
+        else:
+            transitions = [k for _, k in keyed if k and {"careflow_step", "current_state"} & set(k["properties"])]
+            if transitions and len(transitions) == len(keyed):
+                # Some by careflow step, some by state: the transition must be one of them.
+                schema["anyOf"] = transitions
         types = sorted(
             {
                 t
@@ -524,20 +559,16 @@ class _Compiler:
             schema["properties"] = properties
         if required:
             schema["required"] = sorted(set(required))
-        groups: dict[str, list] = {}
-        order = []
-        for child, key in keyed:
-            marker = repr(key)
-            if marker not in groups:
-                groups[marker] = [key, []]
-                order.append(marker)
-            groups[marker][1].append(child)
         dispatch, by_node_id = [], []
-        for marker in order:
-            key, members = groups[marker]
+        for members, key in _siblings(keyed):
             # Occurrences 0..0: the template excludes this alternative.
             schemas = [self.node(m) if m.occurrences.upper != 0 else False for m in members]
-            then = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+            if len(schemas) == 1:
+                then = schemas[0]
+            else:
+                # Siblings the data cannot tell apart: an item may be any of them.
+                titles = sorted({self.title(_target(m)) or _target(m).rm_type for m in members})
+                then = {"title": f"any of {len(members)} siblings: {'; '.join(titles)}", "anyOf": schemas}
             node_id = _node_id_key(key)
             if node_id is not None:
                 by_node_id.append(([node_id], then))
@@ -590,6 +621,7 @@ class _Compiler:
         units = [u for u in obj.detail.get("units", []) if u["units"] is not None]
         if units:
             constrained["units"] = {"type": "string", "enum": list(dict.fromkeys(u["units"] for u in units))}
+        unchecked = []
         for unit in units:
             then: dict = {}
             if unit["magnitude"] is not None and _bounds(unit["magnitude"]):
@@ -601,6 +633,8 @@ class _Compiler:
                 if precision.upper == 0:
                     # Precision 0 means an integral quantity (DV_QUANTITY invariant precision_validity).
                     then["magnitude"] = {**then.get("magnitude", {}), "multipleOf": 1}
+                elif precision.upper is not None:
+                    unchecked.append(f"{unit['units']} at most {int(precision.upper)}")
             if then:
                 dispatch.append(
                     {"if": {"properties": {"units": {"const": unit["units"]}}}, "then": {"properties": then}}
@@ -610,6 +644,12 @@ class _Compiler:
             schema.setdefault("allOf", []).extend(dispatch)
         if obj.detail.get("property"):
             schema["description"] = f"property openehr::{obj.detail['property']}"
+        if unchecked:
+            schema["$comment"] = (
+                f"decimals of magnitude not enforced by JSON Schema ({', '.join(unchecked)}): multipleOf "
+                "10^-n is unreliable on binary floating point (engines disagree, e.g. on 0.3 and multipleOf "
+                "0.1); the precision attribute itself is checked"
+            )
         return schema
 
     def ordinal(self, obj: CObject) -> dict:
@@ -819,6 +859,27 @@ def decision_tree(field: str, cases: list[tuple[list[str], dict]], last_may_be_a
         }
 
     return build(cases, False)
+
+
+def _coded_codes(obj: CObject, name: str) -> list[str]:
+    """The codes a DV_CODED_TEXT attribute ``name`` of ``obj`` is constrained to (its C_CODE_PHRASE list)."""
+    for attribute in obj.attributes:
+        if attribute.name == name:
+            for coded in attribute.children:
+                for defining in coded.attributes:
+                    for phrase in defining.children:
+                        if defining.name == "defining_code" and phrase.detail.get("codes"):
+                            return list(phrase.detail["codes"])
+    return []
+
+
+def _siblings(keyed: list[tuple[CObject, dict | None]]) -> list[tuple[list[CObject], dict | None]]:
+    """Alternatives grouped by their key, in order: one group per set of siblings that the data
+    cannot tell apart (same node id and no name constraint that separates them)."""
+    groups: dict[str, tuple[list[CObject], dict | None]] = {}
+    for child, key in keyed:
+        groups.setdefault(repr(key), ([], key))[0].append(child)
+    return list(groups.values())
 
 
 def _node_id_key(key: dict | None) -> str | None:

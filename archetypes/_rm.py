@@ -336,6 +336,34 @@ TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
     "CAPABILITY": ("LOCATABLE", {"credentials": "ITEM_STRUCTURE!", "time_validity": "DV_INTERVAL"}),
 }
 
+# String attributes that an RM invariant declares non-empty when present ("not x.is_empty":
+# Archetype_node_id_valid, Value_exists, Code_string_exists, Value_valid, Id_valid, ...); the
+# subtypes of the declaring type inherit the rule (OBJECT_ID.value: TERMINOLOGY_ID, ARCHETYPE_ID...).
+NON_EMPTY = frozenset(
+    {
+        ("LOCATABLE", "archetype_node_id"),
+        ("OBJECT_ID", "value"),
+        ("OBJECT_REF", "namespace"),
+        ("OBJECT_REF", "type"),
+        ("LOCATABLE_REF", "path"),
+        ("ARCHETYPED", "rm_version"),
+        ("CODE_PHRASE", "code_string"),
+        ("DV_TEXT", "value"),
+        ("DV_TEXT", "formatting"),
+        ("DV_URI", "value"),
+        ("DV_IDENTIFIER", "issuer"),
+        ("DV_IDENTIFIER", "assigner"),
+        ("DV_IDENTIFIER", "id"),
+        ("DV_IDENTIFIER", "type"),
+        ("DV_PARSABLE", "formalism"),
+        ("PARTY_IDENTIFIED", "name"),
+        ("FEEDER_AUDIT_DETAILS", "system_id"),
+        ("EVENT_CONTEXT", "location"),
+        ("ACTIVITY", "action_archetype_id"),
+        ("INSTRUCTION_DETAILS", "activity_id"),
+    }
+)
+
 # RM functions that OPTs constrain like attributes: checked when present, never required.
 COMPUTED = frozenset({("DV_PROPORTION", "is_integral")})
 
@@ -357,6 +385,7 @@ INVARIANTS = {
             "then": {"description": _NULL_REASON, "not": {"required": ["value"]}},
         },
     ],
+    # Limits_consistent (lower <= upper) compares two values of the instance: beyond JSON Schema.
     "DV_INTERVAL": [
         {
             "if": {"properties": {f"{end}_unbounded": {"const": False}}, "required": [f"{end}_unbounded"]},
@@ -366,6 +395,35 @@ INVARIANTS = {
             },
         }
         for end in ("lower", "upper")
+    ]
+    + [
+        {
+            "if": {"properties": {f"{end}_unbounded": {"const": True}}, "required": [f"{end}_unbounded"]},
+            "then": {
+                "description": f"RM invariants: a {end}_unbounded interval has no {end} value, and "
+                f"{end}_included is not true ({end.capitalize()}_included_valid)",
+                "not": {
+                    "anyOf": [
+                        {"required": [end]},
+                        {"properties": {f"{end}_included": {"const": True}}, "required": [f"{end}_included"]},
+                    ]
+                },
+            },
+        }
+        for end in ("lower", "upper")
+    ],
+    "DV_QUANTITY": [
+        {
+            "if": {"properties": {"precision": {"const": 0}}, "required": ["precision"]},
+            "then": {
+                "properties": {
+                    "magnitude": {
+                        "description": "RM invariant Precision_validity: a quantity of precision 0 is integral",
+                        "multipleOf": 1,
+                    }
+                }
+            },
+        }
     ],
     "PARTY_IDENTIFIED": [
         {
@@ -449,14 +507,15 @@ VALUE_PATTERNS = {
 
 
 class Attribute:
-    __slots__ = ("name", "rm_type", "is_list", "mandatory")
+    __slots__ = ("name", "rm_type", "is_list", "mandatory", "non_empty")
 
-    def __init__(self, name: str, spec: str):
+    def __init__(self, name: str, spec: str, non_empty: bool = False):
         self.name = name
         self.mandatory = spec.endswith("!")
         spec = spec.rstrip("!")
         self.is_list = spec.endswith("[]")
         self.rm_type = spec.removesuffix("[]")
+        self.non_empty = non_empty  # a String the RM declares non-empty (NON_EMPTY)
 
 
 def base_type(rm_type_name: str) -> str:
@@ -478,7 +537,7 @@ def attributes(rm_type: str) -> dict[str, Attribute]:
     """Every attribute of ``rm_type``, inherited ones included, in declaration order."""
     parent, own = TYPES[rm_type]
     inherited = dict(attributes(parent)) if parent else {}
-    inherited.update({name: Attribute(name, spec) for name, spec in own.items()})
+    inherited.update({name: Attribute(name, spec, (rm_type, name) in NON_EMPTY) for name, spec in own.items()})
     return inherited
 
 

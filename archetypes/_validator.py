@@ -192,7 +192,8 @@ def describe(keyword: str, error, schema, node: str | None) -> str:
     if keyword in ("anyOf", "not") and isinstance(schema, dict) and "description" in schema:
         return f"{where}{_show(found)} is not allowed here: expected {schema['description']}"
     if keyword == "multipleOf":
-        return f"{where}{_show(found)} must be a multiple of {expected} (the template's precision)"
+        reason = schema.get("description", "the template's precision") if isinstance(schema, dict) else ""
+        return f"{where}{_show(found)} must be a multiple of {expected} ({reason})"
     if keyword == "anyOf":
         return f"{where}{_show(found)} matches none of the alternatives the template allows here"
     if keyword == "uniqueItems":

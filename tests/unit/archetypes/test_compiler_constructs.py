@@ -122,6 +122,13 @@ def test_rm_invariants_of_element():
     assert only(issues(checker, composition(both))).keyword == "not"
     reason_with_value = {**item(text("x")), "null_reason": text("why")}
     assert "Inv_null_reason_valid" in only(issues(checker, composition(reason_with_value))).message
+    # Also where only the RM governs the ELEMENT (a cluster in an open slot) or the template forbids
+    # the value: neither value nor null_flavour is rejected.
+    open_slot = validator(evaluation_template(element(obj("DV_TEXT")), slot("CLUSTER", "at0004")))
+    nested = only(issues(open_slot, composition(_cluster("openEHR-EHR-CLUSTER.x.v1", neither))))
+    assert (nested.pointer, nested.keyword) == (f"{ITEMS}/0/items/0", "required")
+    no_value = validator(evaluation_template(obj("ELEMENT", "at0002", single("value", existence=(0, 0)))))
+    assert "Inv_null_flavour_indicated" in only(issues(no_value, composition(neither))).message
     masked = item()
     masked["null_flavour"]["defining_code"]["code_string"] = "999"
     assert (
@@ -192,6 +199,34 @@ def test_a_wrong_type_is_rejected_with_the_allowed_types():
 def test_a_subtype_stands_where_its_supertype_is_constrained():
     coded = {"_type": "DV_CODED_TEXT", "value": "x", "defining_code": code("SNOMED-CT", "123")}
     assert issues(value_template(obj("DV_TEXT")), composition(item(coded))) == []
+
+
+@pytest.mark.parametrize(
+    "pointer",
+    [
+        f"{ITEMS}/0/archetype_node_id",
+        f"{ITEMS}/0/name/value",
+        f"{VALUE}/value",
+        f"{VALUE}/defining_code/code_string",
+        f"{VALUE}/defining_code/terminology_id/value",
+        "/language/code_string",
+        "/archetype_details/rm_version",
+        "/composer/name",
+    ],
+)
+def test_strings_the_rm_declares_non_empty_must_not_be_empty(pointer):
+    checker = value_template(obj("DV_TEXT", "", single("value", c_string(pattern=".*"))))
+    coded = {"_type": "DV_CODED_TEXT", "value": "x", "defining_code": code("SNOMED-CT", "123")}
+    document = composition(item(coded))
+    assert issues(checker, document) == []
+    *parents, last = pointer.strip("/").split("/")
+    target = document
+    for step in parents:
+        target = target[int(step)] if isinstance(target, list) else target[step]
+    target[last] = ""
+    found = issues(checker, document)
+    assert found and {i.keyword for i in found} <= {"minLength", "enum", "const", "pattern"}, found
+    assert any(i.pointer == pointer for i in found), found
 
 
 def test_rm_mandatory_attributes_are_required_everywhere():
@@ -422,6 +457,23 @@ def test_c_dv_quantity_precision():
     assert only(issues(checker, _quantity(80, "kg", precision=3))).pointer == f"{VALUE}/precision"
 
 
+def test_decimals_above_precision_zero_are_documented_as_not_enforced():
+    # multipleOf 0.1 cannot be trusted on floats: the two engines disagree on 0.3.
+    assert jsonschema.Draft202012Validator({"multipleOf": 0.1}).is_valid(0.3) is False
+    checker = value_template(QUANTITY)
+    assert "decimals of magnitude not enforced by JSON Schema (kg at most 1)" in json.dumps(checker.schema)
+    assert issues(checker, _quantity(80.25, "kg")) == []  # two decimals: accepted, as documented
+
+
+def test_a_quantity_of_precision_zero_is_integral_even_where_the_template_says_nothing():
+    checker = value_template(obj("DV_QUANTITY"))
+    assert issues(checker, _quantity(2, "mg", precision=0)) == []
+    assert issues(checker, _quantity(2.5, "mg", precision=1)) == []
+    issue = only(issues(checker, _quantity(2.5, "mg", precision=0)))
+    assert (issue.pointer, issue.keyword) == (f"{VALUE}/magnitude", "multipleOf")
+    assert "Precision_validity" in issue.message
+
+
 ORDINAL = obj(
     "DV_ORDINAL",
     "",
@@ -590,6 +642,31 @@ def test_siblings_sharing_a_node_id_are_told_apart_by_name():
     assert (exceeded.pointer, exceeded.keyword) == (ITEMS, "maxContains")
 
 
+def test_siblings_that_cannot_be_told_apart_share_their_occurrences_and_schemas():
+    # Two ELEMENT at0002 (1..1 and 0..1), no name constraint: the data cannot say which is which,
+    # so 1..2 items at0002 in all, each valid as either sibling (text "a" or a count).
+    checker = validator(
+        evaluation_template(
+            element(c_string_value("a"), occurrences=(1, 1)), element(obj("DV_COUNT"), occurrences=(0, 1))
+        )
+    )
+    count = {"_type": "DV_COUNT", "magnitude": 1}
+    assert issues(checker, composition(item(text("a")))) == []
+    assert issues(checker, composition(item(count), item(text("a")))) == []
+    assert issues(checker, composition(item(count), item(count))) == []
+    exceeded = only(issues(checker, composition(item(count), item(count), item(text("a")))))
+    assert (exceeded.pointer, exceeded.keyword) == (ITEMS, "maxContains")
+    assert "together 1..2" in exceeded.message
+    missing = only(issues(checker, composition()))
+    assert (missing.pointer, missing.keyword) == (ITEMS, "minContains")
+    assert issues(checker, composition(item(text("b"))))[0].pointer.startswith(f"{ITEMS}/0")
+    # Unbounded as soon as one sibling is.
+    checker = validator(
+        evaluation_template(element(obj("DV_TEXT"), occurrences=(1, 1)), element(obj("DV_TEXT"), occurrences=(0, None)))
+    )
+    assert issues(checker, composition(*(item(text(str(n))) for n in range(5)))) == []
+
+
 def test_run_time_name_constraint():
     checker = validator(evaluation_template(_named("Left", obj("DV_TEXT"))))
     issue = only(issues(checker, composition(item(text("x"), name="Middle"))))
@@ -752,12 +829,12 @@ def test_the_generated_schema_is_a_valid_draft_2020_12_schema():
 # --- ACTION: alternative ISM transitions (not LOCATABLE: told apart by careflow step)
 
 
-def _transition(step: str, state: str) -> str:
+def _transition(step: str, state: str, constrain_step: bool = True) -> str:
     return obj(
         "ISM_TRANSITION",
         step,
         single("current_state", coded_text("openehr", state)),
-        single("careflow_step", coded_text("local", step)),
+        single("careflow_step", coded_text("local", step)) if constrain_step else "",
         occurrences=(0, 1),
     )
 
@@ -765,17 +842,17 @@ def _transition(step: str, state: str) -> str:
 ACTION_ID = "openEHR-EHR-ACTION.test.v1"
 
 
-def _action_template() -> str:
+def _action_template(*transitions: str) -> str:
     action = root(
         "ACTION",
         ACTION_ID,
-        single("ism_transition", _transition("at0010", "245"), _transition("at0011", "532")),
+        single("ism_transition", *(transitions or (_transition("at0010", "245"), _transition("at0011", "532")))),
         single("description", obj("ITEM_TREE", "at0001")),
     )
     return template(multiple("content", action))
 
 
-def _action(step: str, state: str) -> dict:
+def _action(step: str | None, state: str) -> dict:
     document = copy.deepcopy(composition())
     document["content"] = [
         {
@@ -807,6 +884,8 @@ def _action(step: str, state: str) -> dict:
             },
         }
     ]
+    if step is None:
+        del document["content"][0]["ism_transition"]["careflow_step"]
     return document
 
 
@@ -821,6 +900,26 @@ def test_ism_transitions_are_chosen_by_careflow_step():
         "/content/0/ism_transition/careflow_step/defining_code/code_string",
         "enum",
     )
+
+
+def test_ism_transitions_without_a_careflow_step_constraint_are_chosen_by_state():
+    # The RM makes careflow_step optional; a template that does not constrain it must not demand it.
+    checker = validator(
+        _action_template(_transition("at0010", "245", False), _transition("at0011", "532", False))
+    )
+    assert issues(checker, _action(None, "245")) == []
+    assert issues(checker, _action("at0099", "532")) == []
+    wrong_state = only(issues(checker, _action(None, "526")))
+    assert (wrong_state.pointer, wrong_state.keyword) == (
+        "/content/0/ism_transition/current_state/defining_code/code_string",
+        "enum",
+    )
+    # One by careflow step, one by state: the transition must still be one of them.
+    checker = validator(_action_template(_transition("at0010", "245"), _transition("at0011", "532", False)))
+    assert issues(checker, _action("at0010", "245")) == []
+    assert issues(checker, _action(None, "532")) == []
+    assert issues(checker, _action(None, "245")) != []
+    assert issues(checker, _action("at0010", "532")) != []
 
 
 def test_internal_ref_paths_with_name_predicates_or_from_the_template_root():
@@ -906,6 +1005,16 @@ def test_rm_invariants_of_intervals_parties_and_persistent_compositions():
     missing_lower = {"_type": "DV_INTERVAL", "lower_unbounded": False, "upper_unbounded": True}
     issue = only(issues(checker, composition(item(missing_lower))))
     assert (issue.keyword, issue.pointer) == ("required", VALUE) and "has a lower value" in issue.message
+    count = {"_type": "DV_COUNT", "magnitude": 1}
+    for contradiction in (
+        {"_type": "DV_INTERVAL", "lower": count, "lower_unbounded": True, "upper_unbounded": True},
+        {"_type": "DV_INTERVAL", "upper": count, "lower_unbounded": True, "upper_unbounded": True},
+        {"_type": "DV_INTERVAL", "lower_unbounded": True, "lower_included": True, "upper_unbounded": True},
+    ):
+        issue = only(issues(checker, composition(item(contradiction))))
+        assert (issue.keyword, issue.pointer) == ("not", VALUE) and "_unbounded interval has no" in issue.message
+    unbounded = {"_type": "DV_INTERVAL", "lower_unbounded": True, "lower_included": False, "upper_unbounded": True}
+    assert issues(checker, composition(item(unbounded))) == []
     checker = value_template(obj("DV_TEXT"))
     anonymous = composition(item(text("x")))
     anonymous["composer"] = {

@@ -479,10 +479,6 @@ def test_interval_bounds_the_template_demands_are_not_unbounded(tmp_path):
     assert value["lower"] == {"_type": "DV_COUNT", "magnitude": 1}
 
 
-@pytest.mark.xfail(strict=True, raises=ExampleError, reason=(
-    "compiler bug: sibling nodes with the same archetype id and no name constraint each get their own "
-    "occurrences applied to all items with that id (maxContains 1 twice), so two required 1..1 siblings "
-    "can never be satisfied"))
 def test_two_required_siblings_of_the_same_archetype(tmp_path):
     cluster = root("CLUSTER", "openEHR-EHR-CLUSTER.org.v1",
                    multiple("items", _required("at0001", obj("DV_TEXT")), existence=(1, 1), cardinality=(1, None)),
