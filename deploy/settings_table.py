@@ -1,5 +1,6 @@
 """Write the table of every setting of every module and of the gateway, from their pydantic-settings
-classes: `python -m deploy.settings_table --write` (or without `--write`, to stdout; a test fails when the file is stale).
+classes: `python -m deploy.settings_table --write` (without `--write`: to stdout). A test fails when
+the file is stale.
 
 The modules are found in the repository (`services/<name>/settings.py` of every `services/<name>/app.py`),
 so a new module or a new setting shows up without editing this file; a setting without a description

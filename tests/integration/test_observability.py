@@ -19,8 +19,8 @@ from gateway.settings import GatewaySettings
 from services.demographics.app import create_app as create_demographics
 from services.demographics.settings import DemographicsSettings
 from services.journal.app import create_app as create_journal
-from services.kernel.observability import JsonLineFormatter
 from services.journal.settings import JournalSettings
+from services.kernel.observability import JsonLineFormatter
 from services.medication.app import create_app as create_medication
 from services.medication.settings import MedicationSettings
 from services.referrals.app import create_app as create_referrals
@@ -117,7 +117,8 @@ def metrics(client: TestClient) -> dict[str, list]:
 
 
 def test_the_gateway_passes_the_request_id_and_traceparent_to_the_module(gateway, recorded):
-    created = gateway.post("/fhir/Patient", json=patient(), headers={"X-Request-Id": "req-42", "traceparent": TRACEPARENT})
+    headers = {"X-Request-Id": "req-42", "traceparent": TRACEPARENT}
+    created = gateway.post("/fhir/Patient", json=patient(), headers=headers)
     assert created.status_code == 201, created.text
     assert created.headers["x-request-id"] == "req-42"
     assert recorded.seen, "the gateway called demographics"
