@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import warnings
+from pathlib import Path
 
 import httpx
 import pytest
@@ -35,6 +36,8 @@ PNR = "191212121212"  # Tolvan Tolvansson, the Skatteverket test person
 PNR_FORMS = (PNR, "19121212-1212", "121212-1212")
 NAMES = ("Tolvansson", "Tolvan")
 PNR_SYSTEM = "http://electronichealth.se/identifier/personnummer"
+EXAMPLES = Path(__file__).resolve().parents[2] / "archetypes/examples"
+VALID_NOTE = EXAMPLES / "vgr.journal_note.v1/valid/halsfluss_vardcentral.json"
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
@@ -263,3 +266,17 @@ def test_docs_need_no_internet_on_demographics(demographics_app):
 def test_docs_need_no_internet_on_clinical_modules(name, tmp_path):
     with TestClient(MODULE_APPS[name](f"sqlite:///{tmp_path}/{name}.db")) as client:
         _assert_docs_offline(client)
+
+
+def test_a_clinical_module_passes_the_request_id_on_to_demographics_hop(demographics_app, tmp_path):
+    recorded = Recording(demographics_app)
+    journal = create_journal(JournalSettings(database_url=f"sqlite:///{tmp_path}/j.db"),
+                             demographics_transport=httpx.ASGITransport(app=recorded))  # fmt: skip
+    with TestClient(journal) as client:
+        headers = {"X-Request-Id": "hop-2", "traceparent": TRACEPARENT}
+        answered = client.post("/rest/openehr/v1/ehr/7d44b88c-4199-4bad-97dc-d78268e01398/composition",
+                               json=json.loads(VALID_NOTE.read_text()), headers=headers)  # fmt: skip
+    assert answered.status_code == 404, answered.text  # demographics knows no such EHR: it was asked
+    assert answered.headers["x-request-id"] == "hop-2"
+    assert recorded.seen, answered.text
+    assert all(seen["x-request-id"] == "hop-2" and seen["traceparent"] == TRACEPARENT for seen in recorded.seen)
