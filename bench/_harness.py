@@ -99,12 +99,13 @@ def wrk(base: str, paths: list[str], *, method: str = "GET", bodies: list[str] =
         "bodies": ", ".join(_lua_string(b) for b in bodies),
         "paths": ", ".join(_lua_string(p) for p in paths),
         "method": method,
-        "headers": ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in (headers or {}).items()),
+        "headers": ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in (headers or {}).items()),
     }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
-        command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", handle.name, base]
+        seconds = max(1, round(seconds))  # wrk takes whole seconds
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", handle.name, base]
         output = subprocess.run(_pinned(command, 1), capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(handle.name)
@@ -112,7 +113,7 @@ def wrk(base: str, paths: list[str], *, method: str = "GET", bodies: list[str] =
     if not match:
         raise RuntimeError(f"wrk printed no result:\n{output}")
     requests, p50_us, p99_us, errors = match.groups()
-    return Load(int(requests) / max(1, round(seconds)), float(p50_us) / 1000, float(p99_us) / 1000, int(errors))
+    return Load(int(requests) / seconds, float(p50_us) / 1000, float(p99_us) / 1000, int(errors))
 
 
 @dataclass

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def json_body(request: Request) -> object:
     """The request body parsed as JSON, or 400 (FastAPI's own body parsing would answer 422)."""
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:
+        # The client left mid-upload: nothing was read, nothing is stored, nobody gets the answer.
+        raise BadRequest("The client disconnected before the body was complete", "incomplete_body") from None
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

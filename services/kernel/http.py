@@ -12,19 +12,19 @@ from services.kernel.errors import BadRequest
 from services.kernel.versioning import Committer, Version, VersionUid
 
 
-def require_if_match(if_match: str | None = Header(None, alias="If-Match")) -> VersionUid:
+async def require_if_match(if_match: str | None = Header(None, alias="If-Match")) -> VersionUid:
     """FastAPI dependency: the version a PUT or DELETE expects to replace (400 when absent)."""
     if not if_match or not if_match.strip():
         raise BadRequest("If-Match with the version uid being replaced is required", "if_match_required")
     return VersionUid.parse(if_match.strip().removeprefix("W/"))
 
 
-def wants_representation(prefer: str | None = Header(None, alias="Prefer")) -> bool:
+async def wants_representation(prefer: str | None = Header(None, alias="Prefer")) -> bool:
     """FastAPI dependency: `Prefer: return=representation` (the default is minimal)."""
     return bool(prefer) and "return=representation" in prefer.replace(" ", "")
 
 
-def committer(
+async def committer(
     audit_committer: str | None = Header(None, alias="openEHR-AUDIT_DETAILS.committer"),
     name: str | None = Header(None, alias="X-Committer-Name"),
     hsa_id: str | None = Header(None, alias="X-Committer-Hsa-Id"),

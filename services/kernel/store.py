@@ -101,7 +101,7 @@ class VersionedStore:
             with write_transaction(self.engine) as connection:
                 now = _now()
                 connection.execute(
-                    versioned_object.insert().values(id=object_id, ehr_id=ehr_id, time_created=now)
+                    versioned_object.insert(), dict(id=object_id, ehr_id=ehr_id, time_created=now)
                 )
                 return self._append(
                     connection,
@@ -195,7 +195,7 @@ class VersionedStore:
         contribution_id = str(uuid.uuid4())
         state = LifecycleState.DELETED if change_type is ChangeType.DELETED else LifecycleState.COMPLETE
         connection.execute(
-            contribution.insert().values(
+            contribution.insert(), dict(
                 id=contribution_id,
                 time_committed=now,
                 committer_name=committer.name,
@@ -204,7 +204,7 @@ class VersionedStore:
             )
         )
         connection.execute(
-            original_version.insert().values(
+            original_version.insert(), dict(
                 object_id=uid.object_id,
                 version=uid.version,
                 system_id=uid.system_id,
@@ -232,7 +232,7 @@ class VersionedStore:
             connection.execute(index_value.delete().where(index_value.c.object_id == object_id))
             connection.execute(index_entry.delete().where(index_entry.c.object_id == object_id))
         connection.execute(
-            index_entry.insert().values(
+            index_entry.insert(), dict(
                 object_id=object_id,
                 ehr_id=version.ehr_id,
                 template_id=version.template_id,
