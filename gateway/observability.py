@@ -41,10 +41,6 @@ async def add_correlation_headers(request: httpx.Request) -> None:
         request.headers.setdefault(name, value)
 
 
-def current_request_id() -> str | None:
-    return (_correlation.get() or {}).get("x-request-id")
-
-
 class GatewayMetrics:
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry(auto_describe=True)
