@@ -125,6 +125,12 @@ class Stack:
         self.stop()
 
 
+def seed_command(stack: Stack, patients: int) -> list[str]:
+    """`python -m services.seed` for this stack's modules (`make run SEED=N`)."""
+    return [sys.executable, "-m", "services.seed", "--patients", str(patients),
+            *(f"--{name}={stack.url(name)}" for name in MODULES)]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.run", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
@@ -138,11 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start()
         if args.seed:
-            subprocess.run(
-                [sys.executable, "-m", "services.seed", "--patients", str(args.seed),
-                 *(f"--{name}-url={stack.url(name)}" for name in MODULES)],
-                check=True,
-            )
+            subprocess.run(seed_command(stack, args.seed), check=True)
         print("\nAll modules are up:")
         for name in ("gateway", *MODULES):
             print(f"  {name:<12} {stack.url(name)}   (docs: {stack.url(name)}/docs)")

@@ -29,6 +29,8 @@ from gateway.journal.service import JournalService
 from gateway.medication import api as medication_api
 from gateway.medication.service import MedicationService
 from gateway.modules import Modules, build_modules
+from gateway.observability import GatewayMetrics
+from gateway.observability import install as install_observability
 from gateway.patient import api as patient_api
 from gateway.patient.service import PatientService
 from gateway.referrals import api as referrals_api
@@ -46,7 +48,8 @@ def create_app(
     transport: httpx.AsyncBaseTransport | Mapping[str, httpx.AsyncBaseTransport] | None = None,
 ) -> FastAPI:
     settings = settings or GatewaySettings()
-    modules = build_modules(settings, transport)
+    metrics = GatewayMetrics()
+    modules = build_modules(settings, transport, on_error=metrics.module_call_failed)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -54,8 +57,10 @@ def create_app(
         await modules.aclose()
 
     app = FastAPI(
-        title="FHIR R4 gateway", version=VERSION, lifespan=lifespan, docs_url="/docs", redoc_url=None
+        title="FHIR R4 gateway", version=VERSION, lifespan=lifespan, docs_url=None, redoc_url=None
     )
+    install_observability(app, metrics)  # request ids, /metrics, access log, offline /docs
+    app.state.metrics = metrics
     app.state.settings = settings
     app.state.modules = modules
     app.state.registry = registry = Registry()
@@ -135,7 +140,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        # The route template, not the raw path: a path may carry an identifier (no personal data in logs).
+        route = getattr(request.scope.get("route"), "path", "<unmatched>")
+        log.exception("unexpected error on %s %s", request.method, route)
         return await fhir_error(
             request, FhirError(500, f"Internal error ({type(exc).__name__})", code="exception")
         )

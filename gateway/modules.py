@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 
 from gateway.fhir.errors import FhirError, Issue
+from gateway.observability import add_correlation_headers
 from gateway.openehr import VersionUid
 from gateway.settings import MODULES, GatewaySettings
 
@@ -26,10 +27,18 @@ _IDEMPOTENT = {"GET", "HEAD", "OPTIONS"}
 
 
 class ModuleClient:
-    def __init__(self, name: str, http: httpx.AsyncClient, read_retries: int = 2):
+    def __init__(
+        self,
+        name: str,
+        http: httpx.AsyncClient,
+        read_retries: int = 2,
+        on_error: Callable[[str, str], None] | None = None,
+    ):
         self.name = name
         self.http = http
         self.read_retries = read_retries
+        # Told (module, kind) of every failed call: "timeout", "unreachable" or the 5xx status answered.
+        self.on_error = on_error or (lambda module, kind: None)
 
     async def request(
         self,
@@ -53,9 +62,13 @@ class ModuleClient:
                 )
             except httpx.TimeoutException as exc:
                 failure = f"timed out ({type(exc).__name__})"
+                self.on_error(self.name, "timeout")
             except httpx.TransportError as exc:
                 failure = f"unreachable ({type(exc).__name__}: {exc})"
+                self.on_error(self.name, "unreachable")
             else:
+                if response.status_code >= 500:
+                    self.on_error(self.name, str(response.status_code))
                 if response.status_code not in _RETRY_STATUS or attempt == attempts - 1:
                     return response
                 failure = f"answered {response.status_code}"
@@ -101,9 +114,11 @@ class Modules:
 def build_modules(
     settings: GatewaySettings,
     transport: httpx.AsyncBaseTransport | Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    on_error: Callable[[str, str], None] | None = None,
 ) -> Modules:
     """One client per module. `transport` (one for all, or one per module name) lets tests use
-    `httpx.ASGITransport` on the real apps or an `httpx.MockTransport`."""
+    `httpx.ASGITransport` on the real apps or an `httpx.MockTransport`. Every call carries the served
+    request's `X-Request-Id` (and `traceparent`); `on_error(module, kind)` counts failed calls."""
     timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
     limits = httpx.Limits(
         max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
@@ -112,9 +127,10 @@ def build_modules(
     for name in MODULES:
         module_transport = transport.get(name) if isinstance(transport, Mapping) else transport
         http = httpx.AsyncClient(
-            base_url=settings.module_url(name), timeout=timeout, limits=limits, transport=module_transport
-        )
-        clients[name] = ModuleClient(name, http, settings.read_retries)
+            base_url=settings.module_url(name), timeout=timeout, limits=limits, transport=module_transport,
+            event_hooks={"request": [add_correlation_headers]},
+        )  # fmt: skip
+        clients[name] = ModuleClient(name, http, settings.read_retries, on_error)
     return Modules(clients)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.kernel.settings import ServiceSettings
@@ -12,5 +13,5 @@ class DemographicsSettings(ServiceSettings):
 
     module_name: str = "demographics"
     # PARTY_REF.namespace of EHR subjects: the persons this module registers.
-    subject_namespace: str = "vgr.demographics"
-    person_template_id: str = "vgr.person.v1"
+    subject_namespace: str = Field("vgr.demographics", description="PARTY_REF.namespace of EHR subjects")
+    person_template_id: str = Field("vgr.person.v1", description="the template persons are validated against")

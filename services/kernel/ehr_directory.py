@@ -13,6 +13,7 @@ from collections.abc import Callable
 import httpx
 
 from services.kernel.errors import NotFound, ServiceUnavailable
+from services.kernel.observability import propagate_request_headers
 
 UNKNOWN_TTL_SECONDS = 2.0
 # A region has millions of EHRs: the cache keeps the most recently asked ones only.
@@ -31,7 +32,8 @@ class EhrDirectory:
         max_cached: int = MAX_CACHED_EHRS,
     ):
         self._client = httpx.AsyncClient(
-            base_url=demographics_url.rstrip("/"), timeout=timeout_seconds, transport=transport
+            base_url=demographics_url.rstrip("/"), timeout=timeout_seconds, transport=transport,
+            event_hooks={"request": [propagate_request_headers]},  # the caller's request id goes along
         )
         self._ttl = ttl_seconds
         self._clock = clock

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from services.kernel.errors import error_responses, install_error_handlers
 from services.kernel.migrations import upgrade
+from services.kernel.observability import install_observability, install_offline_docs
 from services.kernel.settings import ServiceSettings
 from services.kernel.templates import TemplateRegistry
 
@@ -20,11 +21,14 @@ ReadinessCheck = Callable[[], Awaitable[str | None]]  # None when fine, else wha
 
 
 def new_service_app(settings: ServiceSettings, migrations: Path, *, title: str, lifespan=None) -> FastAPI:
-    """A FastAPI app with the error model installed and the schema migrated when the settings ask."""
+    """A FastAPI app with the error model, request ids, metrics, access logs and offline `/docs` installed,
+    and the schema migrated when the settings ask."""
     if settings.migrate_on_startup:
         upgrade(migrations, settings.database_url)
-    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
+    install_observability(app, settings.module_name)
+    install_offline_docs(app)
     app.state.settings = settings
     app.openapi = lambda: _openapi_as_answered(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -10,12 +11,20 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
-    module_name: str = "module"
-    database_url: str = ""
-    system_id: str = ""
+    module_name: str = Field("module", description="the module's name: default file name, system id, log field")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of the module's own database (`postgresql+psycopg://user:pw@host/db` "
+        "in production); empty: a SQLite file under `data/`",
+    )
+    system_id: str = Field("", description="openEHR system id in version uids and audits; empty: `<module>.vgr.se`")
     # On for the embedded SQLite default; production runs `python -m services.<name> migrate` instead.
-    migrate_on_startup: bool | None = None
-    base_path: str = "/rest/openehr/v1"
+    migrate_on_startup: bool | None = Field(
+        None,
+        description="apply the Alembic migrations when the app starts; unset: only on SQLite "
+        "(production runs `python -m services.<name> migrate`)",
+    )
+    base_path: str = Field("/rest/openehr/v1", description="base path of the openEHR REST API (EHRbase's)")
 
     def model_post_init(self, _context) -> None:
         if not self.database_url:
@@ -29,6 +38,6 @@ class ServiceSettings(BaseSettings):
 class ClinicalSettings(ServiceSettings):
     """A clinical module also asks demographics whether an EHR exists."""
 
-    demographics_url: str = "http://127.0.0.1:8081"
-    ehr_lookup_timeout_seconds: float = 2.0
-    ehr_cache_ttl_seconds: float = 60.0
+    demographics_url: str = Field("http://127.0.0.1:8081", description="base URL of the demographics module")
+    ehr_lookup_timeout_seconds: float = Field(2.0, description="seconds to wait for demographics' answer (then 503)")
+    ehr_cache_ttl_seconds: float = Field(60.0, description="seconds an EHR known to exist stays cached")
