@@ -99,10 +99,6 @@ async def _search(request: Request, extra: list[tuple[str, str]]) -> Response:
                 code="not-supported",
                 expression=["birthdate"],
             )
-    if query.sort:
-        raise FhirError(
-            400, "Patient search does not support _sort", code="not-supported", expression=["_sort"]
-        )
     patients, total = await service(request).search(query)
     included, outcome = [], None
     if query.revincludes and patients:

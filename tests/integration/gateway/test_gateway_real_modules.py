@@ -243,3 +243,30 @@ def test_transactions_and_batches(gw):
     }
     entries = ok(gw.post("/fhir", json=batch))["entry"]
     assert [e["response"]["status"] for e in entries] == ["200 OK", "200 OK"]
+
+
+def test_patient_sort(gw):
+    from gateway_support import SAM_SYSTEM, SAMORDNING
+
+    tolvan = new_patient(gw)  # Tolvansson, 1912
+    anna = ok(gw.post("/fhir/Patient", json=patient_body(
+        PNR_2, name=[{"family": "Åkesson", "given": ["Anna"]}], gender="female", birthDate="1949-10-01")), 201)["id"]
+    sven = ok(gw.post("/fhir/Patient", json=patient_body(
+        SAMORDNING, SAM_SYSTEM, name=[{"family": "Berg", "given": ["Sven"]}], birthDate="2001-01-01")), 201)["id"]
+
+    def order_of(sort: str, **extra) -> list[str]:
+        bundle = ok(gw.get("/fhir/Patient", params={"_sort": sort, **extra}))
+        return [e["resource"]["id"] for e in bundle["entry"]]
+
+    assert order_of("birthdate") == [tolvan, anna, sven]
+    assert order_of("-birthdate") == [sven, anna, tolvan]
+    assert order_of("family") == [sven, tolvan, anna]  # Å after Z, as in Swedish
+    assert order_of("-family") == [anna, tolvan, sven]
+    assert order_of("gender,-birthdate") == [anna, sven, tolvan]
+    page = ok(gw.get("/fhir/Patient", params={"_sort": "-birthdate", "_count": "1", "_offset": "1"}))
+    assert [e["resource"]["id"] for e in page["entry"]] == [anna] and page["total"] == 3
+    following = next(link["url"] for link in page["link"] if link["relation"] == "next")
+    assert "_sort=-birthdate" in following
+    assert [e["resource"]["id"] for e in ok(gw.get(following))["entry"]] == [tolvan]
+    refused = gw.get("/fhir/Patient", params={"_sort": "address"})
+    assert refused.status_code == 400 and refused.json()["issue"][0]["expression"] == ["_sort"]
