@@ -33,7 +33,7 @@ DEFINITION = r.ResourceDef(
     interactions=[r.READ, r.VREAD, r.HISTORY_INSTANCE, r.SEARCH, r.CREATE, r.UPDATE, r.DELETE],
     conditional_create=True,
     operations=[("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything")],
-    search_rev_include=["MedicationRequest:subject", "MedicationRequest:patient"],
+    search_rev_include=compartment.REVINCLUDES,
     search_params={
         p.name: p
         for p in (
@@ -103,9 +103,10 @@ async def _search(request: Request, extra: list[tuple[str, str]]) -> Response:
     included, outcome = [], None
     if query.revincludes and patients:
         wanted = {r.split(":")[0] for r in query.revincludes}
-        sources = [s for s in request.app.state.compartment if s.resource_type in wanted]
+        sources = [s for s in request.app.state.compartment if s.yields(wanted)]
         ehrs = await _ehr_ids(request, [p["id"] for p in patients])
-        included, outcome = await compartment.gather(sources, ehrs)
+        found, outcome = await compartment.gather(sources, ehrs)
+        included = [resource for resource in found if resource["resourceType"] in wanted]
     return await search_response(request, query, patients, total, included, outcome)
 
 

@@ -270,3 +270,29 @@ def test_patient_sort(gw):
     assert [e["resource"]["id"] for e in ok(gw.get(following))["entry"]] == [tolvan]
     refused = gw.get("/fhir/Patient", params={"_sort": "address"})
     assert refused.status_code == 400 and refused.json()["issue"][0]["expression"] == ["_sort"]
+
+
+def test_patient_revinclude_of_every_compartment_resource(gw):
+    tolvan, anna = new_patient(gw), new_patient(gw, PNR_2)
+    mr = ok(gw.post("/fhir/MedicationRequest", json=order(tolvan)), 201)["id"]
+    note_id = ok(gw.post("/fhir/Composition", json=note(tolvan)), 201)["id"]
+    sr = ok(gw.post("/fhir/ServiceRequest", json=referral(tolvan)), 201)["id"]
+    ok(gw.post("/fhir/MedicationRequest", json=order(anna)), 201)
+
+    def included(*revincludes: str) -> list[tuple[str, str]]:
+        params = [("_id", tolvan), *(("_revinclude", r) for r in revincludes)]
+        bundle = ok(gw.get("/fhir/Patient", params=params))
+        assert ids(bundle) == [tolvan]
+        return sorted((e["resource"]["resourceType"], e["resource"]["id"])
+                      for e in bundle["entry"] if e["search"]["mode"] == "include")  # fmt: skip
+
+    assert included("Composition:subject") == [("Composition", note_id)]
+    assert [t for t, _ in included("Condition:patient")] == ["Condition"]
+    assert included("ServiceRequest:subject", "Task:patient") == [("ServiceRequest", sr), ("Task", sr)]
+    assert included("MedicationRequest:patient", "Composition:patient") == sorted(
+        [("Composition", note_id), ("MedicationRequest", mr)]
+    )
+    statement = ok(gw.get("/fhir/metadata"))
+    patient = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Patient")
+    assert "Task:patient" in patient["searchRevInclude"]
+    assert gw.get("/fhir/Patient", params={"_revinclude": "Observation:subject"}).status_code == 400
