@@ -296,3 +296,34 @@ def test_patient_revinclude_of_every_compartment_resource(gw):
     patient = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Patient")
     assert "Task:patient" in patient["searchRevInclude"]
     assert gw.get("/fhir/Patient", params={"_revinclude": "Observation:subject"}).status_code == 400
+
+
+def test_condition_create(gw):
+    patient_id = new_patient(gw)
+    unit = {"identifier": {"system": "urn:oid:1.2.752.29.4.19", "value": "SE2321000131-E000000022002"},
+            "display": "VC Näset"}  # fmt: skip
+    condition = {
+        "resourceType": "Condition",
+        "contained": [{"resourceType": "PractitionerRole", "id": "r", "organization": unit,
+                       "practitioner": {"display": "Dr Ek"}}],  # fmt: skip
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "code": {"coding": [{"system": ICD, "code": "I10.9"}], "text": "Essentiell hypertoni"},
+        "recordedDate": "2026-11-22T10:00:00+01:00",
+        "recorder": {"reference": "#r"},
+        "note": [{"text": "Upprepade mätningar över 150/95"}],
+    }
+    created = ok(gw.post("/fhir/Condition", json=condition), 201)
+    assert created["code"]["coding"][0]["code"] == "I10.9"
+    assert created["subject"] == {"reference": f"Patient/{patient_id}"}
+    assert created["note"] == [{"text": "Upprepade mätningar över 150/95"}]
+    assert ok(gw.get(f"/fhir/Condition/{created['id']}"))["recordedDate"].startswith("2026-11-22")
+    assert ids(ok(gw.get("/fhir/Condition", params={"patient": patient_id}))) == [created["id"]]
+    note_ref = created["evidence"][0]["detail"][0]["reference"]
+    assert ok(gw.get(f"/fhir/{note_ref}"))["section"][0]["title"] == "Diagnos"
+
+    no_unit = {**condition, "recorder": {"display": "Dr Ek"}}
+    refused = gw.post("/fhir/Condition", json=no_unit)
+    assert refused.status_code == 422 and refused.json()["issue"][0]["expression"] == ["Condition.recorder"]
+    uncoded = {**condition, "code": {"text": "Högt blodtryck"}}
+    refused = gw.post("/fhir/Condition", json=uncoded)
+    assert refused.status_code == 422 and refused.json()["issue"][0]["expression"] == ["Condition.code"]
