@@ -327,3 +327,43 @@ def test_condition_create(gw):
     uncoded = {**condition, "code": {"text": "Högt blodtryck"}}
     refused = gw.post("/fhir/Condition", json=uncoded)
     assert refused.status_code == 422 and refused.json()["issue"][0]["expression"] == ["Condition.code"]
+
+
+def test_transaction_put_and_delete_entries_and_their_undo(gw):
+    tolvan = ok(gw.post("/fhir/Patient", json=patient_body()), 201)
+    anna = new_patient(gw, PNR_2)
+    mr = ok(gw.post("/fhir/MedicationRequest", json=order(tolvan["id"])), 201)
+
+    def bundle(*entries) -> dict:
+        return {"resourceType": "Bundle", "type": "transaction", "entry": list(entries)}
+
+    renamed = {k: v for k, v in tolvan.items() if k != "meta"} | {"gender": "other"}
+    put = {"resource": renamed, "request": {"method": "PUT", "url": f"Patient/{tolvan['id']}"}}
+    stop = {"resource": {**mr, "status": "stopped"},
+            "request": {"method": "PUT", "url": f"MedicationRequest/{mr['id']}"}}  # fmt: skip
+    delete = {"request": {"method": "DELETE", "url": f"Patient/{anna}"}}
+    bad = order(tolvan["id"])
+    del bad["requester"]
+    failing = {"resource": bad, "request": {"method": "POST", "url": "MedicationRequest"}}
+
+    # the failing POST runs first (POST, PUT, DELETE, GET): nothing else is tried
+    refused = gw.post("/fhir", json=bundle(put, delete, failing))
+    assert refused.status_code == 422 and "nothing was saved" in refused.json()["issue"][0]["diagnostics"]
+    assert ok(gw.get(f"/fhir/Patient/{anna}"))["id"] == anna
+
+    # an update, then a delete that fails: the update is put back as one more version
+    missing = {"request": {"method": "DELETE", "url": "Patient/5b8e3c1a-4a7f-4f43-9a0e-2a9d1c3b7e10"}}
+    undone = gw.post("/fhir", json=bundle(put, missing))
+    assert undone.status_code == 404, undone.text
+    restored = ok(gw.get(f"/fhir/Patient/{tolvan['id']}"))
+    assert restored["gender"] == "male" and restored["meta"]["versionId"] == "3"
+
+    # a workflow step cannot go back: the answer says so
+    stuck = gw.post("/fhir", json=bundle(stop, missing))
+    assert stuck.status_code == 404
+    assert f"could not undo the update of MedicationRequest/{mr['id']}" in stuck.json()["issue"][0]["diagnostics"]
+
+    result = ok(gw.post("/fhir", json=bundle(delete, put)))
+    assert [e["response"]["status"] for e in result["entry"]] == ["204 No Content", "200 OK"]
+    assert gw.get(f"/fhir/Patient/{anna}").status_code == 410
+    assert ok(gw.get(f"/fhir/Patient/{tolvan['id']}"))["gender"] == "other"
