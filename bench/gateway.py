@@ -32,6 +32,8 @@ import httpx
 
 from bench._harness import Results, Row, _pinned, serve, wrk
 from deploy.run import free_port
+from services.demographics.app import create_app as create_demographics
+from services.demographics.settings import DemographicsSettings
 from services.medication import domain as medication
 from services.seed import builders
 from services.seed.people import make_patients
@@ -47,11 +49,11 @@ UNIT = ("SE2321000131-E000000000001", "Vårdcentralen Näset")
 
 
 @contextmanager
-def _module(name: str, env: dict[str, str], port: int, pinned: bool = True):
-    """A module as a uvicorn process, on core 1 (next to wrk) or on any core (while loading)."""
+def _module(name: str, env: dict[str, str], port: int):
+    """A module as a uvicorn process on core 1 (next to wrk), yielding its base URL when ready."""
     command = [sys.executable, "-m", "uvicorn", f"services.{name}.app:create_app", "--factory",
                "--port", str(port), "--log-level", "warning", "--no-access-log"]
-    process = subprocess.Popen(_pinned(command, 1) if pinned else command, env={**os.environ, **env})
+    process = subprocess.Popen(_pinned(command, 1), env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -72,25 +74,40 @@ def _healthy(base: str) -> bool:
         return False
 
 
-async def _load(urls: dict[str, str]) -> dict:
-    """Load the data set; returns the patients' personnummer and ehr ids and the $everything ehr."""
-    rng = random.Random(4)
+async def _load_demographics(database_url: str) -> tuple[list[str], list[str]]:
+    """10,000 persons and their EHRs through the demographics API, with the app in this process
+    (httpx.ASGITransport: the same routes, validation and store, without the HTTP round trips)."""
     people = make_patients(PATIENTS, random.Random("gateway-bench"), AS_OF)
+    app = create_demographics(DemographicsSettings(database_url=database_url, migrate_on_startup=True))
     gate = asyncio.Semaphore(CONCURRENCY)
-    limits = httpx.Limits(max_connections=CONCURRENCY * 2)
-    clients = {name: httpx.AsyncClient(base_url=url + BASE, timeout=60, limits=limits) for name, url in urls.items()}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://demographics" + BASE) as client:
 
-    async def call(module: str, method: str, path: str, body: dict, **headers) -> httpx.Response:
+        async def one(person) -> str:
+            async with gate:
+                ehr = await client.post("/ehr", json=builders.ehr_status(person),
+                                        headers={"Prefer": "return=representation"})  # fmt: skip
+                created = await client.post("/demographic/person", json=builders.person(person))
+            if ehr.status_code != 201 or created.status_code != 201:
+                raise RuntimeError(f"demographics: {ehr.status_code} {created.status_code} {created.text[:300]}")
+            return ehr.json()["ehr_id"]["value"]
+
+        ehr_ids = await asyncio.gather(*(one(p) for p in people))
+    app.state.engine.dispose()
+    return [p.personnummer for p in people], ehr_ids
+
+
+async def _load_clinical(urls: dict[str, str], ehr_ids: list[str]) -> None:
+    """3 medication orders for each of 200 patients; 20 orders, 10 notes, 5 referrals for the first."""
+    rng = random.Random(4)
+    gate = asyncio.Semaphore(CONCURRENCY)
+    clients = {name: httpx.AsyncClient(base_url=url + BASE, timeout=60) for name, url in urls.items()}
+
+    async def call(module: str, ehr_id: str, body: dict) -> None:
         async with gate:
-            response = await clients[module].request(method, path, json=body, headers=headers)
-        if response.status_code >= 300:
-            raise RuntimeError(f"{module} {method} {path}: {response.status_code} {response.text[:300]}")
-        return response
-
-    async def patient(person) -> str:
-        ehr = await call("demographics", "POST", "/ehr", builders.ehr_status(person), Prefer="return=representation")
-        await call("demographics", "POST", "/demographic/person", builders.person(person))
-        return ehr.json()["ehr_id"]["value"]
+            response = await clients[module].post(f"/ehr/{ehr_id}/composition", json=body)
+        if response.status_code != 201:
+            raise RuntimeError(f"{module}: {response.status_code} {response.text[:300]}")
 
     def order(moment: str) -> dict:
         composition, prototype = builders.medication_order(rng, moment, UNIT, "Anna Lindberg")
@@ -99,23 +116,16 @@ async def _load(urls: dict[str, str]) -> dict:
     def moment(i: int) -> str:
         return f"{date(2026, 1, 1) + timedelta(days=i % 300)}T10:00:00+00:00"
 
+    everything = ehr_ids[0]
+    writes = [call("medication", e, order(moment(i))) for e in ehr_ids[1 : WITH_ORDERS + 1] for i in range(3)]
+    writes += [call("medication", everything, order(moment(i))) for i in range(20)]
+    writes += [call("journal", everything, builders.journal_note(rng, moment(i), UNIT, "Johan Ek")) for i in range(10)]
+    writes += [call("referrals", everything, builders.referral(rng, moment(i), UNIT, "Johan Ek")[0]) for i in range(5)]
     try:
-        started = time.perf_counter()
-        ehr_ids = await asyncio.gather(*(patient(p) for p in people))
-        print(f"  {len(people):,} persons and EHRs in {time.perf_counter() - started:.1f} s", flush=True)
-        everything = ehr_ids[0]
-        writes = [call("medication", "POST", f"/ehr/{e}/composition", order(moment(i)))
-                  for e in ehr_ids[1:WITH_ORDERS + 1] for i in range(3)]  # fmt: skip
-        writes += [call("medication", "POST", f"/ehr/{everything}/composition", order(moment(i))) for i in range(20)]
-        writes += [call("journal", "POST", f"/ehr/{everything}/composition",
-                        builders.journal_note(rng, moment(i), UNIT, "Johan Ek")) for i in range(10)]  # fmt: skip
-        writes += [call("referrals", "POST", f"/ehr/{everything}/composition",
-                        builders.referral(rng, moment(i), UNIT, "Johan Ek")[0]) for i in range(5)]  # fmt: skip
         await asyncio.gather(*writes)
     finally:
         for client in clients.values():
             await client.aclose()
-    return {"numbers": [p.personnummer for p in people], "ehr_ids": ehr_ids, "everything": everything}
 
 
 def _patient_ids(gateway: str, numbers: list[str]) -> list[str]:
@@ -134,33 +144,44 @@ def run(results: Results, seconds: float = 10.0) -> None:
     with ExitStack() as stack, TemporaryDirectory() as folder:
         env = {f"{m.upper()}_DATABASE_URL": f"sqlite:///{Path(folder) / m}.db" for m in MODULES}
         env |= {f"{m.upper()}_MIGRATE_ON_STARTUP": "true" for m in MODULES}
-        ports = {m: free_port() for m in MODULES}
-        env |= {f"{m.upper()}_DEMOGRAPHICS_URL": f"http://127.0.0.1:{ports['demographics']}" for m in MODULES[1:]}
         started = time.perf_counter()
-        with ExitStack() as loading_stack:  # the modules on both cores while loading, then restarted pinned
-            urls = {m: loading_stack.enter_context(_module(m, env, ports[m], pinned=False)) for m in MODULES}
-            data = asyncio.run(_load(urls))
+        numbers, ehr_ids = asyncio.run(_load_demographics(env["DEMOGRAPHICS_DATABASE_URL"]))
+        print(f"  {PATIENTS:,} persons and EHRs in {time.perf_counter() - started:.1f} s", flush=True)
+        urls = {"demographics": stack.enter_context(_module("demographics", env, free_port()))}
+        env |= {f"{m.upper()}_DEMOGRAPHICS_URL": urls["demographics"] for m in MODULES[1:]}
+        urls |= {m: stack.enter_context(_module(m, env, free_port())) for m in MODULES[1:]}
+        asyncio.run(_load_clinical(urls, ehr_ids))
         loading = time.perf_counter() - started
-        urls = {m: stack.enter_context(_module(m, env, ports[m])) for m in MODULES}
         results.add(Row("gateway", f"loading {PATIENTS:,} patients (+{WITH_ORDERS * 3 + 35} compositions)",
                         loading, "s"))  # fmt: skip
         gateway_env = {f"GATEWAY_{m.upper()}_URL": url for m, url in urls.items()}
         gateway = stack.enter_context(serve("gateway.app:create_app", gateway_env))
         sample = random.Random(7).sample(range(1, PATIENTS), min(500, PATIENTS - 1))
-        numbers = [data["numbers"][i] for i in sample]
-        patient_ids = _patient_ids(gateway, numbers[:300])
-        with_orders = _patient_ids(gateway, data["numbers"][1:WITH_ORDERS + 1])
-        everything = _patient_ids(gateway, data["numbers"][:1])[0]
+        sample_numbers = [numbers[i] for i in sample]
+        patient_ids = _patient_ids(gateway, sample_numbers[:300])
+        with_orders = _patient_ids(gateway, numbers[1:WITH_ORDERS + 1])
+        everything = _patient_ids(gateway, numbers[:1])[0]
         count = len(httpx.get(f"{gateway}/fhir/Patient/{everything}/$everything", timeout=30).json()["entry"])
         pnr = "http://electronichealth.se/identifier/personnummer"
         cases = [
             ("Patient read", [f"/fhir/Patient/{p}" for p in patient_ids], ("throughput", 0.40)),
-            ("Patient search by identifier", [f"/fhir/Patient?identifier={pnr}|{n}" for n in numbers],
+            ("Patient search by identifier", [f"/fhir/Patient?identifier={pnr}|{n}" for n in sample_numbers],
              ("p99", 30.0)),
             ("MedicationRequest search by patient", [f"/fhir/MedicationRequest?patient={p}" for p in with_orders],
              None),
             (f"Patient/$everything ({count} resources)", [f"/fhir/Patient/{everything}/$everything"], ("p99", 150.0)),
         ]  # fmt: skip
+        # the same reads straight from demographics (core 1, shared with wrk): what the gateway adds to
+        direct = [
+            ("demographics person read (direct, no gateway)", [f"{BASE}/demographic/person/{p}" for p in patient_ids]),
+            ("demographics search by identifier (direct)", [f"{BASE}/demographic/person?identifier={n}"
+                                                            for n in sample_numbers]),
+        ]  # fmt: skip
+        for name, paths in direct:
+            load = wrk(urls["demographics"], paths, connections=CONNECTIONS, seconds=seconds)
+            results.add(Row(name, f"req/s at {CONNECTIONS} clients (p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} "
+                            f"ms, errors {load.errors})", load.requests_per_s, "req/s", "hello-world req/s",
+                            hello_rps, load.requests_per_s / hello_rps))  # fmt: skip
         for name, paths, target in cases:
             load = wrk(gateway, paths, connections=CONNECTIONS, seconds=seconds)
             ratio = load.requests_per_s / hello_rps
