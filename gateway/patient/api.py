@@ -110,6 +110,11 @@ async def _search(request: Request, extra: list[tuple[str, str]]) -> Response:
     return await search_response(request, query, patients, total, included, outcome)
 
 
+async def _compartment_of(request: Request, patient_id: str) -> tuple[list[dict], dict | None]:
+    ehrs = await _ehr_ids(request, [patient_id])
+    return await compartment.gather(request.app.state.compartment, ehrs)
+
+
 async def _ehr_ids(request: Request, patient_ids: list[str]) -> dict[str, str]:
     """{ehr_id: patient_id} for the patients that have an EHR."""
 
@@ -137,9 +142,11 @@ async def everything(request: Request, patient_id: str) -> Response:
             code="not-supported",
             expression=unknown[:1],
         )
-    patient = await service(request).read(check_id("Patient", patient_id))
-    ehrs = await _ehr_ids(request, [patient_id])
-    resources, outcome = await compartment.gather(request.app.state.compartment, ehrs)
+    patient_id = check_id("Patient", patient_id)
+    # the Patient, and its EHR (cached after the first time) with the compartment, concurrently
+    patient, (resources, outcome) = await asyncio.gather(
+        service(request).read(patient_id), _compartment_of(request, patient_id)
+    )
     query = SearchRequest("Patient", count=len(resources) + 1)
     bundle = searchset(fhir_base(request), query, [patient, *resources], len(resources) + 1, outcome=outcome)
     bundle["link"] = [{"relation": "self", "url": f"{fhir_base(request)}/Patient/{patient_id}/$everything"}]
