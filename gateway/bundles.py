@@ -27,6 +27,7 @@ from fastapi.responses import Response
 from gateway.fhir.errors import FhirError, operation_outcome
 from gateway.fhir.http import FHIR_JSON, read_resource, render
 from gateway.fhir.responses import fhir_base
+from gateway.journal.mapping import composition_id, split_condition_id
 
 router = APIRouter(tags=["batch"])
 TRANSACTION_METHODS = {"POST", "PUT", "DELETE", "GET"}
@@ -253,6 +254,8 @@ async def _undo(request: Request, client: httpx.AsyncClient, written: list[tuple
                 await state.medications.compositions.delete_resource(rid)
             elif rtype == "Composition":
                 await state.journal.compositions.delete_resource(rid)
+            elif rtype == "Condition" and (ids := split_condition_id(rid)):  # its note holds only it
+                await state.journal.compositions.delete_resource(composition_id(*ids[:2]))
             elif rtype == "ServiceRequest":
                 await state.referrals.compositions.delete_resource(rid)
     return failed

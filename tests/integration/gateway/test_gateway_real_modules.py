@@ -367,3 +367,21 @@ def test_transaction_put_and_delete_entries_and_their_undo(gw):
     assert [e["response"]["status"] for e in result["entry"]] == ["204 No Content", "200 OK"]
     assert gw.get(f"/fhir/Patient/{anna}").status_code == 410
     assert ok(gw.get(f"/fhir/Patient/{tolvan['id']}"))["gender"] == "other"
+
+
+def test_a_failing_transaction_takes_back_a_condition_it_created(gw):
+    patient_id = new_patient(gw)
+    unit = {"identifier": {"system": "urn:oid:1.2.752.29.4.19", "value": "SE2321000131-E000000022002"}}
+    condition = {
+        "resourceType": "Condition",
+        "contained": [{"resourceType": "PractitionerRole", "id": "r", "organization": unit}],
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "code": {"coding": [{"system": ICD, "code": "I10.9"}]},
+        "recorder": {"reference": "#r"},
+    }
+    missing = {"request": {"method": "DELETE", "url": "Patient/5b8e3c1a-4a7f-4f43-9a0e-2a9d1c3b7e10"}}
+    create = {"resource": condition, "request": {"method": "POST", "url": "Condition"}}
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [create, missing]}
+    assert gw.post("/fhir", json=bundle).status_code == 404
+    assert ok(gw.get("/fhir/Condition", params={"patient": patient_id}))["total"] == 0
+    assert ok(gw.get("/fhir/Composition", params={"patient": patient_id}))["total"] == 0
