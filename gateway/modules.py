@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
+
+try:
+    import sniffio  # noqa: F401
+except ImportError:
+    # httpcore runs `import sniffio` on every request it sends; without sniffio installed (anyio 4.x
+    # no longer needs it) each of those misses searches sys.path again: a fifth of the gateway's
+    # CPU under load (py-spy). A None entry makes the miss immediate, and httpcore uses asyncio.
+    sys.modules.setdefault("sniffio", None)
 
 from gateway.fhir.errors import FhirError, Issue
 from gateway.openehr import VersionUid
