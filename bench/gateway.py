@@ -6,13 +6,23 @@ to core 1, and wrk drives the gateway from core 1 too, so the modules and the lo
 share a core. The hello-world baseline is served on core 0 and driven from core 1 in the same
 run. Measured at 32 concurrent clients: Patient read, Patient search by identifier,
 MedicationRequest search by patient, and `Patient/$everything` for a patient with about 50
-resources.
+resources. The same reads straight from demographics are measured too, to show what the gateway
+adds to the module it calls.
 
-Loading: 10,000 persons with their EHRs go straight into demographics through its openEHR REST
-API (bounded async concurrency; the seed's builders make the documents), 3 medication orders for
-each of 200 of them, and one patient gets 20 orders, 10 journal notes (a diagnosis each) and 5
-referrals (ServiceRequest + Task each): 50 resources in `$everything`, its Patient included.
-The loading time is printed.
+Loading: 10,000 persons with their EHRs go through the demographics API with the app in this
+process (httpx.ASGITransport: the same routes, validation and store without the HTTP round trips;
+bounded concurrency; the seed's builders make the documents), then 3 medication orders for each
+of 200 of them, and for the first patient 20 orders, 10 journal notes (with their diagnoses) and 5
+referrals (ServiceRequest + Task each), over HTTP to the module processes. The loading time is a
+row of the results (about 4-5 minutes on a busy 2-core machine, most of it demographics' own
+validation and storage).
+
+What profiling found (py-spy on the gateway process under wrk): httpcore runs `import sniffio`
+on every request and, with sniffio not installed, each miss searched sys.path (gateway/modules.py
+makes it immediate), and its connection pool checks every connection per request, so 32 requests
+in flight over 100 pooled connections were 2-3 times slower than over 8 (the default now).
+Output is plain dicts and `json.dumps` (no model serialization), and $everything asks the modules
+concurrently.
 """
 
 from __future__ import annotations
