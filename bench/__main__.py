@@ -5,7 +5,7 @@ import importlib
 
 from bench._harness import Results
 
-BENCHMARKS = ("validation", "services")
+BENCHMARKS = ("validation", "services", "gateway")
 
 
 def main() -> None:

@@ -3,8 +3,14 @@
 Each entry is sent to the gateway's own routes in process (httpx.ASGITransport), so an entry
 behaves exactly as the same request on its own. A transaction creates in dependency order,
 replaces `urn:uuid:` references by the ids it created, and when an entry fails it undoes what
-the earlier entries wrote (deletes the Patients and compositions it created), so nothing is left
-behind; the answer is then that entry's OperationOutcome with its status.
+the earlier entries wrote (deletes the Patients and compositions it created, and puts back the
+content an update replaced, as one more version), so nothing is left behind; the answer is then
+that entry's OperationOutcome with its status.
+
+Transactions take POST, PUT, DELETE and GET entries, run in the order POST, PUT, DELETE, GET. A
+delete cannot be undone (the modules never resurrect a deleted object), so a transaction holds at
+most one DELETE, and it runs after every write that might still fail. An update whose undo the
+module refuses (a workflow step cannot go back) is named in the answer's OperationOutcome.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from fastapi.responses import Response
 from gateway.fhir.errors import FhirError, operation_outcome
 from gateway.fhir.http import FHIR_JSON, read_resource, render
 from gateway.fhir.responses import fhir_base
+from gateway.journal.mapping import composition_id, split_condition_id
 
 router = APIRouter(tags=["batch"])
-TRANSACTION_METHODS = {"POST", "GET"}
+TRANSACTION_METHODS = {"POST", "PUT", "DELETE", "GET"}
+_RUN_ORDER = {"POST": 0, "PUT": 1, "DELETE": 2, "GET": 3}
 
 
 @dataclass
@@ -133,7 +141,12 @@ def _order(entries: list[dict]) -> list[int]:
             )
         ordered += ready
         pending = [i for i in pending if i not in ready]
-    return ordered + [i for i in range(len(entries)) if i not in ordered]
+    rest = [i for i in range(len(entries)) if i not in ordered]
+    return ordered + sorted(rest, key=lambda i: _RUN_ORDER.get(_method(entries[i]), 4))
+
+
+def _method(entry: dict) -> str:
+    return ((entry.get("request") or {}).get("method") or "").upper()
 
 
 @router.post("/fhir")
@@ -154,10 +167,13 @@ async def batch_or_transaction(request: Request) -> Response:
         if kind == "transaction" and method not in TRANSACTION_METHODS:
             raise FhirError(
                 400,
-                f"Transactions here take POST and GET entries (entry {i} is {method})",
+                f"Transactions here take POST, PUT, DELETE and GET entries (entry {i} is {method})",
                 code="not-supported",
                 expression=[f"Bundle.entry[{i}].request.method"],
             )
+    if kind == "transaction" and sum(_method(e) == "DELETE" for e in entries) > 1:
+        raise FhirError(400, "A transaction holds at most one DELETE: a delete cannot be undone",
+                        code="not-supported", expression=["Bundle.entry"])  # fmt: skip
     transport = httpx.ASGITransport(app=request.app)
     async with httpx.AsyncClient(transport=transport, base_url=fhir_base(request), timeout=None) as client:
         if kind == "batch":
@@ -176,28 +192,35 @@ async def batch_or_transaction(request: Request) -> Response:
 async def _transaction(request: Request, client: httpx.AsyncClient, entries: list[dict]) -> Response:
     resolved: dict[str, str] = {}
     done: dict[int, Done] = {}
-    created: list[dict] = []
+    written: list[tuple[dict, str | None, dict | None]] = []  # (resource, url it was updated at, before)
     for index in _order(entries):
-        status, body, headers = await _send(client, entries[index], resolved)
+        entry = entries[index]
+        url = "/" + ((entry.get("request") or {}).get("url") or "").lstrip("/")
+        before = None
+        if _method(entry) == "PUT":
+            current = await client.get(url, headers={"Accept": FHIR_JSON})
+            before = current.json() if current.status_code == 200 else None
+        status, body, headers = await _send(client, entry, resolved)
         if status >= 400:
-            await _undo(request, created)
+            not_undone = await _undo(request, client, written)
             outcome = (
                 body if body and body.get("resourceType") == "OperationOutcome" else operation_outcome([])
             )
             issues = outcome.get("issue") or [
                 {"severity": "error", "code": "processing", "diagnostics": "failed"}
             ]
+            saved = "nothing was saved" if not not_undone else "could not undo " + ", ".join(not_undone)
             for issue in issues:
-                issue["diagnostics"] = (
-                    f"Bundle.entry[{index}]: {issue.get('diagnostics', '')} (nothing was saved)"
-                )
+                issue["diagnostics"] = f"Bundle.entry[{index}]: {issue.get('diagnostics', '')} ({saved})"
             return render(request, {"resourceType": "OperationOutcome", "issue": issues}, status)
         done[index] = Done(index, status, body, headers)
         if body and status == 201 and body.get("id"):
-            created.append(body)
-            full_url = entries[index].get("fullUrl")
+            written.append((body, None, None))
+            full_url = entry.get("fullUrl")
             if full_url:
                 resolved[full_url] = f"{body['resourceType']}/{body['id']}"
+        elif body and before and _method(entry) == "PUT":
+            written.append((body, url, before))
     return render(
         request,
         {
@@ -208,17 +231,31 @@ async def _transaction(request: Request, client: httpx.AsyncClient, entries: lis
     )
 
 
-async def _undo(request: Request, created: list[dict]) -> None:
-    """Compensation: take back what the transaction created, newest first."""
+async def _undo(request: Request, client: httpx.AsyncClient, written: list[tuple[dict, str | None, dict | None]]
+                ) -> list[str]:  # fmt: skip
+    """Compensation, newest first: delete what the transaction created, put back what it updated.
+    Returns the resources it could not undo."""
     state = request.app.state
-    for resource in reversed(created):
+    failed: list[str] = []
+    for resource, url, before in reversed(written):
+        rtype, rid = resource["resourceType"], resource["id"]
+        if url and before:
+            version = (resource.get("meta") or {}).get("versionId")
+            content = {k: v for k, v in before.items() if k != "meta"}
+            status, _, _ = await _send(client, {"resource": content, "request": {
+                "method": "PUT", "url": url, "ifMatch": f'W/"{version}"' if version else None}}, {})  # fmt: skip
+            if status >= 400:
+                failed.append(f"the update of {rtype}/{rid} ({status})")
+            continue
         with contextlib.suppress(FhirError):
-            rtype, rid = resource["resourceType"], resource["id"]
             if rtype == "Patient":
                 await state.patients.delete(rid)
             elif rtype == "MedicationRequest":
                 await state.medications.compositions.delete_resource(rid)
             elif rtype == "Composition":
                 await state.journal.compositions.delete_resource(rid)
+            elif rtype == "Condition" and (ids := split_condition_id(rid)):  # its note holds only it
+                await state.journal.compositions.delete_resource(composition_id(*ids[:2]))
             elif rtype == "ServiceRequest":
                 await state.referrals.compositions.delete_resource(rid)
+    return failed

@@ -13,12 +13,25 @@ from dataclasses import dataclass
 
 from gateway.fhir.errors import FhirError, operation_outcome
 
+# The resource types each module's source yields (a journal note also gives its Conditions, a
+# referral its Task).
+RESOURCE_TYPES = {
+    "medication": ("MedicationRequest",),
+    "journal": ("Composition", "Condition"),
+    "referrals": ("ServiceRequest", "Task"),
+}
+# Patient?_revinclude values: every compartment resource by its patient or subject parameter.
+REVINCLUDES = [f"{t}:{param}" for types in RESOURCE_TYPES.values() for t in types for param in ("subject", "patient")]
+
 
 @dataclass(frozen=True)
 class CompartmentSource:
     module: str
     resource_type: str
     fetch: Callable[[dict[str, str]], Awaitable[list[dict]]]
+
+    def yields(self, resource_types: set[str]) -> bool:
+        return bool(resource_types & set(RESOURCE_TYPES.get(self.module, (self.resource_type,))))
 
 
 async def gather(

@@ -39,8 +39,10 @@ COMPOSITION = r.ResourceDef(
 CONDITION = r.ResourceDef(
     type="Condition",
     profile="http://hl7.org/fhir/StructureDefinition/Condition",
-    documentation="Diagnoses (ICD-10-SE) recorded in journal notes; created through their Composition.",
-    interactions=[r.READ, r.SEARCH],
+    documentation="Diagnoses (ICD-10-SE) recorded in journal notes. Created with a Composition, or on its "
+    "own (then as a note holding only it; its recorder is a contained PractitionerRole whose organization "
+    "is the care unit).",
+    interactions=[r.READ, r.SEARCH, r.CREATE],
     search_params={
         p.name: p
         for p in (
@@ -79,7 +81,8 @@ def compositions(request: Request) -> Handlers:
 
 def conditions(request: Request) -> Handlers:
     journal = request.app.state.journal
-    return Handlers(read=journal.read_condition, search=journal.search_conditions)
+    return Handlers(read=journal.read_condition, search=journal.search_conditions,
+                    create=journal.create_condition)  # fmt: skip
 
 
 add_routes(router, COMPOSITION, compositions)

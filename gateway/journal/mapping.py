@@ -384,3 +384,42 @@ def fhir_to_composition(resource: dict, now: str) -> dict:
                     "setting": dv_coded("other care", "238", "openehr"), "health_care_facility": facility},
         "content": content,
     }  # fmt: skip
+
+
+def condition_to_note(condition: dict, now: str) -> dict:
+    """A journal note holding one diagnosis, from a Condition created on its own. Its recorder is a
+    contained PractitionerRole (`#id`) whose organization is the care unit (HSA-id) and whose
+    practitioner, if any, is the composer; the note's date is recordedDate (else now)."""
+    recorder = (condition.get("recorder") or {}).get("reference") or ""
+    contained = condition.get("contained") or []
+    roles = {f"#{c.get('id')}": c for c in contained if c.get("resourceType") == "PractitionerRole"}
+    role = roles.get(recorder)
+    if role is None or not role.get("organization"):
+        raise MappingError("Condition.recorder must reference a contained PractitionerRole (#id) with its "
+                           "organization (the care unit, HSA-id)", "Condition.recorder", 422)  # fmt: skip
+    diagnosis = {k: v for k, v in condition.items() if k not in ("contained", "recorder")} | {"id": "d"}
+    note = {
+        "resourceType": "Composition",
+        "status": "final",
+        "type": {"coding": [{"system": LOINC, "code": "11506-3"}]},
+        "subject": condition.get("subject"),
+        "date": condition.get("recordedDate") or now,
+        "author": [role.get("practitioner") or role["organization"]],
+        "custodian": role["organization"],
+        "title": "Diagnos",
+        "contained": [diagnosis],
+        "section": [{"title": DIAGNOS, "entry": [{"reference": "#d"}]}],
+    }
+    try:
+        return fhir_to_composition(note, now)
+    except MappingError as exc:
+        where = str(exc.expression or "").replace("Composition.contained[#d]", "Condition")
+        where = where.replace("Composition.author[0]", "Condition.recorder").replace(
+            "Composition.custodian", "Condition.recorder")
+        raise MappingError(str(exc), where or "Condition", exc.status) from None
+
+
+def note_to_condition(composition: dict, version_uid: str, ehr_id: str, patient_id: str | None,
+                      last_updated: str | None = None) -> dict:  # fmt: skip
+    """The Condition a note made by `condition_to_note` holds."""
+    return condition_to_fhir(composition, version_uid, ehr_id, patient_id, 0, last_updated)

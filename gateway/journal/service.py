@@ -11,8 +11,10 @@ from gateway.journal.mapping import (
     TEMPLATE_ID,
     composition_to_fhir,
     condition_to_fhir,
+    condition_to_note,
     diagnoses,
     fhir_to_composition,
+    note_to_condition,
     split_condition_id,
 )
 from gateway.modules import ModuleClient
@@ -78,6 +80,10 @@ class JournalService:
         return await self.compositions.create_from(resource, fhir_to_composition, composition_to_fhir)
 
     # -- Condition (the diagnoses of the notes) ------------------------------------------------
+
+    async def create_condition(self, resource: dict) -> dict:
+        """A Condition created on its own becomes a journal note holding only that diagnosis."""
+        return await self.compositions.create_from(resource, condition_to_note, note_to_condition)
 
     async def read_condition(self, resource_id: str) -> dict:
         ids = split_condition_id(resource_id)

@@ -33,7 +33,7 @@ DEFINITION = r.ResourceDef(
     interactions=[r.READ, r.VREAD, r.HISTORY_INSTANCE, r.SEARCH, r.CREATE, r.UPDATE, r.DELETE],
     conditional_create=True,
     operations=[("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything")],
-    search_rev_include=["MedicationRequest:subject", "MedicationRequest:patient"],
+    search_rev_include=compartment.REVINCLUDES,
     search_params={
         p.name: p
         for p in (
@@ -99,18 +99,20 @@ async def _search(request: Request, extra: list[tuple[str, str]]) -> Response:
                 code="not-supported",
                 expression=["birthdate"],
             )
-    if query.sort:
-        raise FhirError(
-            400, "Patient search does not support _sort", code="not-supported", expression=["_sort"]
-        )
     patients, total = await service(request).search(query)
     included, outcome = [], None
     if query.revincludes and patients:
         wanted = {r.split(":")[0] for r in query.revincludes}
-        sources = [s for s in request.app.state.compartment if s.resource_type in wanted]
+        sources = [s for s in request.app.state.compartment if s.yields(wanted)]
         ehrs = await _ehr_ids(request, [p["id"] for p in patients])
-        included, outcome = await compartment.gather(sources, ehrs)
+        found, outcome = await compartment.gather(sources, ehrs)
+        included = [resource for resource in found if resource["resourceType"] in wanted]
     return await search_response(request, query, patients, total, included, outcome)
+
+
+async def _compartment_of(request: Request, patient_id: str) -> tuple[list[dict], dict | None]:
+    ehrs = await _ehr_ids(request, [patient_id])
+    return await compartment.gather(request.app.state.compartment, ehrs)
 
 
 async def _ehr_ids(request: Request, patient_ids: list[str]) -> dict[str, str]:
@@ -140,9 +142,11 @@ async def everything(request: Request, patient_id: str) -> Response:
             code="not-supported",
             expression=unknown[:1],
         )
-    patient = await service(request).read(check_id("Patient", patient_id))
-    ehrs = await _ehr_ids(request, [patient_id])
-    resources, outcome = await compartment.gather(request.app.state.compartment, ehrs)
+    patient_id = check_id("Patient", patient_id)
+    # the Patient, and its EHR (cached after the first time) with the compartment, concurrently
+    patient, (resources, outcome) = await asyncio.gather(
+        service(request).read(patient_id), _compartment_of(request, patient_id)
+    )
     query = SearchRequest("Patient", count=len(resources) + 1)
     bundle = searchset(fhir_base(request), query, [patient, *resources], len(resources) + 1, outcome=outcome)
     bundle["link"] = [{"relation": "self", "url": f"{fhir_base(request)}/Patient/{patient_id}/$everything"}]

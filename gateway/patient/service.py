@@ -7,6 +7,7 @@ import contextlib
 import uuid
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,12 +69,44 @@ class LRU:
             self.data.popitem(last=False)
 
 
+def _name_part(patient: dict, part: str) -> str | None:
+    names = patient.get("name") or []
+    name = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
+    value = name.get("family") if part == "family" else " ".join(name.get("given") or []) or None
+    return value.casefold() if value else None
+
+
+# The Patient _sort keys (FHIR search parameter names) and the value each sorts on.
+SORT_VALUES: dict[str, Callable[[dict], Any]] = {
+    "family": lambda p: _name_part(p, "family"),
+    "given": lambda p: _name_part(p, "given"),
+    "name": lambda p: (_name_part(p, "family") or "", _name_part(p, "given") or ""),
+    "birthdate": lambda p: p.get("birthDate"),
+    "gender": lambda p: p.get("gender"),
+    "_id": lambda p: p["id"],
+    "_lastUpdated": lambda p: (p.get("meta") or {}).get("lastUpdated"),
+}
+
+
+def sort_keys(sort: list[str]) -> list[tuple[str, bool]]:
+    """[(key, descending)] of a Patient _sort, 400 for a key it cannot sort on."""
+    keys = []
+    for item in sort:
+        key = item.removeprefix("-")
+        if key not in SORT_VALUES:
+            raise FhirError(400, f"Patient _sort supports {', '.join(SORT_VALUES)} (with - for descending), "
+                            f"not {item!r}", code="not-supported", expression=["_sort"])  # fmt: skip
+        keys.append((key, item.startswith("-")))
+    return keys
+
+
 class PatientService:
     def __init__(self, demographics: ModuleClient, cache_size: int = 10_000):
         self.module = demographics
         self._ehr_by_patient = LRU(cache_size)
         self._patient_by_ehr = LRU(cache_size)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.sort_limit = 1000  # matches a _sort (other than the module's own order) may sort at most
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -180,22 +213,35 @@ class PatientService:
                 total = len(found)
                 return found[search.offset : search.offset + search.count], total
         count_only = search.summary == "count" or search.count == 0
+        sort = sort_keys(search.sort)
+        whole = bool(ids) or bool(sort)  # the gateway filters or sorts all matches itself
         query += [
-            ("offset", search.offset if not ids else 0),
-            ("limit", 1 if count_only else (search.count if not ids else 1000)),
+            ("offset", 0 if whole else search.offset),
+            ("limit", 1 if count_only else (self.sort_limit if whole else search.count)),
         ]
         response = await self.module.get("/demographic/person", params=query)
         expect(MODULE, response, 200, what="Patient search")
         body = response.json()
         items = body.get("items") or []
+        total = int(body.get("total", len(items)))
+        if sort and not count_only and total > len(items):
+            raise FhirError(400, f"_sort needs at most {self.sort_limit} matches, found {total}: narrow the "
+                            "search, or sort by family (the module's own order)", code="too-costly",
+                            expression=["_sort"])  # fmt: skip
         patients = [
             person_to_patient(item["person"], item["uid"], fhir_instant(item.get("time_committed")))
             for item in items
         ]
         if ids:
             patients = [p for p in patients if p["id"] in wanted]
-            return patients[search.offset : search.offset + search.count], len(patients)
-        return ([] if count_only else patients), int(body.get("total", len(patients)))
+            total = len(patients)
+        for key, descending in reversed(sort):
+            present = [p for p in patients if SORT_VALUES[key](p) is not None]
+            present.sort(key=SORT_VALUES[key], reverse=descending)
+            patients = present + [p for p in patients if SORT_VALUES[key](p) is None]  # missing last
+        if whole:
+            return ([] if count_only else patients[search.offset : search.offset + search.count]), total
+        return ([] if count_only else patients), total
 
     # -- writes ------------------------------------------------------------------------------
 

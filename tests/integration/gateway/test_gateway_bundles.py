@@ -81,11 +81,14 @@ def test_batch_entries_are_independent(med_client):
 
 def test_bad_bundles(med_client):
     assert med_client.post("/fhir", json={"resourceType": "Bundle", "type": "collection"}).status_code == 400
-    put = {
+    deletes = {
         "resourceType": "Bundle",
         "type": "transaction",
-        "entry": [{"resource": patient_body(), "request": {"method": "PUT", "url": "Patient/x"}}],
+        "entry": [{"request": {"method": "DELETE", "url": f"Patient/{n}"}} for n in ("x", "y")],
     }
-    assert med_client.post("/fhir", json=put).status_code == 400
+    assert med_client.post("/fhir", json=deletes).status_code == 400
+    patch = {"resourceType": "Bundle", "type": "transaction",
+             "entry": [{"request": {"method": "PATCH", "url": "Patient/x"}}]}  # fmt: skip
+    assert med_client.post("/fhir", json=patch).status_code == 400
     statement = med_client.get("/fhir/metadata").json()
     assert {i["code"] for i in statement["rest"][0]["interaction"]} == {"batch", "transaction"}

@@ -1,5 +1,5 @@
-"""An independent FHIR client (fhirpy) against the gateway served by a real uvicorn server
-(modules faked with httpx.MockTransport): create, search, paging through next links, update,
+"""An independent FHIR client (fhirpy) against the gateway served by a real uvicorn server, over
+the real module apps in-process (SQLite): create, search, paging through next links, update,
 delete."""
 
 from __future__ import annotations
@@ -13,12 +13,15 @@ import pytest
 import uvicorn
 from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import OperationOutcome, ResourceNotFound
-from gateway_fakes import Down, FakeClinical, FakeDemographics
-from gateway_support import PNR_SYSTEM
+from gateway_support import PNR_SYSTEM, order
 
 from archetypes.identifiers import luhn_check_digit
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from services.demographics.app import create_app as create_demographics
+from services.demographics.settings import DemographicsSettings
+from services.medication.app import create_app as create_medication
+from services.medication.settings import MedicationSettings
 
 
 def personnummer(yyyymmdd: str, serial: str) -> str:
@@ -35,13 +38,20 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def base_url():
-    demographics = FakeDemographics()
+def base_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fhirpy")
+    demographics = create_demographics(
+        DemographicsSettings(database_url=f"sqlite:///{folder / 'd.db'}", migrate_on_startup=True)
+    )
+    medication = create_medication(
+        MedicationSettings(database_url=f"sqlite:///{folder / 'm.db'}", migrate_on_startup=True),
+        demographics_transport=httpx.ASGITransport(app=demographics),
+    )
     transports = {
-        "demographics": httpx.MockTransport(demographics),
-        "medication": httpx.MockTransport(FakeClinical(demographics)),
-        "journal": httpx.MockTransport(Down()),
-        "referrals": httpx.MockTransport(Down()),
+        "demographics": httpx.ASGITransport(app=demographics),
+        "medication": httpx.ASGITransport(app=medication),
+        "journal": httpx.ASGITransport(app=medication),  # not used here
+        "referrals": httpx.ASGITransport(app=medication),
     }
     app = create_app(GatewaySettings(read_retries=0), transport=transports)
     port = free_port()
@@ -56,6 +66,8 @@ def base_url():
     yield f"http://127.0.0.1:{port}/fhir"
     server.should_exit = True
     thread.join(timeout=5)
+    demographics.state.engine.dispose()
+    medication.state.service.store.engine.dispose()
 
 
 def test_fhirpy_create_search_page_update_delete(base_url):
@@ -85,9 +97,16 @@ def test_fhirpy_create_search_page_update_delete(base_url):
     assert client.reference("Patient", one.id).to_resource()["gender"] == "other"
     assert client.reference("Patient", one.id).to_resource()["meta"]["versionId"] == "2"
 
-    one.delete()
+    fields = {k: v for k, v in order(one.id).items() if k != "resourceType"}
+    prescription = client.resource("MedicationRequest", **fields)
+    prescription.save()
+    found = client.resources("MedicationRequest").search(patient=one.id).fetch_all()
+    assert [m.id for m in found] == [prescription.id]
+    assert found[0]["subject"]["reference"] == f"Patient/{one.id}"
+
+    created[1].delete()
     with pytest.raises(ResourceNotFound):
-        client.reference("Patient", one.id).to_resource()
+        client.reference("Patient", created[1].id).to_resource()
 
     with pytest.raises(OperationOutcome) as caught:
         client.resources("Patient").search(colour="blue").fetch()

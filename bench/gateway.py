@@ -1,0 +1,211 @@
+"""Issue 4: the FHIR gateway with 10,000 patients loaded, against a FastAPI hello-world.
+
+Setup (2 cores): the gateway is a real uvicorn process pinned to core 0 (`serve()`); the four
+modules (demographics, journal, medication, referrals, SQLite) are real uvicorn processes pinned
+to core 1, and wrk drives the gateway from core 1 too, so the modules and the load generator
+share a core. The hello-world baseline is served on core 0 and driven from core 1 in the same
+run. Measured at 32 concurrent clients: Patient read, Patient search by identifier,
+MedicationRequest search by patient, and `Patient/$everything` for a patient with about 50
+resources. The same reads straight from demographics are measured too, to show what the gateway
+adds to the module it calls.
+
+Loading: 10,000 persons with their EHRs go through the demographics API with the app in this
+process (httpx.ASGITransport: the same routes, validation and store without the HTTP round trips;
+bounded concurrency; the seed's builders make the documents), then 3 medication orders for each
+of 200 of them, and for the first patient 20 orders, 10 journal notes (with their diagnoses) and 5
+referrals (ServiceRequest + Task each), over HTTP to the module processes. The loading time is a
+row of the results (about 4-5 minutes on a busy 2-core machine, most of it demographics' own
+validation and storage).
+
+What profiling found (py-spy on the gateway process under wrk): httpcore runs `import sniffio`
+on every request and, with sniffio not installed, each miss searched sys.path (gateway/modules.py
+makes it immediate), and its connection pool checks every connection per request, so 32 requests
+in flight over 100 pooled connections were 2-3 times slower than over 8 (the default now).
+Output is plain dicts and `json.dumps` (no model serialization), and $everything asks the modules
+concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import time
+from contextlib import ExitStack, contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import httpx
+
+from bench._harness import Results, Row, _pinned, serve, wrk
+from deploy.run import free_port
+from services.demographics.app import create_app as create_demographics
+from services.demographics.settings import DemographicsSettings
+from services.medication import domain as medication
+from services.seed import builders
+from services.seed.people import make_patients
+from services.seed.runner import AS_OF
+
+BASE = "/rest/openehr/v1"
+CONNECTIONS = 32
+PATIENTS = 10_000
+WITH_ORDERS = 200
+CONCURRENCY = 32
+MODULES = ("demographics", "journal", "medication", "referrals")
+UNIT = ("SE2321000131-E000000000001", "Vårdcentralen Näset")
+
+
+@contextmanager
+def _module(name: str, env: dict[str, str], port: int):
+    """A module as a uvicorn process on core 1 (next to wrk), yielding its base URL when ready."""
+    command = [sys.executable, "-m", "uvicorn", f"services.{name}.app:create_app", "--factory",
+               "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(_pinned(command, 1), env={**os.environ, **env})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not _healthy(base):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{name} did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(base + "/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def _load_demographics(database_url: str) -> tuple[list[str], list[str]]:
+    """10,000 persons and their EHRs through the demographics API, with the app in this process
+    (httpx.ASGITransport: the same routes, validation and store, without the HTTP round trips)."""
+    people = make_patients(PATIENTS, random.Random("gateway-bench"), AS_OF)
+    app = create_demographics(DemographicsSettings(database_url=database_url, migrate_on_startup=True))
+    gate = asyncio.Semaphore(CONCURRENCY)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://demographics" + BASE) as client:
+
+        async def one(person) -> str:
+            async with gate:
+                ehr = await client.post("/ehr", json=builders.ehr_status(person),
+                                        headers={"Prefer": "return=representation"})  # fmt: skip
+                created = await client.post("/demographic/person", json=builders.person(person))
+            if ehr.status_code != 201 or created.status_code != 201:
+                raise RuntimeError(f"demographics: {ehr.status_code} {created.status_code} {created.text[:300]}")
+            return ehr.json()["ehr_id"]["value"]
+
+        ehr_ids = await asyncio.gather(*(one(p) for p in people))
+    app.state.engine.dispose()
+    return [p.personnummer for p in people], ehr_ids
+
+
+async def _load_clinical(urls: dict[str, str], ehr_ids: list[str]) -> None:
+    """3 medication orders for each of 200 patients; 20 orders, 10 notes, 5 referrals for the first."""
+    rng = random.Random(4)
+    gate = asyncio.Semaphore(CONCURRENCY)
+    clients = {name: httpx.AsyncClient(base_url=url + BASE, timeout=60) for name, url in urls.items()}
+
+    async def call(module: str, ehr_id: str, body: dict) -> None:
+        async with gate:
+            response = await clients[module].post(f"/ehr/{ehr_id}/composition", json=body)
+        if response.status_code != 201:
+            raise RuntimeError(f"{module}: {response.status_code} {response.text[:300]}")
+
+    def order(moment: str) -> dict:
+        composition, prototype = builders.medication_order(rng, moment, UNIT, "Anna Lindberg")
+        return builders.add_action(composition, medication.action_for(prototype, medication.ACTIVE, moment))
+
+    def moment(i: int) -> str:
+        return f"{date(2026, 1, 1) + timedelta(days=i % 300)}T10:00:00+00:00"
+
+    everything = ehr_ids[0]
+    writes = [call("medication", e, order(moment(i))) for e in ehr_ids[1 : WITH_ORDERS + 1] for i in range(3)]
+    writes += [call("medication", everything, order(moment(i))) for i in range(20)]
+    writes += [call("journal", everything, builders.journal_note(rng, moment(i), UNIT, "Johan Ek")) for i in range(10)]
+    writes += [call("referrals", everything, builders.referral(rng, moment(i), UNIT, "Johan Ek")[0]) for i in range(5)]
+    try:
+        await asyncio.gather(*writes)
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+
+def _patient_ids(gateway: str, numbers: list[str]) -> list[str]:
+    """The Patient ids of some patients, found through the gateway's identifier search."""
+    with httpx.Client(base_url=gateway, timeout=30) as client:
+        return [client.get("/fhir/Patient", params={"identifier": n}).json()["entry"][0]["resource"]["id"]
+                for n in numbers]  # fmt: skip
+
+
+def run(results: Results, seconds: float = 10.0) -> None:
+    with serve("bench.hello:create_app") as hello:
+        hello_load = wrk(hello, ["/hello"], connections=CONNECTIONS, seconds=seconds)
+    hello_rps = hello_load.requests_per_s
+    results.add(Row("hello-world (baseline)", f"GET at {CONNECTIONS} clients (p50 {hello_load.p50_ms:.1f} ms, "
+                    f"p99 {hello_load.p99_ms:.1f} ms)", hello_rps, "req/s"))  # fmt: skip
+    with ExitStack() as stack, TemporaryDirectory() as folder:
+        env = {f"{m.upper()}_DATABASE_URL": f"sqlite:///{Path(folder) / m}.db" for m in MODULES}
+        env |= {f"{m.upper()}_MIGRATE_ON_STARTUP": "true" for m in MODULES}
+        started = time.perf_counter()
+        numbers, ehr_ids = asyncio.run(_load_demographics(env["DEMOGRAPHICS_DATABASE_URL"]))
+        print(f"  {PATIENTS:,} persons and EHRs in {time.perf_counter() - started:.1f} s", flush=True)
+        urls = {"demographics": stack.enter_context(_module("demographics", env, free_port()))}
+        env |= {f"{m.upper()}_DEMOGRAPHICS_URL": urls["demographics"] for m in MODULES[1:]}
+        urls |= {m: stack.enter_context(_module(m, env, free_port())) for m in MODULES[1:]}
+        asyncio.run(_load_clinical(urls, ehr_ids))
+        loading = time.perf_counter() - started
+        results.add(Row("gateway", f"loading {PATIENTS:,} patients (+{WITH_ORDERS * 3 + 35} compositions)",
+                        loading, "s"))  # fmt: skip
+        gateway_env = {f"GATEWAY_{m.upper()}_URL": url for m, url in urls.items()}
+        gateway = stack.enter_context(serve("gateway.app:create_app", gateway_env))
+        sample = random.Random(7).sample(range(1, PATIENTS), min(500, PATIENTS - 1))
+        sample_numbers = [numbers[i] for i in sample]
+        patient_ids = _patient_ids(gateway, sample_numbers[:300])
+        with_orders = _patient_ids(gateway, numbers[1:WITH_ORDERS + 1])
+        everything = _patient_ids(gateway, numbers[:1])[0]
+        count = len(httpx.get(f"{gateway}/fhir/Patient/{everything}/$everything", timeout=30).json()["entry"])
+        pnr = "http://electronichealth.se/identifier/personnummer"
+        cases = [
+            ("Patient read", [f"/fhir/Patient/{p}" for p in patient_ids], ("throughput", 0.40)),
+            ("Patient search by identifier", [f"/fhir/Patient?identifier={pnr}|{n}" for n in sample_numbers],
+             ("p99", 30.0)),
+            ("MedicationRequest search by patient", [f"/fhir/MedicationRequest?patient={p}" for p in with_orders],
+             None),
+            (f"Patient/$everything ({count} resources)", [f"/fhir/Patient/{everything}/$everything"], ("p99", 150.0)),
+        ]  # fmt: skip
+        # the same reads straight from demographics (core 1, shared with wrk): what the gateway adds to
+        direct = [
+            ("demographics person read (direct, no gateway)", [f"{BASE}/demographic/person/{p}" for p in patient_ids]),
+            ("demographics search by identifier (direct)", [f"{BASE}/demographic/person?identifier={n}"
+                                                            for n in sample_numbers]),
+        ]  # fmt: skip
+        for name, paths in direct:
+            load = wrk(urls["demographics"], paths, connections=CONNECTIONS, seconds=seconds)
+            results.add(Row(name, f"req/s at {CONNECTIONS} clients (p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} "
+                            f"ms, errors {load.errors})", load.requests_per_s, "req/s", "hello-world req/s",
+                            hello_rps, load.requests_per_s / hello_rps))  # fmt: skip
+        for name, paths, target in cases:
+            load = wrk(gateway, paths, connections=CONNECTIONS, seconds=seconds)
+            ratio = load.requests_per_s / hello_rps
+            measure = (f"req/s at {CONNECTIONS} clients (p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, "
+                       f"errors {load.errors})")  # fmt: skip
+            text, met = "", None
+            if target and target[0] == "throughput":
+                text, met = f">= {target[1]:.0%} of hello-world", ratio >= target[1]
+            results.add(Row(name, measure, load.requests_per_s, "req/s", "hello-world req/s", hello_rps, ratio,
+                            text, met))  # fmt: skip
+            if target and target[0] == "p99":
+                results.add(Row(name, "p99 latency", load.p99_ms, "ms", target=f"<= {target[1]:.0f} ms",
+                                met=load.p99_ms <= target[1]))  # fmt: skip
+
+
+if __name__ == "__main__":
+    run(Results())
