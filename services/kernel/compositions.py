@@ -15,9 +15,9 @@ from datetime import UTC, date, datetime, time
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
+from services.kernel import jsontext
+from services.kernel.database import run_blocking
 from services.kernel.ehr_directory import EhrDirectory
 from services.kernel.errors import BadRequest, Deleted, error_responses, json_body
 from services.kernel.http import committer, require_if_match, set_version_headers, wants_representation
@@ -66,7 +66,8 @@ class CompositionService:
         await self.ehrs.require(ehr_id)
         if self.module.check_transition is not None:
             self.module.check_transition(None, composition)
-        return await run_in_threadpool(
+        return await run_blocking(
+            self.store.engine,
             lambda: self.store.create(ehr_id=ehr_id, data=composition, template_id=template_id, committer=who)
         )
 
@@ -76,7 +77,8 @@ class CompositionService:
         composition, template_id = self._checked(body)
         _same_object(object_id, expected)
         await self.ehrs.require(ehr_id)
-        return await run_in_threadpool(
+        return await run_blocking(
+            self.store.engine,
             lambda: self.store.update(
                 expected=expected,
                 ehr_id=ehr_id,
@@ -90,18 +92,21 @@ class CompositionService:
     async def delete(self, ehr_id: str, object_id: str, expected: VersionUid, who: Committer) -> Version:
         _same_object(object_id, expected)
         await self.ehrs.require(ehr_id)
-        return await run_in_threadpool(
+        return await run_blocking(
+            self.store.engine,
             lambda: self.store.delete(
                 expected=expected, ehr_id=ehr_id, committer=who, check=self._transition()
             )
         )
 
-    def read(self, ehr_id: str, uid: str) -> Version:
+    async def read(self, ehr_id: str, uid: str) -> Version:
         """By object id: the latest version (404 `deleted` if that is a deletion); by version uid: that."""
         if is_version_uid(uid):
-            version = self.store.version(VersionUid.parse(uid), ehr_id)
+            version_uid = VersionUid.parse(uid)
+            version = await run_blocking(self.store.engine, lambda: self.store.version(version_uid, ehr_id))
         else:
-            version = self.store.latest(parse_object_id(uid), ehr_id)
+            object_id = parse_object_id(uid)
+            version = await run_blocking(self.store.engine, lambda: self.store.latest(object_id, ehr_id))
         if version.is_deleted:
             raise Deleted(f"Composition {version.uid.object_id} was deleted in version {version.uid}")
         return version
@@ -154,7 +159,7 @@ COMPOSITION_CONTENT = {"content": {"application/json": {"schema": {"type": "obje
 def _version_response(request: Request, version: Version, status: int, representation: bool) -> Response:
     object_path = request.url.path.split("/composition")[0]
     response = (
-        JSONResponse(with_uid(version), status_code=status)
+        Response(jsontext.dumps(with_uid(version)), status_code=status, media_type="application/json")
         if representation
         else Response(status_code=status if status != 200 else 204)
     )
@@ -192,8 +197,8 @@ def composition_router(service: CompositionService) -> APIRouter:
             **error_responses(400, 404),
         },
     )
-    def get_composition(request: Request, ehr_id: str, uid: str) -> Response:
-        version = service.read(ehr_id, uid)
+    async def get_composition(request: Request, ehr_id: str, uid: str) -> Response:
+        version = await service.read(ehr_id, uid)
         return _version_response(request, version, 200, True)
 
     @router.put(

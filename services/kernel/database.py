@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
+from starlette.concurrency import run_in_threadpool
+
+from services.kernel import jsontext
+
+T = TypeVar("T")
 
 _WRITE = "openehr_write"
 # SQLite has one writer at a time. Writers of this process queue on a lock instead of in SQLite's
@@ -18,15 +24,23 @@ _WRITE = "openehr_write"
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
+def _json_from_database(raw: str | bytes | memoryview) -> object:
+    return jsontext.loads(raw.encode() if isinstance(raw, str) else bytes(raw))
+
+
+# Documents in JSON columns: read and written with orjson (see services.kernel.jsontext).
+_JSON = {"json_serializer": lambda value: jsontext.dumps(value).decode(), "json_deserializer": _json_from_database}
+
+
 def create_database_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # No pool_pre_ping: it costs a round trip on every request; a connection the server dropped is
         # noticed on use, and the pool then discards all of its connections at once.
-        return sa.create_engine(url, pool_size=10, max_overflow=20)
+        return sa.create_engine(url, pool_size=10, max_overflow=20, **_JSON)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **_JSON)
     _SQLITE_WRITERS[engine] = threading.Lock()
 
     @sa.event.listens_for(engine, "connect")
@@ -68,3 +82,12 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         connection.begin(),
     ):
         yield connection
+
+
+async def run_blocking(engine: Engine, work: Callable[[], T]) -> T:
+    """Database work from async code. On SQLite it runs right here: a statement is a function call
+    into the library (tens of microseconds, no network) and the thread hop would cost more than the
+    work. On PostgreSQL it goes to the thread pool, so that round trips never block the event loop."""
+    if engine.dialect.name == "sqlite":
+        return work()
+    return await run_in_threadpool(work)
