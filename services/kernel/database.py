@@ -73,6 +73,13 @@ def read_connection(engine: Engine) -> Connection:
     return engine.connect()
 
 
+def single_statement_connection(engine: Engine) -> Connection:
+    """A connection for a write that is one statement, on PostgreSQL: in autocommit mode the statement is
+    its own transaction (all or nothing) without the BEGIN and COMMIT round trips."""
+    assert engine.dialect.name == "postgresql"
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One all-or-nothing write: committed when the block ends, rolled back on any exception."""
