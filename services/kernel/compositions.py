@@ -15,9 +15,9 @@ from datetime import UTC, date, datetime, time
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from services.kernel import jsontext
-from services.kernel.database import run_blocking
 from services.kernel.ehr_directory import EhrDirectory
 from services.kernel.errors import BadRequest, Deleted, error_responses, json_body
 from services.kernel.http import committer, require_if_match, set_version_headers, wants_representation
@@ -66,8 +66,7 @@ class CompositionService:
         await self.ehrs.require(ehr_id)
         if self.module.check_transition is not None:
             self.module.check_transition(None, composition)
-        return await run_blocking(
-            self.store.engine,
+        return await run_in_threadpool(
             lambda: self.store.create(ehr_id=ehr_id, data=composition, template_id=template_id, committer=who)
         )
 
@@ -77,8 +76,7 @@ class CompositionService:
         composition, template_id = self._checked(body)
         _same_object(object_id, expected)
         await self.ehrs.require(ehr_id)
-        return await run_blocking(
-            self.store.engine,
+        return await run_in_threadpool(
             lambda: self.store.update(
                 expected=expected,
                 ehr_id=ehr_id,
@@ -92,8 +90,7 @@ class CompositionService:
     async def delete(self, ehr_id: str, object_id: str, expected: VersionUid, who: Committer) -> Version:
         _same_object(object_id, expected)
         await self.ehrs.require(ehr_id)
-        return await run_blocking(
-            self.store.engine,
+        return await run_in_threadpool(
             lambda: self.store.delete(
                 expected=expected, ehr_id=ehr_id, committer=who, check=self._transition()
             )
@@ -103,10 +100,10 @@ class CompositionService:
         """By object id: the latest version (404 `deleted` if that is a deletion); by version uid: that."""
         if is_version_uid(uid):
             version_uid = VersionUid.parse(uid)
-            version = await run_blocking(self.store.engine, lambda: self.store.version(version_uid, ehr_id))
+            version = await run_in_threadpool(lambda: self.store.version(version_uid, ehr_id))
         else:
             object_id = parse_object_id(uid)
-            version = await run_blocking(self.store.engine, lambda: self.store.latest(object_id, ehr_id))
+            version = await run_in_threadpool(lambda: self.store.latest(object_id, ehr_id))
         if version.is_deleted:
             raise Deleted(f"Composition {version.uid.object_id} was deleted in version {version.uid}")
         return version

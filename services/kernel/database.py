@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
-from starlette.concurrency import run_in_threadpool
 
 from services.kernel import jsontext
-
-T = TypeVar("T")
 
 _WRITE = "openehr_write"
 # SQLite has one writer at a time. Writers of this process queue on a lock instead of in SQLite's
@@ -90,11 +86,3 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     ):
         yield connection
 
-
-async def run_blocking(engine: Engine, work: Callable[[], T]) -> T:
-    """Database work from async code. On SQLite it runs right here: a statement is a function call
-    into the library (tens of microseconds, no network) and the thread hop would cost more than the
-    work. On PostgreSQL it goes to the thread pool, so that round trips never block the event loop."""
-    if engine.dialect.name == "sqlite":
-        return work()
-    return await run_in_threadpool(work)
