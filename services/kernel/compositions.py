@@ -16,8 +16,8 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
+from services.kernel import jsontext
 from services.kernel.ehr_directory import EhrDirectory
 from services.kernel.errors import BadRequest, Deleted, error_responses, json_body
 from services.kernel.http import committer, require_if_match, set_version_headers, wants_representation
@@ -96,12 +96,14 @@ class CompositionService:
             )
         )
 
-    def read(self, ehr_id: str, uid: str) -> Version:
+    async def read(self, ehr_id: str, uid: str) -> Version:
         """By object id: the latest version (404 `deleted` if that is a deletion); by version uid: that."""
         if is_version_uid(uid):
-            version = self.store.version(VersionUid.parse(uid), ehr_id)
+            version_uid = VersionUid.parse(uid)
+            version = await run_in_threadpool(lambda: self.store.version(version_uid, ehr_id))
         else:
-            version = self.store.latest(parse_object_id(uid), ehr_id)
+            object_id = parse_object_id(uid)
+            version = await run_in_threadpool(lambda: self.store.latest(object_id, ehr_id))
         if version.is_deleted:
             raise Deleted(f"Composition {version.uid.object_id} was deleted in version {version.uid}")
         return version
@@ -154,7 +156,7 @@ COMPOSITION_CONTENT = {"content": {"application/json": {"schema": {"type": "obje
 def _version_response(request: Request, version: Version, status: int, representation: bool) -> Response:
     object_path = request.url.path.split("/composition")[0]
     response = (
-        JSONResponse(with_uid(version), status_code=status)
+        Response(jsontext.dumps(with_uid(version)), status_code=status, media_type="application/json")
         if representation
         else Response(status_code=status if status != 200 else 204)
     )
@@ -192,8 +194,8 @@ def composition_router(service: CompositionService) -> APIRouter:
             **error_responses(400, 404),
         },
     )
-    def get_composition(request: Request, ehr_id: str, uid: str) -> Response:
-        version = service.read(ehr_id, uid)
+    async def get_composition(request: Request, ehr_id: str, uid: str) -> Response:
+        version = await service.read(ehr_id, uid)
         return _version_response(request, version, 200, True)
 
     @router.put(

@@ -11,6 +11,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from services.kernel import jsontext
+
 _WRITE = "openehr_write"
 # SQLite has one writer at a time. Writers of this process queue on a lock instead of in SQLite's
 # busy handler, which sleeps with back-off (up to 100 ms a try) and turned 16 concurrent commits into
@@ -18,15 +20,23 @@ _WRITE = "openehr_write"
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
+def _json_from_database(raw: str | bytes | memoryview) -> object:
+    return jsontext.loads(raw.encode() if isinstance(raw, str) else bytes(raw))
+
+
+# Documents in JSON columns: read and written with orjson (see services.kernel.jsontext).
+_JSON = {"json_serializer": lambda value: jsontext.dumps(value).decode(), "json_deserializer": _json_from_database}
+
+
 def create_database_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # No pool_pre_ping: it costs a round trip on every request; a connection the server dropped is
         # noticed on use, and the pool then discards all of its connections at once.
-        return sa.create_engine(url, pool_size=10, max_overflow=20)
+        return sa.create_engine(url, pool_size=10, max_overflow=20, **_JSON)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **_JSON)
     _SQLITE_WRITERS[engine] = threading.Lock()
 
     @sa.event.listens_for(engine, "connect")
@@ -59,6 +69,13 @@ def read_connection(engine: Engine) -> Connection:
     return engine.connect()
 
 
+def single_statement_connection(engine: Engine) -> Connection:
+    """A connection for a write that is one statement, on PostgreSQL: in autocommit mode the statement is
+    its own transaction (all or nothing) without the BEGIN and COMMIT round trips."""
+    assert engine.dialect.name == "postgresql"
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One all-or-nothing write: committed when the block ends, rolled back on any exception."""
@@ -68,3 +85,4 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         connection.begin(),
     ):
         yield connection
+

@@ -6,7 +6,6 @@ Routes never build error responses themselves; they raise one of these and
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
@@ -14,6 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+
+from services.kernel import jsontext
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,8 @@ async def json_body(request: Request) -> object:
         # The client left mid-upload: nothing was read, nothing is stored, nobody gets the answer.
         raise BadRequest("The client disconnected before the body was complete", "incomplete_body") from None
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return jsontext.loads(raw)
+    except ValueError as error:  # also UnicodeDecodeError and json.JSONDecodeError
         raise BadRequest(f"The body is not valid JSON: {error}", "malformed_json") from error
 
 

@@ -1,0 +1,45 @@
+"""JSON text in and out of the hot paths (request bodies, stored documents, responses), via orjson.
+
+orjson parses about twice and writes over ten times as fast as the standard library. Where the two
+would differ, the standard library decides: numbers of 20 digits or more (orjson reads integers beyond
+64 bits as floats) and lone surrogates. NaN and Infinity are not JSON (RFC 8259), and PostgreSQL's json
+type refuses them: they are refused as malformed, like any other text that is not JSON.
+"""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_TWENTY_DIGITS = b"0" * 20
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(text: bytes) -> object:
+    """Parse JSON; raises `ValueError` (json.JSONDecodeError or UnicodeDecodeError) when it is not JSON."""
+    if text.translate(_DIGITS_AS_ZERO).find(_TWENTY_DIGITS) < 0:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass  # the standard library's message, and its verdict on lone surrogates
+    return json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
+
+
+def dumps(value: object) -> bytes:
+    """Compact UTF-8 JSON, keys in the order given."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # integers beyond 64 bits; lone surrogates (escaped, as the standard library does)
+        return json.dumps(value, separators=(",", ":")).encode("ascii")
