@@ -1,0 +1,147 @@
+"""Runs the kit's three steps against one module and collects a `Report`.
+
+Steps 1 and 2 call the project's reusable checks (the Pact verification and the OpenAPI checks) when
+they are installed; a step that truly cannot run is one SKIP case saying why. Step 3 is
+`archetypes_step`. Tests give httpx transports (the app in-process); the command line gives URLs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from contracts.kit.archetypes_step import ArchetypeConformance
+from contracts.kit.report import FAIL, PASS, SKIP, STEPS, Report
+
+MODULES = ("demographics", "journal", "medication", "referrals")
+
+
+@dataclass
+class KitConfig:
+    module: str
+    base_url: str
+    demographics_url: str | None = None
+    base_path: str = "/rest/openehr/v1"
+    steps: tuple[str, ...] = STEPS
+    allow_skip: bool = False
+    max_examples: int = 20
+    seed: int | None = 0
+    timeout_seconds: float = 30.0
+    # In-process runs (tests): transports instead of network; steps needing a real URL are skipped then.
+    transport: httpx.AsyncBaseTransport | None = None
+    demographics_transport: httpx.AsyncBaseTransport | None = None
+    extra_headers: dict[str, str] = field(default_factory=lambda: {"X-Committer-Name": "conformance kit"})
+
+
+def _optional(module: str, name: str) -> Callable | None:
+    """A function of another part of the project, or None when it is not there (yet)."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def run_pacts(config: KitConfig, report: Report) -> None:
+    verify = _optional("contracts.pact.kit", "verify_module")
+    if verify is None:
+        report.add("pacts", "pact verification", SKIP,
+                   "the Pact verification is not installed in this copy of the kit (contracts.pact.kit."
+                   "verify_module missing), so no pact was verified")
+        return
+    if config.transport is not None:
+        report.add("pacts", "pact verification", SKIP, "needs a real base URL (this run is in-process)")
+        return
+    _call_external("pacts", report, lambda: verify(config.module, config.base_url,
+                                                   demographics_url=config.demographics_url))
+
+
+def run_openapi(config: KitConfig, report: Report) -> None:
+    check_api = _optional("contracts.openapi.kit", "check_api")
+    if check_api is None:
+        report.add("openapi", "OpenAPI checks", SKIP,
+                   "the OpenAPI checks are not installed in this copy of the kit (contracts.openapi.kit."
+                   "check_api missing), so the API was not checked against its OpenAPI")
+        return
+    if config.transport is not None:
+        report.add("openapi", "OpenAPI checks", SKIP, "needs a real base URL (this run is in-process)")
+        return
+    _call_external("openapi", report, lambda: check_api(config.module, config.base_url,
+                                                        max_examples=config.max_examples, seed=config.seed))
+
+
+def _call_external(step: str, report: Report, call: Callable) -> None:
+    """Run another part's check and turn its result into cases: a list of (name, ok, message) or
+    objects with name/passed/message attributes, a bool, or an exception (a failure)."""
+    started = time.monotonic()
+    try:
+        result = call()
+    except AssertionError as failure:
+        report.add(step, step, FAIL, str(failure) or "assertion failed", time.monotonic() - started)
+        return
+    except Exception as error:  # noqa: BLE001 - a crash of a step is a failure of that step, reported
+        report.add(step, step, FAIL, f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=3)}",
+                   time.monotonic() - started)
+        return
+    seconds = time.monotonic() - started
+    if result is None or result is True:
+        report.add(step, step, PASS, "", seconds)
+        return
+    if result is False:
+        report.add(step, step, FAIL, "the check reported a failure", seconds)
+        return
+    for item in result:
+        if isinstance(item, tuple):
+            name, ok, message = (*item, "")[:3]
+        else:
+            name = getattr(item, "name", str(item))
+            ok = getattr(item, "passed", getattr(item, "ok", None))
+            message = getattr(item, "message", "")
+            status = getattr(item, "status", None)
+            if ok is None and status is not None:
+                ok = {"pass": True, "passed": True, "fail": False, "failed": False}.get(str(status).lower())
+                if ok is None:
+                    report.add(step, name, SKIP, message)
+                    continue
+        report.add(step, name, PASS if ok else FAIL, message, 0.0)
+
+
+async def run_archetypes(config: KitConfig, report: Report) -> None:
+    headers = dict(config.extra_headers)
+    timeout = httpx.Timeout(config.timeout_seconds)
+    async with httpx.AsyncClient(base_url=config.base_url, transport=config.transport, headers=headers,
+                                 timeout=timeout) as client:
+        demographics = None
+        if config.module == "demographics":
+            demographics = client
+        elif config.demographics_url or config.demographics_transport:
+            demographics = httpx.AsyncClient(base_url=config.demographics_url or "http://demographics.kit",
+                                             transport=config.demographics_transport, headers=headers,
+                                             timeout=timeout)
+        try:
+            # Fresh random test personnummer every run (not the seed): a rerun must not collide.
+            await ArchetypeConformance(report, config.module, client, demographics, config.base_path).run()
+        finally:
+            if demographics is not None and demographics is not client:
+                await demographics.aclose()
+
+
+def run_kit(config: KitConfig) -> Report:
+    if config.module not in MODULES:
+        raise ValueError(f"unknown module {config.module!r}; one of {', '.join(MODULES)}")
+    report = Report(config.module, config.base_url, allow_skip=config.allow_skip)
+    for step in STEPS:
+        if step not in config.steps:
+            report.add(step, step, SKIP, "not selected (--steps)")
+        elif step == "pacts":
+            run_pacts(config, report)
+        elif step == "openapi":
+            run_openapi(config, report)
+        else:
+            asyncio.run(run_archetypes(config, report))
+    return report
