@@ -1,0 +1,12 @@
+"""Consumer-driven contracts (Pact V4): verification API, public-API provider states, processes.
+
+For the conformance kit:
+
+    from contracts.pact import verify, public_api_states
+    result = verify("medication", url, state_handler=public_api_states("medication", url, demographics_url))
+"""
+
+from contracts.pact.states import StateError, StateHandler, public_api_states
+from contracts.pact.verify import PACT_DIR, VerificationResult, pacts_for, verify
+
+__all__ = ["PACT_DIR", "StateError", "StateHandler", "VerificationResult", "pacts_for", "public_api_states", "verify"]
