@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench schemas clean
+.PHONY: install run test lint bench schemas openapi clean
 
 # Installs what is missing: the virtual environment is rebuilt only when pyproject.toml changes.
 install: $(STAMP)
@@ -31,6 +31,10 @@ bench: install
 # Regenerates the committed JSON Schemas from the committed OPTs (a test fails when they drift).
 schemas: install
 	$(BIN)/python -m archetypes build-schemas
+
+# Regenerates the committed OpenAPI documents from the apps (a test fails when they drift).
+openapi: install
+	$(BIN)/python -m contracts.openapi write
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
