@@ -61,7 +61,7 @@ def expected_errors(template_id: str) -> dict[str, dict]:
     return json.loads((EXAMPLES / template_id / "expected.json").read_text(encoding="utf-8"))
 
 
-def test_personnummer(rng: random.Random, samordningsnummer: bool = False) -> str:
+def random_personnummer(rng: random.Random, samordningsnummer: bool = False) -> str:
     """A valid twelve-digit number for a random date in 1930-1999 (day + 60 for a samordningsnummer)."""
     year, month, day = rng.randint(1930, 1999), rng.randint(1, 12), rng.randint(1, 28)
     day += 60 if samordningsnummer else 0
@@ -266,7 +266,7 @@ class ArchetypeConformance:
             if self.demographics is None:
                 raise CaseFailed("a clinical module needs an EHR: give --demographics-url (the demographics "
                                  "module the clinical module asks about EHRs)")
-            number = test_personnummer(self.rng)
+            number = random_personnummer(self.rng)
             response = await self.demographics.post(self.url("/ehr"), json=ehr_status(number))
             if response.status_code == 409:
                 response = await self.demographics.get(self.url("/ehr"), params={"subject_id": number})
@@ -282,7 +282,7 @@ class ArchetypeConformance:
         return holder.get("ehr_id")
 
     async def ehr_cases(self) -> None:
-        number = test_personnummer(self.rng)
+        number = random_personnummer(self.rng)
         state: dict[str, str] = {}
 
         async def create() -> str:
