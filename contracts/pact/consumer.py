@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -136,20 +135,6 @@ def write_pacts(out_dir: Path) -> list[Path]:
             target.write_text(json.dumps(pact, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             written.append(target)
     return written
-
-
-def main() -> int:
-    import sys
-
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "pacts"
-    fresh = Path(tempfile.mkdtemp())
-    try:
-        for path in write_pacts(fresh):
-            shutil.copy(path, out / path.name)
-            print(f"wrote {out / path.name} ({len(json.loads(path.read_text())['interactions'])} interactions)")
-    finally:
-        shutil.rmtree(fresh)
-    return 0
 
 
 def client(base: str) -> httpx.AsyncClient:

@@ -208,7 +208,9 @@ def interactions(module: str) -> list[Interaction]:  # noqa: C901 (one builder p
 
     return [
         Interaction(f"a read of a {words}", state, read, drive_read),
-        Interaction(f"a read of an unknown {words}", f"an EHR exists for {PERSONNUMMER}", read_unknown, drive_read_unknown),
+        Interaction(
+            f"a read of an unknown {words}", f"an EHR exists for {PERSONNUMMER}", read_unknown, drive_read_unknown
+        ),
         Interaction(f"the revision history of a {words}", state, history, drive_history),
         Interaction(f"the first version of a {words}", state, version, drive_version),
         Interaction(f"a search for the {words}s of an EHR", state, query, drive_query),

@@ -136,7 +136,7 @@ class DemographicsStates:
         return response.status_code == 200
 
     def __call__(self, state: str, params: dict) -> dict[str, str]:
-        if state.startswith("no EHR exists with id"):
+        if state.startswith(("no EHR exists with id", "no person exists with id")):
             return {}
         number = _number(state, params)
         if state.startswith("a person exists"):

@@ -1,123 +1,57 @@
-"""Deliberately broken variants of our modules, to prove the conformance kit catches real faults.
+"""Deliberately broken providers (uvicorn factories) that the pact verification must catch.
 
-Each fault is a small ASGI wrapper around the real app (or the real app with its validator
-replaced), so the rest of the module behaves exactly as the real one. `uvicorn
-tests.contract.broken_modules:<factory> --factory` serves one as a real process (settings from the
-environment, as for the real modules).
+- demographics whose EHR answer says `ehrId` instead of `ehr_id` (a field the gateway and the
+  clinical modules read);
+- medication that answers a composition without its `ETag` (the gateway's version uid).
 """
 
 from __future__ import annotations
 
 import json
+import re
 
-from services.medication.app import create_app as create_medication_app
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 
+from services.demographics.app import create_app as demographics_app
+from services.medication.app import create_app as medication_app
 
-class CreatedAsOk:
-    """Answers 200 where the app answers 201 (a create)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        async def sending(message):
-            if message["type"] == "http.response.start" and message["status"] == 201:
-                message = {**message, "status": 200}
-            await send(message)
-
-        await self.app(scope, receive, sending)
+_EHR_PATH = re.compile(r"^/rest/openehr/v1/ehr/[^/]+$")
+_COMPOSITION_PATH = re.compile(r"^/rest/openehr/v1/ehr/[^/]+/composition/[^/]+$")
 
 
-class IgnoresIfMatch:
-    """Never checks If-Match: replaces whatever the client sent by the current version's ETag, the
-    way a server that does not implement optimistic locking behaves."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["method"] in ("PUT", "DELETE"):
-            current = await self._current_etag(scope)
-            headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"if-match"]
-            if current:
-                headers.append((b"if-match", current))
-            scope = {**scope, "headers": headers}
-        await self.app(scope, receive, send)
-
-    async def _current_etag(self, scope) -> bytes | None:
-        """Ask the app itself (a GET of the same URL) for the latest version's ETag."""
-        captured: dict = {}
-
-        async def receive():
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message):
-            if message["type"] == "http.response.start":
-                captured.update(dict(message["headers"]))
-
-        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in (b"if-match", b"content-length")]
-        path = scope["path"].split("::")[0]  # a version uid in the URL: ask for the latest
-        await self.app({**scope, "method": "GET", "headers": headers, "path": path,
-                        "raw_path": path.encode()}, receive, send)
-        return captured.get(b"etag")
+async def _body(response) -> bytes:
+    return b"".join([chunk async for chunk in response.body_iterator])
 
 
-class RenamesKey:
-    """Renames a JSON key (at any depth) in every JSON response, e.g. `ehr_id` -> `ehrId`."""
-
-    def __init__(self, app, old: str, new: str):
-        self.app, self.old, self.new = app, old, new
-
-    def _rename(self, node):
-        if isinstance(node, dict):
-            return {(self.new if k == self.old else k): self._rename(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self._rename(v) for v in node]
-        return node
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start: dict = {}
-        body = bytearray()
-
-        async def sending(message):
-            if message["type"] == "http.response.start":
-                start.update(message)
-                return
-            body.extend(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            headers = dict(start["headers"])
-            content = bytes(body)
-            if b"json" in headers.get(b"content-type", b"") and content:
-                content = json.dumps(self._rename(json.loads(content)), ensure_ascii=False).encode()
-            headers[b"content-length"] = str(len(content)).encode()
-            await send({**start, "headers": list(headers.items())})
-            await send({"type": "http.response.body", "body": content})
-
-        await self.app(scope, receive, sending)
+def _copy(response, body: bytes, drop: tuple[str, ...] = ()) -> Response:
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", *drop)}
+    return Response(body, status_code=response.status_code, headers=headers)
 
 
-def accept_everything(composition: dict, template_id: str) -> list:
-    """A validator that finds no issue: template validation switched off."""
-    return []
+def renamed_ehr_id() -> FastAPI:
+    app = demographics_app()
+
+    @app.middleware("http")
+    async def rename(request: Request, call_next):
+        response = await call_next(request)
+        if request.method != "GET" or not _EHR_PATH.match(request.url.path) or response.status_code != 200:
+            return response
+        body = json.loads(await _body(response))
+        body["ehrId"] = body.pop("ehr_id")
+        return _copy(response, json.dumps(body).encode())
+
+    return app
 
 
-# -- uvicorn factories (settings from the MEDICATION_* environment) ------------------------------
+def no_etag() -> FastAPI:
+    app = medication_app()
 
-def medication_without_validation():
-    return create_medication_app(validator=accept_everything)
+    @app.middleware("http")
+    async def drop(request: Request, call_next):
+        response = await call_next(request)
+        if request.method != "GET" or not _COMPOSITION_PATH.match(request.url.path):
+            return response
+        return _copy(response, await _body(response), drop=("etag",))
 
-
-def medication_created_as_ok():
-    return CreatedAsOk(create_medication_app())
-
-
-def medication_ignoring_if_match():
-    return IgnoresIfMatch(create_medication_app())
-
-
-def medication_renaming_ehr_id():
-    return RenamesKey(create_medication_app(), "ehr_id", "ehrId")
+    return app

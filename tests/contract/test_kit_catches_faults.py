@@ -1,14 +1,14 @@
 """The conformance kit passes our modules and fails deliberately broken variants, naming the fault.
 
 In-process (httpx.ASGITransport) for speed; test_kit_cli.py runs the command line against real
-processes. Each variant is the real module with one fault (tests/contract/broken_modules.py).
+processes. Each variant is the real module with one fault (tests/contract/kit_broken_modules.py).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.contract.broken_modules import CreatedAsOk, IgnoresIfMatch, RenamesKey, accept_everything
+from tests.contract.kit_broken_modules import CreatedAsOk, IgnoresIfMatch, RenamesKey, accept_everything
 from tests.contract.kit_support import failures, run_in_process
 
 

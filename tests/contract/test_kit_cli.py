@@ -52,7 +52,7 @@ def test_our_medication_module_conforms(demographics, tmp_path):
 
 
 def test_a_module_answering_200_on_create_does_not_conform(demographics, tmp_path):
-    with medication("tests.contract.broken_modules:medication_created_as_ok", tmp_path, demographics) as url:
+    with medication("tests.contract.kit_broken_modules:medication_created_as_ok", tmp_path, demographics) as url:
         result = kit("--module", "medication", "--base-url", url, "--demographics-url", demographics,
                      "--steps", "archetypes", "--allow-skip", "--report", str(tmp_path / "report"))
     assert result.returncode == 1
