@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench schemas openapi clean
+.PHONY: install run test lint bench schemas openapi conformance clean
 
 # Installs what is missing: the virtual environment is rebuilt only when pyproject.toml changes.
 install: $(STAMP)
@@ -35,6 +35,13 @@ schemas: install
 # Regenerates the committed OpenAPI documents from the apps (a test fails when they drift).
 openapi: install
 	$(BIN)/python -m contracts.openapi write
+
+# The vendor conformance kit against a running module: make conformance MODULE=medication
+# BASE_URL=http://127.0.0.1:8083 DEMOGRAPHICS_URL=http://127.0.0.1:8081 [REPORT=dir] [KIT_ARGS=--allow-skip]
+conformance: install
+	@test -n "$(MODULE)" -a -n "$(BASE_URL)" || (echo "usage: make conformance MODULE=... BASE_URL=... [DEMOGRAPHICS_URL=...] [REPORT=dir]" && exit 2)
+	$(BIN)/python -m contracts.kit --module $(MODULE) --base-url $(BASE_URL) \
+		$(if $(DEMOGRAPHICS_URL),--demographics-url $(DEMOGRAPHICS_URL),) $(if $(REPORT),--report $(REPORT),) $(KIT_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -8,7 +8,11 @@ they are installed; a step that truly cannot run is one SKIP case saying why. St
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import json
+import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,18 +78,48 @@ def run_pacts(config: KitConfig, report: Report) -> None:
     base = config.base_url.rstrip("/")
     for path in files:
         started = time.monotonic()
-        name = f"pact {path.stem}"
+        pact = json.loads(path.read_text(encoding="utf-8"))
+        consumer = pact["consumer"]["name"]
         try:
             handler = states(config.module, base, config.demographics_url)
-            result = verify(config.module, base, state_handler=handler, pacts=[path])
+            with _stdout_to_devnull():  # the verifier prints its own log; the report says what matters
+                result = verify(config.module, base, state_handler=handler, pacts=[path])
         except Exception as error:  # noqa: BLE001 - a crash of the verifier is this pact's failure, reported
-            report.add(step, name, FAIL, f"{type(error).__name__}: {error}", time.monotonic() - started)
-            continue
-        if result.passed:
-            report.add(step, name, PASS, "", time.monotonic() - started)
-        else:
-            report.add(step, name, FAIL, "; ".join(result.failures) or "verification failed",
+            report.add(step, f"pact {path.stem}", FAIL, f"{type(error).__name__}: {error}",
                        time.monotonic() - started)
+            continue
+        each = (time.monotonic() - started) / max(len(pact.get("interactions", [])), 1)
+        descriptions = [i.get("description", "?") for i in pact.get("interactions", [])]
+        owner: dict[str, list[str]] = {d: [] for d in descriptions}
+        unexplained = []
+        for failure in result.failures:  # each to the interaction it names (the longest name that fits)
+            named = [d for d in descriptions if d in failure]
+            if named:
+                owner[max(named, key=len)].append(failure)
+            else:
+                unexplained.append(failure)
+        for description in descriptions:
+            mine = owner[description]
+            report.add(step, f"{consumer} -> {config.module}: {description}", FAIL if mine else PASS,
+                       "; ".join(mine), each)
+        if unexplained or (not result.passed and not result.failures):
+            report.add(step, f"{consumer} -> {config.module}: pact {path.name}", FAIL,
+                       "; ".join(unexplained) or "verification failed", 0.0)
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull():
+    """Silence file descriptor 1 (the Rust verifier writes to it directly, not through sys.stdout)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def run_openapi(config: KitConfig, report: Report) -> None:

@@ -64,3 +64,13 @@ def test_a_module_answering_200_on_create_does_not_conform(demographics, tmp_pat
 def test_a_clinical_module_needs_demographics():
     result = kit("--module", "journal", "--base-url", "http://127.0.0.1:9")
     assert result.returncode == 2 and "--demographics-url is needed" in result.stderr
+
+
+def test_a_module_renaming_a_field_the_gateway_reads_fails_its_pact_and_the_query_check(demographics, tmp_path):
+    with medication("tests.contract.kit_broken_modules:medication_renaming_ehr_id", tmp_path, demographics) as url:
+        result = kit("--module", "medication", "--base-url", url, "--demographics-url", demographics,
+                     "--steps", "pacts,archetypes", "--allow-skip")
+    assert result.returncode == 1
+    assert "FAIL  gateway -> medication: a search for the medication orders of an EHR" in result.stdout
+    assert "missing the following keys: ehr_id" in result.stdout
+    assert "lacks field(s) ehr_id that the gateway reads" in result.stdout
