@@ -13,16 +13,38 @@ import json
 from services.medication.app import create_app as create_medication_app
 
 
-class CreatedAsOk:
-    """Answers 200 where the app answers 201 (a create)."""
+class RewritesStatus:
+    """Answers `new` where the app answers `old`."""
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, app, old: int, new: int):
+        self.app, self.old, self.new = app, old, new
 
     async def __call__(self, scope, receive, send):
         async def sending(message):
-            if message["type"] == "http.response.start" and message["status"] == 201:
-                message = {**message, "status": 200}
+            if message["type"] == "http.response.start" and message["status"] == self.old:
+                message = {**message, "status": self.new}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+class CreatedAsOk(RewritesStatus):
+    """Answers 200 where the app answers 201 (a create)."""
+
+    def __init__(self, app):
+        super().__init__(app, 201, 200)
+
+
+class DropsHeader:
+    """Removes one response header (e.g. ETag)."""
+
+    def __init__(self, app, header: str):
+        self.app, self.header = app, header.lower().encode()
+
+    async def __call__(self, scope, receive, send):
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [(k, v) for k, v in message["headers"] if k.lower() != self.header]}
             await send(message)
 
         await self.app(scope, receive, sending)

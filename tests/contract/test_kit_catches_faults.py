@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.contract.kit_broken_modules import CreatedAsOk, IgnoresIfMatch, RenamesKey, accept_everything
+from tests.contract.kit_broken_modules import (
+    CreatedAsOk,
+    DropsHeader,
+    IgnoresIfMatch,
+    RenamesKey,
+    RewritesStatus,
+    accept_everything,
+)
 from tests.contract.kit_support import failures, run_in_process
 
 
@@ -74,3 +81,22 @@ def test_renaming_a_field_of_the_composition_fails_the_read_back(tmp_path):
     report = run_in_process("medication", tmp_path, wrap=lambda app: RenamesKey(app, "archetype_node_id", "node_id"))
     found = failures(report)
     assert any("reads back different from what was sent" in f and "archetype_node_id" in f for f in found), found
+
+
+# Faults the kit was not written against: it checks behaviour, so they fail too.
+
+def test_400_instead_of_422_for_a_template_violation_fails(tmp_path):
+    report = run_in_process("referrals", tmp_path, wrap=lambda app: RewritesStatus(app, 422, 400))
+    found = [f for f in failures(report) if "invalid/" in f]
+    assert len(found) == 9 and all("answered 400, expected 422" in f for f in found), found
+
+
+def test_a_module_without_etags_fails(tmp_path):
+    report = run_in_process("journal", tmp_path, wrap=lambda app: DropsHeader(app, "ETag"))
+    found = failures(report)
+    assert found and any("no ETag header" in f for f in found), found
+
+
+def test_a_module_that_does_not_delete_fails(tmp_path):
+    report = run_in_process("medication", tmp_path, wrap=lambda app: RewritesStatus(app, 404, 200))
+    assert any("GET after DELETE answered 200, expected 404" in f for f in failures(report)), failures(report)
