@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench schemas clean
+.PHONY: install run test lint bench schemas contracts can-i-deploy clean
 
 # Installs what is missing: the virtual environment is rebuilt only when pyproject.toml changes.
 install: $(STAMP)
@@ -31,6 +31,17 @@ bench: install
 # Regenerates the committed JSON Schemas from the committed OPTs (a test fails when they drift).
 schemas: install
 	$(BIN)/python -m archetypes build-schemas
+
+# Consumer tests (rewrite contracts/pacts/), provider verification of every module as a real process
+# (results appended to contracts/verifications/), then the matrix. Commit both folders.
+contracts: install
+	$(BIN)/python -m contracts.pact consumers
+	$(BIN)/python -m contracts.pact verify
+	$(BIN)/python -m contracts.pact matrix
+
+# `make can-i-deploy MODULE=medication VERSION=0.1.0+abc123` (VERSION defaults to this checkout's).
+can-i-deploy: install
+	$(BIN)/python -m contracts.can_i_deploy --module $(MODULE) $(if $(VERSION),--version $(VERSION),)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
