@@ -69,6 +69,27 @@ def if_match_from_state(example: str) -> GenericMatcher:
     return from_state(f'"{example}"', '"${version_uid}"')
 
 
+def reply(interaction, status: int, body=None, headers: dict | None = None) -> None:
+    """The response part of an interaction: status, headers (matchers allowed), JSON body."""
+    interaction.will_respond_with(status)
+    for name, value in (headers or {}).items():
+        interaction.with_header(name, value, "Response")
+    if body is not None:
+        interaction.with_body(body, content_type="application/json", part="Response")
+
+
+async def expect_status(status: int, call: Awaitable) -> None:
+    """The gateway code must fail with this FHIR status (a module's error translated)."""
+    from gateway.fhir.errors import FhirError
+
+    try:
+        await call
+    except FhirError as exc:
+        assert exc.status == status, f"FHIR status {exc.status}, expected {status}"
+    else:
+        raise AssertionError(f"expected a {status}, the call succeeded")
+
+
 Drive = Callable[[str], Awaitable[None]]
 
 

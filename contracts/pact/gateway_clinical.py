@@ -18,7 +18,9 @@ from contracts.pact.consumer import (
     Interaction,
     datetime_value,
     etag,
+    expect_status,
     if_match_from_state,
+    reply,
     state_path,
     uuid,
     version_uid,
@@ -26,7 +28,6 @@ from contracts.pact.consumer import (
 )
 from contracts.pact.states import CLINICAL_EXAMPLES, example
 from gateway.clinical import Compositions
-from gateway.fhir.errors import FhirError
 from gateway.journal.mapping import composition_to_fhir as journal_to_fhir
 from gateway.medication.mapping import composition_to_medication_request
 from gateway.modules import ModuleClient
@@ -89,13 +90,8 @@ def interactions(module: str) -> list[Interaction]:  # noqa: C901 (one builder p
             resource = mapper(composition, str(version), EHR_ID, "patient", None)
             assert resource.get("resourceType"), f"{mapper.__name__} mapped nothing"
 
-    def respond(i, status: int, body=None, with_headers=True):
-        i.will_respond_with(status)
-        if with_headers:
-            for name, value in headers.items():
-                i.with_header(name, value, "Response")
-        if body is not None:
-            i.with_body(body, content_type="application/json", part="Response")
+    def respond(i, status, body=None, with_headers=True):
+        reply(i, status, body, headers if with_headers else {})
 
     # -- reads --
     def read(i):
@@ -112,12 +108,7 @@ def interactions(module: str) -> list[Interaction]:  # noqa: C901 (one builder p
         respond(i, 404, {"message": match.str("not found"), "code": match.str("not_found")}, with_headers=False)
 
     async def drive_read_unknown(base):
-        try:
-            await _compositions(module, base).get(EHR_ID, UNKNOWN_OBJECT, "read")
-        except FhirError as exc:
-            assert exc.status == 404, exc.status
-        else:
-            raise AssertionError("an unknown composition was found")
+        await expect_status(404, _compositions(module, base).get(EHR_ID, UNKNOWN_OBJECT, "read"))
 
     def history(i):
         i.with_request("GET", state_path(f"{versioned}/revision_history", f"{versioned_expr}/revision_history"))

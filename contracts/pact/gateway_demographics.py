@@ -18,7 +18,9 @@ from contracts.pact.consumer import (
     Interaction,
     datetime_value,
     etag,
+    expect_status,
     if_match_from_state,
+    reply,
     state_path,
     uuid,
     version_uid,
@@ -26,7 +28,6 @@ from contracts.pact.consumer import (
 )
 from contracts.pact.gateway_clinical import HTTP_DATE_RE, UNKNOWN_OBJECT
 from contracts.pact.states import ehr_status, person_document
-from gateway.fhir.errors import FhirError
 from gateway.fhir.search import SearchRequest
 from gateway.modules import ModuleClient
 from gateway.patient.mapping import patient_to_person, person_to_patient
@@ -69,12 +70,7 @@ def interactions() -> list[Interaction]:  # noqa: C901 (one builder per call)
     }
 
     def respond(i, status, body=None, with_headers=True):
-        i.will_respond_with(status)
-        if with_headers:
-            for name, value in headers.items():
-                i.with_header(name, value, "Response")
-        if body is not None:
-            i.with_body(body, content_type="application/json", part="Response")
+        reply(i, status, body, headers if with_headers else {})
 
     def read(i):
         i.with_request("GET", state_path(person_path, person_expr))
@@ -89,12 +85,7 @@ def interactions() -> list[Interaction]:  # noqa: C901 (one builder per call)
         respond(i, 404, {"message": match.str("not found"), "code": match.str("not_found")}, with_headers=False)
 
     async def drive_read_unknown(base):
-        try:
-            await _service(base).read(UNKNOWN_OBJECT)
-        except FhirError as exc:
-            assert exc.status == 404, exc.status
-        else:
-            raise AssertionError("an unknown person was found")
+        await expect_status(404, _service(base).read(UNKNOWN_OBJECT))
 
     audit = {
         "system_id": match.str("demographics.vgr.se"),

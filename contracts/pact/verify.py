@@ -92,10 +92,19 @@ class _StateServer:
         self.server.server_close()
 
 
+def _interaction_name(text: str) -> str:
+    """'Verifying a pact between a and b Given S - D' -> 'D (given S)'."""
+    head, sep, description = text.partition(" - ")
+    if not sep:
+        return text
+    _, given, state = head.partition(" Given ")
+    return f"{description} (given {state})" if given else description
+
+
 def _failures(results: dict, consumer: str) -> list[str]:
     failures = []
     for error in results.get("errors") or []:
-        interaction = error.get("interaction") or "?"
+        interaction = _interaction_name(error.get("interaction") or "?")
         mismatch = error.get("mismatch") or {}
         reasons = []
         for m in mismatch.get("mismatches") or []:
@@ -146,7 +155,7 @@ def verify(
             failures = _failures(results, consumer)
             if not ok and not failures:
                 failures.append(f"{consumer}: verification failed: {verifier.output(strip_ansi=True)[-2000:]}")
-            failures += [f"{consumer}: {e}" for e in states.errors]
+            failures += [f"{consumer}: {e}" for e in dict.fromkeys(states.errors)]
             result.output += verifier.output(strip_ansi=True)
         result.by_consumer[consumer] = ok and not failures
         result.failures += failures
