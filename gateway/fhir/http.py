@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pydantic
 from fastapi import Request
@@ -14,6 +15,7 @@ from lxml import etree
 from gateway.fhir.errors import FhirError, Issue
 
 FHIR_JSON = "application/fhir+json"
+FORM = "application/x-www-form-urlencoded"
 FHIR_XML = "application/fhir+xml"
 
 _FORMATS = {
@@ -129,9 +131,7 @@ def render(
         else:
             content = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         media = FHIR_JSON
-    return Response(
-        content=content, status_code=status, headers=headers, media_type=f"{media}; charset=utf-8"
-    )
+    return Response(content=content, status_code=status, headers=headers, media_type=f"{media}; charset=utf-8")
 
 
 def loc_to_expression(resource_type: str, loc: tuple[Any, ...]) -> str:
@@ -149,6 +149,21 @@ def as_received(resource: dict) -> dict:
     so that what the gateway produced compares equal to what a client sends back."""
     model = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
     return json.loads(model.model_dump_json())
+
+
+async def search_form(request: Request) -> list[tuple[str, str]]:
+    """The parameters of a `POST [type]/_search` body (application/x-www-form-urlencoded, the only form
+    FHIR defines for it), read without Starlette's form parser (which needs python-multipart)."""
+    raw = await request.body()
+    if not raw.strip():
+        return []
+    media = _media_type(request.headers.get("content-type", ""))
+    if media != FORM:
+        raise FhirError(415, f"A _search body must be {FORM}, got {media or 'no Content-Type'!r}")
+    try:
+        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise FhirError(400, "The _search body is not UTF-8", code="structure") from None
 
 
 async def read_resource(request: Request, resource_type: str) -> dict:
@@ -170,9 +185,7 @@ async def read_resource(request: Request, resource_type: str) -> dict:
                 raise FhirError(400, f"The body is not well-formed XML: {exc}", code="structure") from None
             found = etree.QName(root).localname
             if found != resource_type:
-                raise FhirError(
-                    400, f"Expected a {resource_type} resource, got {found}", expression=["resourceType"]
-                )
+                raise FhirError(400, f"Expected a {resource_type} resource, got {found}", expression=["resourceType"])
             model = model_class.model_validate_xml(raw)
         else:
             try:

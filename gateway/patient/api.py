@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from gateway import compartment
 from gateway.fhir import registry as r
 from gateway.fhir.errors import FhirError
-from gateway.fhir.http import prefer, read_resource, render
+from gateway.fhir.http import prefer, read_resource, render, search_form
 from gateway.fhir.responses import (
     check_id,
     fhir_base,
@@ -50,9 +50,7 @@ DEFINITION = r.ResourceDef(
                 "Any part of the name, prefix match, case- and accent-insensitive",
                 definition=SP + "Patient-name",
             ),
-            r.SearchParam(
-                "family", "string", "Family name, prefix match", definition=SP + "individual-family"
-            ),
+            r.SearchParam("family", "string", "Family name, prefix match", definition=SP + "individual-family"),
             r.SearchParam("given", "string", "Given name, prefix match", definition=SP + "individual-given"),
             r.SearchParam(
                 "birthdate",
@@ -60,9 +58,7 @@ DEFINITION = r.ResourceDef(
                 f"Date of birth, prefixes {', '.join(DATE_PREFIXES[:6])}",
                 definition=SP + "individual-birthdate",
             ),
-            r.SearchParam(
-                "gender", "token", "male | female | other | unknown", definition=SP + "individual-gender"
-            ),
+            r.SearchParam("gender", "token", "male | female | other | unknown", definition=SP + "individual-gender"),
         )
     },
 )
@@ -83,8 +79,7 @@ async def search(request: Request) -> Response:
 
 @router.post("/_search")
 async def search_post(request: Request) -> Response:
-    form = await request.form()
-    return await _search(request, [(k, str(v)) for k, v in form.multi_items()])
+    return await _search(request, await search_form(request))
 
 
 async def _search(request: Request, extra: list[tuple[str, str]]) -> Response:
@@ -100,9 +95,7 @@ async def _search(request: Request, extra: list[tuple[str, str]]) -> Response:
                 expression=["birthdate"],
             )
     if query.sort:
-        raise FhirError(
-            400, "Patient search does not support _sort", code="not-supported", expression=["_sort"]
-        )
+        raise FhirError(400, "Patient search does not support _sort", code="not-supported", expression=["_sort"])
     patients, total = await service(request).search(query)
     included, outcome = [], None
     if query.revincludes and patients:
@@ -179,9 +172,7 @@ async def create(request: Request) -> Response:
         criteria = parse_qsl(header.split("?", 1)[-1], keep_blank_values=False)
     created, is_new = await service(request).create(patient, criteria)
     if not is_new:
-        return write_response(
-            request, created, 200, "A Patient matching If-None-Exist exists; nothing created"
-        )
+        return write_response(request, created, 200, "A Patient matching If-None-Exist exists; nothing created")
     return write_response(request, created, 201, f"Created Patient/{created['id']}")
 
 
