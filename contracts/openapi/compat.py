@@ -152,7 +152,8 @@ class _Differ:
         for keyword in ("pattern", "format"):
             before, after = _bound(self.old, old, keyword), _bound(self.new, new, keyword)
             if after is not None and after != before:
-                self.add("request-constraint", f"{label}: {keyword} changed from {before!r} to {after!r}")
+                change = f"added {after!r}" if before is None else f"changed from {before!r} to {after!r}"
+                self.add("request-constraint", f"{label}: {keyword} {change}")
         if new.get("additionalProperties") is False and old.get("additionalProperties") is not False:
             self.add("request-constraint", f"{label}: additional properties are no longer accepted")
         old_required, new_required = set(old.get("required", [])), set(new.get("required", []))

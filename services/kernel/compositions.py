@@ -20,7 +20,16 @@ from fastapi.responses import JSONResponse
 
 from services.kernel.ehr_directory import EhrDirectory
 from services.kernel.errors import BadRequest, Deleted, error_responses, json_body
-from services.kernel.http import committer, require_if_match, set_version_headers, wants_representation
+from services.kernel.http import (
+    EhrId,
+    ObjectId,
+    ObjectOrVersionUid,
+    VersionUidPath,
+    committer,
+    require_if_match,
+    set_version_headers,
+    wants_representation,
+)
 from services.kernel.openehr_json import original_version_json, revision_history_json, with_uid
 from services.kernel.search import SearchIndex, parse_iso_datetime
 from services.kernel.store import SearchPage, SearchQuery, VersionedStore
@@ -41,9 +50,7 @@ class ClinicalModule:
 
 
 class CompositionService:
-    def __init__(
-        self, module: ClinicalModule, store: VersionedStore, validator: Validator, ehrs: EhrDirectory
-    ):
+    def __init__(self, module: ClinicalModule, store: VersionedStore, validator: Validator, ehrs: EhrDirectory):
         self.module = module
         self.store = store
         self.validator = validator
@@ -70,9 +77,7 @@ class CompositionService:
             lambda: self.store.create(ehr_id=ehr_id, data=composition, template_id=template_id, committer=who)
         )
 
-    async def update(
-        self, ehr_id: str, object_id: str, expected: VersionUid, body: object, who: Committer
-    ) -> Version:
+    async def update(self, ehr_id: str, object_id: str, expected: VersionUid, body: object, who: Committer) -> Version:
         composition, template_id = self._checked(body)
         _same_object(object_id, expected)
         await self.ehrs.require(ehr_id)
@@ -91,9 +96,7 @@ class CompositionService:
         _same_object(object_id, expected)
         await self.ehrs.require(ehr_id)
         return await run_in_threadpool(
-            lambda: self.store.delete(
-                expected=expected, ehr_id=ehr_id, committer=who, check=self._transition()
-            )
+            lambda: self.store.delete(expected=expected, ehr_id=ehr_id, committer=who, check=self._transition())
         )
 
     def read(self, ehr_id: str, uid: str) -> Version:
@@ -178,7 +181,7 @@ def composition_router(service: CompositionService) -> APIRouter:
     )
     async def create_composition(
         request: Request,
-        ehr_id: str,
+        ehr_id: EhrId,
         who: Committer = Depends(committer),
         representation: bool = Depends(wants_representation),
     ) -> Response:
@@ -192,7 +195,7 @@ def composition_router(service: CompositionService) -> APIRouter:
             **error_responses(400, 404),
         },
     )
-    def get_composition(request: Request, ehr_id: str, uid: str) -> Response:
+    def get_composition(request: Request, ehr_id: EhrId, uid: ObjectOrVersionUid) -> Response:
         version = service.read(ehr_id, uid)
         return _version_response(request, version, 200, True)
 
@@ -208,8 +211,8 @@ def composition_router(service: CompositionService) -> APIRouter:
     )
     async def update_composition(
         request: Request,
-        ehr_id: str,
-        uid: str,
+        ehr_id: EhrId,
+        uid: ObjectOrVersionUid,
         expected: VersionUid = Depends(require_if_match),
         who: Committer = Depends(committer),
         representation: bool = Depends(wants_representation),
@@ -227,8 +230,8 @@ def composition_router(service: CompositionService) -> APIRouter:
     )
     async def delete_composition(
         request: Request,
-        ehr_id: str,
-        uid: str,
+        ehr_id: EhrId,
+        uid: ObjectOrVersionUid,
         expected: VersionUid = Depends(require_if_match),
         who: Committer = Depends(committer),
     ) -> Response:
@@ -239,7 +242,7 @@ def composition_router(service: CompositionService) -> APIRouter:
         "/ehr/{ehr_id}/versioned_composition/{object_id}/revision_history",
         responses={200: {"description": "REVISION_HISTORY_ITEMs, oldest first"}, **error_responses(400, 404)},
     )
-    def revision_history(ehr_id: str, object_id: str) -> list[dict]:
+    def revision_history(ehr_id: EhrId, object_id: ObjectId) -> list[dict]:
         return revision_history_json(service.history(ehr_id, object_id))
 
     @router.get(
@@ -249,7 +252,7 @@ def composition_router(service: CompositionService) -> APIRouter:
             **error_responses(400, 404),
         },
     )
-    def version_at_time(ehr_id: str, object_id: str, version_at_time: str | None = None) -> dict:
+    def version_at_time(ehr_id: EhrId, object_id: ObjectId, version_at_time: str | None = None) -> dict:
         moment = parse_moment(version_at_time) if version_at_time else None
         return original_version_json(service.at_time(ehr_id, object_id, moment))
 
@@ -257,7 +260,7 @@ def composition_router(service: CompositionService) -> APIRouter:
         "/ehr/{ehr_id}/versioned_composition/{object_id}/version/{version_uid}",
         responses={200: {"description": "That ORIGINAL_VERSION"}, **error_responses(400, 404)},
     )
-    def version_by_uid(ehr_id: str, object_id: str, version_uid: str) -> dict:
+    def version_by_uid(ehr_id: EhrId, object_id: ObjectId, version_uid: VersionUidPath) -> dict:
         return original_version_json(service.version(ehr_id, object_id, version_uid))
 
     return router
@@ -322,10 +325,7 @@ def query_router(service: CompositionService) -> APIRouter:
     @router.get(
         "/query/compositions",
         responses={
-            200: {
-                "description": "{total, offset, limit, items: [{ehr_id, uid, time_committed,"
-                " index, composition}]}"
-            },
+            200: {"description": "{total, offset, limit, items: [{ehr_id, uid, time_committed, index, composition}]}"},
             **error_responses(400),
         },
     )
