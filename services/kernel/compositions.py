@@ -154,6 +154,15 @@ WRITE_ERRORS = error_responses(400, 404, 409, 412, 422, 503)
 COMPOSITION_CONTENT = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
+def composition_media(templates: TemplateRegistry) -> dict:
+    """A COMPOSITION request body, with a valid example of each template that has one."""
+    examples = {t.template_id: {"summary": f"A valid {t.template_id}", "value": t.example()} for t in templates.all()}
+    media: dict = {"schema": {"type": "object"}}
+    if examples := {k: v for k, v in examples.items() if v["value"] is not None}:
+        media["examples"] = examples
+    return media
+
+
 def _version_response(request: Request, version: Version, status: int, representation: bool) -> Response:
     object_path = request.url.path.split("/composition")[0]
     response = (
@@ -168,14 +177,21 @@ def _version_response(request: Request, version: Version, status: int, represent
 def composition_router(service: CompositionService) -> APIRouter:
     """POST/GET/PUT/DELETE composition, revision history, version at time and version by uid."""
     router = APIRouter(tags=["composition"])
-    body = {"requestBody": {"required": True, **COMPOSITION_CONTENT}}
+    body = {
+        "requestBody": {"required": True, "content": {"application/json": composition_media(service.module.templates)}}
+    }
 
     @router.post(
         "/ehr/{ehr_id}/composition",
         status_code=201,
         openapi_extra=body,
+        # Empty by default (Prefer: return=minimal): no media type is promised for the 201.
+        response_class=Response,
         responses={
-            201: {"description": "Created; Location and ETag name the version"},
+            201: {
+                "description": "Created; Location and ETag name the version. The body is empty, or the "
+                "composition with Prefer: return=representation"
+            },
             **error_responses(400, 404, 409, 422, 503),
         },
     )
