@@ -54,7 +54,9 @@ def create_app(
         yield
         await modules.aclose()
 
-    app = FastAPI(title="FHIR R4 gateway", version=VERSION, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app = FastAPI(
+        title="FHIR R4 gateway", version=VERSION, lifespan=lifespan, docs_url="/docs", redoc_url=None
+    )
     app.state.settings = settings
     app.state.modules = modules
     app.state.registry = registry = Registry()
@@ -97,7 +99,8 @@ def _install_operational_routes(app: FastAPI, modules: Modules, settings: Gatewa
     async def ready() -> JSONResponse:
         results = await asyncio.gather(*(client.ready(settings.ready_timeout) for client in modules))
         checks = {
-            client.name: {"ready": ok, "detail": detail} for client, (ok, detail) in zip(modules, results, strict=True)
+            client.name: {"ready": ok, "detail": detail}
+            for client, (ok, detail) in zip(modules, results, strict=True)
         }
         all_ready = all(c["ready"] for name, c in checks.items() if name in settings.ready_modules)
         return JSONResponse(
@@ -128,9 +131,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             message = f"{request.method} is not supported on {request.url.path}"
         else:
             message = str(exc.detail)
-        return await fhir_error(request, FhirError(status, message, code="not-supported" if status == 405 else None))
+        return await fhir_error(
+            request, FhirError(status, message, code="not-supported" if status == 405 else None)
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return await fhir_error(request, FhirError(500, f"Internal error ({type(exc).__name__})", code="exception"))
+        return await fhir_error(
+            request, FhirError(500, f"Internal error ({type(exc).__name__})", code="exception")
+        )

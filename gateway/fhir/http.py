@@ -131,7 +131,9 @@ def render(
         else:
             content = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         media = FHIR_JSON
-    return Response(content=content, status_code=status, headers=headers, media_type=f"{media}; charset=utf-8")
+    return Response(
+        content=content, status_code=status, headers=headers, media_type=f"{media}; charset=utf-8"
+    )
 
 
 def loc_to_expression(resource_type: str, loc: tuple[Any, ...]) -> str:
@@ -161,7 +163,7 @@ async def search_form(request: Request) -> list[tuple[str, str]]:
     if media != FORM:
         raise FhirError(415, f"A _search body must be {FORM}, got {media or 'no Content-Type'!r}")
     try:
-        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError:
         raise FhirError(400, "The _search body is not UTF-8", code="structure") from None
 
@@ -185,7 +187,9 @@ async def read_resource(request: Request, resource_type: str) -> dict:
                 raise FhirError(400, f"The body is not well-formed XML: {exc}", code="structure") from None
             found = etree.QName(root).localname
             if found != resource_type:
-                raise FhirError(400, f"Expected a {resource_type} resource, got {found}", expression=["resourceType"])
+                raise FhirError(
+                    400, f"Expected a {resource_type} resource, got {found}", expression=["resourceType"]
+                )
             model = model_class.model_validate_xml(raw)
         else:
             try:

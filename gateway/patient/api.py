@@ -50,7 +50,9 @@ DEFINITION = r.ResourceDef(
                 "Any part of the name, prefix match, case- and accent-insensitive",
                 definition=SP + "Patient-name",
             ),
-            r.SearchParam("family", "string", "Family name, prefix match", definition=SP + "individual-family"),
+            r.SearchParam(
+                "family", "string", "Family name, prefix match", definition=SP + "individual-family"
+            ),
             r.SearchParam("given", "string", "Given name, prefix match", definition=SP + "individual-given"),
             r.SearchParam(
                 "birthdate",
@@ -58,7 +60,9 @@ DEFINITION = r.ResourceDef(
                 f"Date of birth, prefixes {', '.join(DATE_PREFIXES[:6])}",
                 definition=SP + "individual-birthdate",
             ),
-            r.SearchParam("gender", "token", "male | female | other | unknown", definition=SP + "individual-gender"),
+            r.SearchParam(
+                "gender", "token", "male | female | other | unknown", definition=SP + "individual-gender"
+            ),
         )
     },
 )
@@ -95,7 +99,9 @@ async def _search(request: Request, extra: list[tuple[str, str]]) -> Response:
                 expression=["birthdate"],
             )
     if query.sort:
-        raise FhirError(400, "Patient search does not support _sort", code="not-supported", expression=["_sort"])
+        raise FhirError(
+            400, "Patient search does not support _sort", code="not-supported", expression=["_sort"]
+        )
     patients, total = await service(request).search(query)
     included, outcome = [], None
     if query.revincludes and patients:
@@ -172,7 +178,9 @@ async def create(request: Request) -> Response:
         criteria = parse_qsl(header.split("?", 1)[-1], keep_blank_values=False)
     created, is_new = await service(request).create(patient, criteria)
     if not is_new:
-        return write_response(request, created, 200, "A Patient matching If-None-Exist exists; nothing created")
+        return write_response(
+            request, created, 200, "A Patient matching If-None-Exist exists; nothing created"
+        )
     return write_response(request, created, 201, f"Created Patient/{created['id']}")
 
 

@@ -50,7 +50,9 @@ class ClinicalModule:
 
 
 class CompositionService:
-    def __init__(self, module: ClinicalModule, store: VersionedStore, validator: Validator, ehrs: EhrDirectory):
+    def __init__(
+        self, module: ClinicalModule, store: VersionedStore, validator: Validator, ehrs: EhrDirectory
+    ):
         self.module = module
         self.store = store
         self.validator = validator
@@ -77,7 +79,9 @@ class CompositionService:
             lambda: self.store.create(ehr_id=ehr_id, data=composition, template_id=template_id, committer=who)
         )
 
-    async def update(self, ehr_id: str, object_id: str, expected: VersionUid, body: object, who: Committer) -> Version:
+    async def update(
+        self, ehr_id: str, object_id: str, expected: VersionUid, body: object, who: Committer
+    ) -> Version:
         composition, template_id = self._checked(body)
         _same_object(object_id, expected)
         await self.ehrs.require(ehr_id)
@@ -96,7 +100,9 @@ class CompositionService:
         _same_object(object_id, expected)
         await self.ehrs.require(ehr_id)
         return await run_in_threadpool(
-            lambda: self.store.delete(expected=expected, ehr_id=ehr_id, committer=who, check=self._transition())
+            lambda: self.store.delete(
+                expected=expected, ehr_id=ehr_id, committer=who, check=self._transition()
+            )
         )
 
     def read(self, ehr_id: str, uid: str) -> Version:
@@ -156,11 +162,12 @@ COMPOSITION_CONTENT = {"content": {"application/json": {"schema": {"type": "obje
 
 def composition_media(templates: TemplateRegistry) -> dict:
     """A COMPOSITION request body, with a valid example of each template that has one."""
-    examples = {t.template_id: {"summary": f"A valid {t.template_id}", "value": t.example()} for t in templates.all()}
-    media: dict = {"schema": {"type": "object"}}
-    if examples := {k: v for k, v in examples.items() if v["value"] is not None}:
-        media["examples"] = examples
-    return media
+    examples = {
+        t.template_id: {"summary": f"A valid {t.template_id}", "value": example}
+        for t in templates.all()
+        if (example := t.example()) is not None
+    }
+    return {"schema": {"type": "object"}, **({"examples": examples} if examples else {})}
 
 
 def _version_response(request: Request, version: Version, status: int, representation: bool) -> Response:
@@ -177,9 +184,8 @@ def _version_response(request: Request, version: Version, status: int, represent
 def composition_router(service: CompositionService) -> APIRouter:
     """POST/GET/PUT/DELETE composition, revision history, version at time and version by uid."""
     router = APIRouter(tags=["composition"])
-    body = {
-        "requestBody": {"required": True, "content": {"application/json": composition_media(service.module.templates)}}
-    }
+    media = composition_media(service.module.templates)
+    body = {"requestBody": {"required": True, "content": {"application/json": media}}}
 
     @router.post(
         "/ehr/{ehr_id}/composition",
@@ -341,7 +347,10 @@ def query_router(service: CompositionService) -> APIRouter:
     @router.get(
         "/query/compositions",
         responses={
-            200: {"description": "{total, offset, limit, items: [{ehr_id, uid, time_committed, index, composition}]}"},
+            200: {
+                "description": "{total, offset, limit, items: [{ehr_id, uid, time_committed,"
+                " index, composition}]}"
+            },
             **error_responses(400),
         },
     )

@@ -32,7 +32,10 @@ ObjectOrVersionUid = Annotated[
 ]
 VersionUidPath = Annotated[
     str,
-    Path(description="A version uid {object_id}::{system_id}::{n}", json_schema_extra={"pattern": VERSION_UID_PATTERN}),
+    Path(
+        description="A version uid {object_id}::{system_id}::{n}",
+        json_schema_extra={"pattern": VERSION_UID_PATTERN},
+    ),
 ]
 
 

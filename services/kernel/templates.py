@@ -67,7 +67,9 @@ class Template:
         raise NotFound(f"No JSON Schema is available for {self.template_id}", "template_not_found")
 
     @classmethod
-    def from_opt(cls, opt_path: Path, schema_path: Path | None = None, example_path: Path | None = None) -> Template:
+    def from_opt(
+        cls, opt_path: Path, schema_path: Path | None = None, example_path: Path | None = None
+    ) -> Template:
         """Reads the summary fields from an OPT 1.4 file."""
         root = etree.parse(str(opt_path)).getroot()
         ns = {"o": OPT_NAMESPACE}
@@ -138,7 +140,10 @@ def check_against_template(composition: dict, registry: TemplateRegistry, valida
     if issues:
         raise UnprocessableEntity(
             f"The composition violates template {template_id} ({len(issues)} issue(s))",
-            [ErrorDetail(i.path, i.pointer, f"{i.message} [{i.keyword}]" if i.keyword else i.message) for i in issues],
+            [
+                ErrorDetail(i.path, i.pointer, f"{i.message} [{i.keyword}]" if i.keyword else i.message)
+                for i in issues
+            ],
         )
     return template_id
 

@@ -11,7 +11,9 @@ FHIR_JSON = "application/fhir+json"
 
 
 def create(client, body=None, **headers):
-    return client.post("/fhir/Patient", json=body or patient_body(), headers={"Content-Type": FHIR_JSON, **headers})
+    return client.post(
+        "/fhir/Patient", json=body or patient_body(), headers={"Content-Type": FHIR_JSON, **headers}
+    )
 
 
 def test_create_then_read(client, demographics):
@@ -22,7 +24,9 @@ def test_create_then_read(client, demographics):
     assert response.headers["location"] == f"http://testserver/fhir/Patient/{patient['id']}/_history/1"
     assert patient["meta"]["versionId"] == "1" and patient["meta"]["lastUpdated"].endswith("Z")
     # creating a Patient creates its EHR in demographics
-    assert [e["ehr_status"]["subject"]["external_ref"]["id"]["value"] for e in demographics.ehrs.values()] == [PNR]
+    assert [
+        e["ehr_status"]["subject"]["external_ref"]["id"]["value"] for e in demographics.ehrs.values()
+    ] == [PNR]
     read = client.get(f"/fhir/Patient/{patient['id']}")
     assert read.status_code == 200
     assert read.headers["content-type"].startswith(FHIR_JSON)
@@ -56,7 +60,9 @@ def test_bad_bodies_are_400_with_expression(client):
     assert check_digit.json()["issue"][0]["expression"] == ["Patient.identifier[0].value"]
     not_json = client.post("/fhir/Patient", content=b"{nope", headers={"Content-Type": FHIR_JSON})
     assert not_json.status_code == 400
-    wrong_type = client.post("/fhir/Patient", json={"resourceType": "Observation"}, headers={"Content-Type": FHIR_JSON})
+    wrong_type = client.post(
+        "/fhir/Patient", json={"resourceType": "Observation"}, headers={"Content-Type": FHIR_JSON}
+    )
     assert wrong_type.status_code == 400 and wrong_type.json()["issue"][0]["expression"] == ["resourceType"]
     unknown_element = create(client, patient_body(colour="blue"))
     assert unknown_element.status_code == 400
@@ -132,8 +138,12 @@ def test_conditional_create(client, demographics):
 def seed(client):
     people = [
         patient_body(PNR),
-        patient_body(PNR_2, name=[{"family": "Åkesson", "given": ["Anna"]}], gender="female", birthDate="1949-10-01"),
-        patient_body(SAMORDNING, SAM_SYSTEM, name=[{"family": "Svensson", "given": ["Sven"]}], birthDate="2001-01-01"),
+        patient_body(
+            PNR_2, name=[{"family": "Åkesson", "given": ["Anna"]}], gender="female", birthDate="1949-10-01"
+        ),
+        patient_body(
+            SAMORDNING, SAM_SYSTEM, name=[{"family": "Svensson", "given": ["Sven"]}], birthDate="2001-01-01"
+        ),
     ]
     return [create(client, p).json() for p in people]
 
