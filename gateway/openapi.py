@@ -28,9 +28,11 @@ _ERRORS = {
 _WRITE_ERRORS = {
     409: "Conflict (e.g. an illegal workflow transition)",
     412: "If-Match names a version that is not the current one",
-    415: "The request body is neither FHIR JSON nor FHIR XML",
+    415: "The request body is neither FHIR JSON nor FHIR XML (a _search body: not form-urlencoded)",
     422: "The resource breaks a business rule or profile",
 }
+
+_SEARCH_415 = _WRITE_ERRORS[415]
 
 
 def fhir_openapi(app: FastAPI) -> dict:
@@ -40,10 +42,18 @@ def fhir_openapi(app: FastAPI) -> dict:
             if path.startswith("/fhir"):
                 for method, operation in operations.items():
                     _describe(path, method, operation)
-        document.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
-        document.get("components", {}).get("schemas", {}).pop("ValidationError", None)
-        if not document.get("components", {}).get("schemas"):
-            document.pop("components", None)
+        components = document.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        schemas.update({"OperationOutcome": _OUTCOME, "Resource": _RESOURCE})
+        components["responses"] = {
+            f"Error{status}": {
+                "description": f"{text} (OperationOutcome)",
+                "content": _content(_ref("OperationOutcome")),
+            }
+            for status, text in sorted({**_ERRORS, **_WRITE_ERRORS, 415: _SEARCH_415}.items())
+        }
         app.openapi_schema = document
     return app.openapi_schema
 
@@ -72,13 +82,17 @@ def _describe(path: str, method: str, operation: dict) -> None:
         # Prefer: return=minimal answers a write with an empty body.
         responses[str(status)] = {"description": description}
         if status != 204:
-            responses[str(status)]["content"] = _content(_RESOURCE)
+            responses[str(status)]["content"] = _content(_ref("Resource"))
     errors = {**_ERRORS, **(_WRITE_ERRORS if writes else {})}
     if method == "post" and path.endswith("/_search"):
-        errors[415] = "The _search body is not application/x-www-form-urlencoded"
-    for status, description in sorted(errors.items()):
-        responses[str(status)] = {"description": f"{description} (OperationOutcome)", "content": _content(_OUTCOME)}
+        errors[415] = _SEARCH_415
+    for status in sorted(errors):
+        responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
     operation["responses"] = responses
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _of_type(resource_type: str) -> dict:

@@ -16,7 +16,11 @@ def test_fhir_answers_are_documented_with_fhir_media_types_and_outcome_errors():
     read = paths["/fhir/Patient/{patient_id}"]["get"]["responses"]
     assert sorted(read["200"]["content"]) == sorted(FHIR_MEDIA_TYPES)
     assert {"400", "404", "410", "503"} <= set(read)
-    outcome = read["404"]["content"]["application/fhir+json"]["schema"]
+    doc = document()
+    error = doc["components"]["responses"][read["404"]["$ref"].rsplit("/", 1)[-1]]
+    outcome = doc["components"]["schemas"][
+        error["content"]["application/fhir+json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    ]
     assert outcome["properties"]["resourceType"] == {"const": "OperationOutcome"}
     assert "422" not in read  # FastAPI's "Validation Error": bad parameters are answered 400
 
