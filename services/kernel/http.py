@@ -13,8 +13,8 @@ from services.kernel.errors import BadRequest
 from services.kernel.versioning import Committer, Version, VersionUid
 
 UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-VERSION_UID_PATTERN = UUID_PATTERN.removesuffix("$") + "::[^:]+::[1-9][0-9]*$"
-OBJECT_OR_VERSION_PATTERN = UUID_PATTERN.removesuffix("$") + "(::[^:]+::[1-9][0-9]*)?$"
+VERSION_UID_PATTERN = UUID_PATTERN.removesuffix("$") + "::[^:]+::[1-9][0-9]{0,8}$"
+OBJECT_OR_VERSION_PATTERN = UUID_PATTERN.removesuffix("$") + "(::[^:]+::[1-9][0-9]{0,8})?$"
 
 # An EHR id is checked here (400 when it is not a UUID) before anything asks demographics about it or
 # stores it; object ids and version uids are documented here and checked by the use cases (400 with

@@ -130,3 +130,12 @@ async def test_a_malformed_ehr_id_is_400_and_never_reaches_demographics_or_the_s
         assert asked == []
         assert (await client.post(f"{BASE}/ehr/{KNOWN_EHR}/composition", json=body)).status_code == 201
     app.state.service.store.engine.dispose()
+
+
+@pytest.mark.parametrize("name", MODULES)
+async def test_a_version_number_too_large_for_the_database_is_400_not_500(tmp_path, name):
+    create_app, settings_class, _ = MODULES[name]
+    async with module_client(create_app, settings_class, f"sqlite:///{tmp_path / 'x.db'}") as client:
+        huge = f"{KNOWN_EHR}::{name}.vgr.se::18097864406417107017"
+        read = await client.get(f"{BASE}/ehr/{KNOWN_EHR}/composition/{huge}")
+        assert read.status_code == 400 and read.json()["code"] == "bad_version_uid"
