@@ -29,6 +29,7 @@ from gateway.journal.service import JournalService
 from gateway.medication import api as medication_api
 from gateway.medication.service import MedicationService
 from gateway.modules import Modules, build_modules
+from gateway.openapi import fhir_openapi
 from gateway.patient import api as patient_api
 from gateway.patient.service import PatientService
 from gateway.referrals import api as referrals_api
@@ -79,6 +80,7 @@ def create_app(
     registry.system_interactions += ["batch", "transaction"]
     _install_error_handlers(app)
     _install_operational_routes(app, modules, settings)
+    app.openapi = lambda: fhir_openapi(app)
 
     @app.get("/fhir/metadata", tags=["capabilities"], dependencies=[Depends(fhir_request)])
     async def metadata(request: Request) -> Response:

@@ -52,8 +52,12 @@ def schemathesis_config(*, max_examples: int, seed: int, base_url: str | None = 
         "generation": {"max-examples": max_examples, "mode": "all", "deterministic": True, "database": "none"},
         "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
         # The stateful phase follows links the documents do not declare; the other three are bounded.
-        "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True}, "fuzzing": {"enabled": True},
-                   "stateful": {"enabled": False}},  # fmt: skip
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": True},
+            "fuzzing": {"enabled": True},
+            "stateful": {"enabled": False},
+        },  # fmt: skip
         "workers": 1,
         "request-timeout": 30,
     }

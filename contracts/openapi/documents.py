@@ -111,3 +111,13 @@ def _dispose(app) -> None:
 def _known(module: str) -> None:
     if module not in MODULES:
         raise ValueError(f"unknown module {module!r}; one of {', '.join(MODULES)}")
+
+
+def compat_with_release(module: str) -> tuple[str | None, list]:
+    """(the last released version, the breaking changes from it to the committed document)."""
+    from contracts.openapi.compat import breaking_changes
+
+    versions = released_versions(module)
+    if not versions:
+        return None, []
+    return versions[-1], breaking_changes(released_openapi(module, versions[-1]), committed_openapi(module))
