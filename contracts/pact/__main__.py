@@ -18,17 +18,8 @@ from pathlib import Path
 
 from contracts.pact import matrix
 from contracts.pact.consumer import write_pacts
-from contracts.pact.processes import provider
-from contracts.pact.states import public_api_states
-from contracts.pact.verify import PACT_DIR, verify
-
-MODULES = ("demographics", "journal", "medication", "referrals")
-
-
-def verify_module(module: str, *, pact_dir: Path = PACT_DIR, target: str | None = None):
-    """Start `module` (and demographics) on a fresh database and verify it against its pacts."""
-    with tempfile.TemporaryDirectory() as data, provider(module, Path(data), target=target) as (url, demographics):
-        return verify(module, url, state_handler=public_api_states(module, url, demographics), pact_dir=pact_dir)
+from contracts.pact.processes import MODULES, verify_module
+from contracts.pact.verify import PACT_DIR
 
 
 def main(argv: list[str] | None = None) -> int:

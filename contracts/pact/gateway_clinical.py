@@ -19,6 +19,7 @@ from contracts.pact.consumer import (
     datetime_value,
     etag,
     expect_status,
+    from_state,
     if_match_from_state,
     reply,
     state_path,
@@ -184,6 +185,36 @@ def interactions(module: str) -> list[Interaction]:  # noqa: C901 (one builder p
         )
         check_mapped(composition, got)
 
+    invalid = example(CLINICAL_EXAMPLES[module][0], "wrong_node_id.json", "invalid")
+    detail = {"path": match.str("/content[openEHR-EHR-INSTRUCTION]"), "pointer": match.str("/content/0"),
+              "message": match.str("unknown node id")}  # fmt: skip
+
+    def create_invalid(i):
+        i.with_request("POST", state_path(f"{API}/ehr/{EHR_ID}/composition", f"{API}/ehr/${{ehr_id}}/composition"))
+        i.with_header("Prefer", "return=representation")
+        i.with_body(invalid, content_type="application/json")
+        error = {"message": match.str("template violation"), "code": "template_violation",
+                 "details": match.each_like(detail)}  # fmt: skip
+        reply(i, 422, error)
+
+    async def drive_create_invalid(base):
+        await expect_status(422, _compositions(module, base).create(EHR_ID, copy.deepcopy(invalid), "create"))
+
+    stale = version_uid_example(OBJECT_ID, module, 7)
+
+    def update_stale(i):
+        i.with_request("PUT", state_path(composition_path, composition_expr))
+        i.with_header("Prefer", "return=representation")
+        i.with_header("If-Match", from_state(f'"{stale}"', '"${stale_version_uid}"'))
+        i.with_body(document, content_type="application/json")
+        reply(i, 412, {"message": match.str("stale"), "code": match.str("precondition_failed")})
+
+    async def drive_update_stale(base):
+        call = _compositions(module, base).update(
+            EHR_ID, OBJECT_ID, copy.deepcopy(document), VersionUid.parse(stale), "u"
+        )
+        await expect_status(412, call)
+
     def delete(i):
         i.with_request("DELETE", state_path(composition_path, composition_expr))
         i.with_header("If-Match", if_match_from_state(uid))
@@ -208,4 +239,7 @@ def interactions(module: str) -> list[Interaction]:  # noqa: C901 (one builder p
         Interaction(f"a {words} created", f"an EHR exists for {PERSONNUMMER}", create, drive_create),
         Interaction(f"a {words} updated", state, update, drive_update),
         Interaction(f"a {words} deleted", state, delete, drive_delete),
+        Interaction(f"an invalid {words} rejected", f"an EHR exists for {PERSONNUMMER}", create_invalid,
+                    drive_create_invalid),
+        Interaction(f"a {words} updated with a stale version", state, update_stale, drive_update_stale),
     ]  # fmt: skip

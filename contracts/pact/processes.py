@@ -6,12 +6,15 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
+from contracts.pact.states import public_api_states
+from contracts.pact.verify import PACT_DIR, VerificationResult, verify
 from deploy.run import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,3 +78,12 @@ def provider(module: str, data_dir: Path, *, target: str | None = None) -> Itera
         env = {f"{module.upper()}_DEMOGRAPHICS_URL": demographics, f"{module.upper()}_EHR_CACHE_TTL_SECONDS": "0"}
         with serve_module(module, data_dir, env=env, target=target) as url:
             yield url, demographics
+
+
+MODULES = ("demographics", "journal", "medication", "referrals")
+
+
+def verify_module(module: str, *, pact_dir: Path = PACT_DIR, target: str | None = None) -> VerificationResult:
+    """Start `module` (and demographics) on a fresh database and verify it against its pacts."""
+    with tempfile.TemporaryDirectory() as data, provider(module, Path(data), target=target) as (url, demographics):
+        return verify(module, url, state_handler=public_api_states(module, url, demographics), pact_dir=pact_dir)

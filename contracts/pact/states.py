@@ -45,8 +45,8 @@ class StateError(RuntimeError):
     """A provider state could not be set up (the message says which and why)."""
 
 
-def example(template_id: str, name: str) -> dict:
-    return json.loads((EXAMPLES / template_id / "valid" / name).read_text(encoding="utf-8"))
+def example(template_id: str, name: str, kind: str = "valid") -> dict:
+    return json.loads((EXAMPLES / template_id / kind / name).read_text(encoding="utf-8"))
 
 
 def person_document(number: str) -> dict:
@@ -95,6 +95,12 @@ def _version_uid(response: httpx.Response) -> str:
         return str(((response.json() or {}).get("uid") or {}).get("value") or "")
     except ValueError:
         return ""
+
+
+def _with_stale(values: dict[str, str]) -> dict[str, str]:
+    """Adds `stale_version_uid`: a version uid that is not the latest (for If-Match conflicts)."""
+    object_id, system_id, n = values["version_uid"].rsplit("::", 2)
+    return {**values, "stale_version_uid": f"{object_id}::{system_id}::{int(n) + 1}"}
 
 
 def _fail(state: str, what: str, response: httpx.Response) -> StateError:
@@ -188,7 +194,7 @@ class ClinicalStates:
             values = self.created[state]
             current = self.http.get(f"/ehr/{ehr_id}/composition/{values['object_id']}")
             if current.status_code == 200:
-                return {**values, "version_uid": _version_uid(current) or values["version_uid"]}
+                return _with_stale({**values, "version_uid": _version_uid(current) or values["version_uid"]})
         response = self.http.post(f"/ehr/{ehr_id}/composition", json=example(*CLINICAL_EXAMPLES[self.module]))
         if response.status_code != 201:
             raise _fail(state, f"POST /ehr/{ehr_id}/composition", response)
@@ -197,7 +203,7 @@ class ClinicalStates:
             raise StateError(f"state {state!r}: POST composition answered neither an ETag nor a uid")
         values = {"ehr_id": ehr_id, "object_id": uid.split("::")[0], "version_uid": uid}
         self.created[state] = values
-        return values
+        return _with_stale(values)
 
     def __call__(self, state: str, params: dict) -> dict[str, str]:
         if state.startswith("no composition exists"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.pact.__main__ import MODULES, verify_module
+from contracts.pact import MODULES, verify_module
 
 
 @pytest.mark.parametrize("module", MODULES)
