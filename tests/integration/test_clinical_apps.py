@@ -88,13 +88,18 @@ def _down(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("connection refused", request=request)
 
 
-@pytest.mark.parametrize("name", MODULES)
-async def test_demographics_down_is_503_never_500(tmp_path, name):
+def _app_and_order(tmp_path, name: str, demographics) -> tuple:
+    """The module's app on a fresh SQLite file with `demographics` as its EHR lookup, and a valid example."""
     create_app, settings_class, _ = MODULES[name]
     settings = settings_class(database_url=f"sqlite:///{tmp_path / 'x.db'}", migrate_on_startup=True)
-    app = create_app(settings, demographics_transport=httpx.MockTransport(_down))
+    app = create_app(settings, demographics_transport=httpx.MockTransport(demographics))
     template = {"medication": "vgr.medication_order.v1", "referrals": "vgr.referral.v1"}[name]
-    body = example(template, "metformin_new_order" if name == "medication" else "ekg_remiss_skickad")
+    return app, example(template, "metformin_new_order" if name == "medication" else "ekg_remiss_skickad")
+
+
+@pytest.mark.parametrize("name", MODULES)
+async def test_demographics_down_is_503_never_500(tmp_path, name):
+    app, body = _app_and_order(tmp_path, name, _down)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://m.test") as client:
         created = await client.post(f"{BASE}/ehr/{KNOWN_EHR}/composition", json=body)
         assert created.status_code == 503, created.text
@@ -115,11 +120,7 @@ async def test_a_malformed_ehr_id_is_400_and_never_reaches_demographics_or_the_s
         asked.append(request.url.path)
         return httpx.Response(200, json={"ehr_id": {"value": request.url.path.rsplit("/", 1)[-1]}})
 
-    create_app, settings_class, _ = MODULES[name]
-    settings = settings_class(database_url=f"sqlite:///{tmp_path / 'x.db'}", migrate_on_startup=True)
-    app = create_app(settings, demographics_transport=httpx.MockTransport(every_ehr_exists))
-    template = {"medication": "vgr.medication_order.v1", "referrals": "vgr.referral.v1"}[name]
-    body = example(template, "metformin_new_order" if name == "medication" else "ekg_remiss_skickad")
+    app, body = _app_and_order(tmp_path, name, every_ehr_exists)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://m.test") as client:
         for ehr_id in ("not-an-ehr", "%3Fsubject_id=1", "5b0c4f0e"):
             created = await client.post(f"{BASE}/ehr/{ehr_id}/composition", json=body)
