@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench schemas clean
+.PHONY: install run test lint bench schemas openapi contracts can-i-deploy conformance clean
 
 # Installs what is missing: the virtual environment is rebuilt only when pyproject.toml changes.
 install: $(STAMP)
@@ -31,6 +31,28 @@ bench: install
 # Regenerates the committed JSON Schemas from the committed OPTs (a test fails when they drift).
 schemas: install
 	$(BIN)/python -m archetypes build-schemas
+
+# Regenerates the committed OpenAPI documents from the apps (a test fails when they drift).
+openapi: install
+	$(BIN)/python -m contracts.openapi write
+
+# The vendor conformance kit against a running module: make conformance MODULE=medication
+# BASE_URL=http://127.0.0.1:8083 DEMOGRAPHICS_URL=http://127.0.0.1:8081 [REPORT=dir] [KIT_ARGS=--allow-skip]
+conformance: install
+	@test -n "$(MODULE)" -a -n "$(BASE_URL)" || (echo "usage: make conformance MODULE=... BASE_URL=... [DEMOGRAPHICS_URL=...] [REPORT=dir]" && exit 2)
+	$(BIN)/python -m contracts.kit --module $(MODULE) --base-url $(BASE_URL) \
+		$(if $(DEMOGRAPHICS_URL),--demographics-url $(DEMOGRAPHICS_URL),) $(if $(REPORT),--report $(REPORT),) $(KIT_ARGS)
+
+# Consumer tests (rewrite contracts/pacts/), provider verification of every module as a real process
+# (results appended to contracts/verifications/), then the matrix. Commit both folders.
+contracts: install
+	$(BIN)/python -m contracts.pact consumers
+	$(BIN)/python -m contracts.pact verify
+	$(BIN)/python -m contracts.pact matrix
+
+# `make can-i-deploy MODULE=medication VERSION=0.1.0+abc123` (VERSION defaults to this checkout's).
+can-i-deploy: install
+	$(BIN)/python -m contracts.can_i_deploy --module $(MODULE) $(if $(VERSION),--version $(VERSION),)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

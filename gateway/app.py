@@ -31,6 +31,7 @@ from gateway.medication.service import MedicationService
 from gateway.modules import Modules, build_modules
 from gateway.observability import GatewayMetrics
 from gateway.observability import install as install_observability
+from gateway.openapi import fhir_openapi
 from gateway.patient import api as patient_api
 from gateway.patient.service import PatientService
 from gateway.referrals import api as referrals_api
@@ -84,6 +85,7 @@ def create_app(
     registry.system_interactions += ["batch", "transaction"]
     _install_error_handlers(app)
     _install_operational_routes(app, modules, settings)
+    app.openapi = lambda: fhir_openapi(app)
 
     @app.get("/fhir/metadata", tags=["capabilities"], dependencies=[Depends(fhir_request)])
     async def metadata(request: Request) -> Response:

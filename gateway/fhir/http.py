@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pydantic
 from fastapi import Request
@@ -14,6 +15,7 @@ from lxml import etree
 from gateway.fhir.errors import FhirError, Issue
 
 FHIR_JSON = "application/fhir+json"
+FORM = "application/x-www-form-urlencoded"
 FHIR_XML = "application/fhir+xml"
 
 _FORMATS = {
@@ -149,6 +151,21 @@ def as_received(resource: dict) -> dict:
     so that what the gateway produced compares equal to what a client sends back."""
     model = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
     return json.loads(model.model_dump_json())
+
+
+async def search_form(request: Request) -> list[tuple[str, str]]:
+    """The parameters of a `POST [type]/_search` body (application/x-www-form-urlencoded, the only form
+    FHIR defines for it), read without Starlette's form parser (which needs python-multipart)."""
+    raw = await request.body()
+    if not raw.strip():
+        return []
+    media = _media_type(request.headers.get("content-type", ""))
+    if media != FORM:
+        raise FhirError(415, f"A _search body must be {FORM}, got {media or 'no Content-Type'!r}")
+    try:
+        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        raise FhirError(400, "The _search body is not UTF-8", code="structure") from None
 
 
 async def read_resource(request: Request, resource_type: str) -> dict:

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from gateway.fhir import registry as r
 from gateway.fhir.errors import FhirError
-from gateway.fhir.http import read_resource, render
+from gateway.fhir.http import read_resource, render, search_form
 from gateway.fhir.responses import (
     check_id,
     fhir_base,
@@ -84,8 +84,7 @@ def add_routes(router: APIRouter, definition: r.ResourceDef, handlers: Callable[
 
         @router.post(f"{base}/_search", name=f"search {rtype} (POST)")
         async def search_post(request: Request) -> Response:
-            form = await request.form()
-            return await search(request, [(k, str(v)) for k, v in form.multi_items()])
+            return await search(request, await search_form(request))
 
     if r.CREATE in can:
 

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from gateway import compartment
 from gateway.fhir import registry as r
 from gateway.fhir.errors import FhirError
-from gateway.fhir.http import prefer, read_resource, render
+from gateway.fhir.http import prefer, read_resource, render, search_form
 from gateway.fhir.responses import (
     check_id,
     fhir_base,
@@ -83,8 +83,7 @@ async def search(request: Request) -> Response:
 
 @router.post("/_search")
 async def search_post(request: Request) -> Response:
-    form = await request.form()
-    return await _search(request, [(k, str(v)) for k, v in form.multi_items()])
+    return await _search(request, await search_form(request))
 
 
 async def _search(request: Request, extra: list[tuple[str, str]]) -> Response:

@@ -77,8 +77,10 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
         set_version_headers(response, request, version, f"{base_path}/demographic/person/{version.uid}")
         return response
 
+    # Empty by default (Prefer: return=minimal): no media type is promised for the 201.
     @api.post("/demographic/person", status_code=201, tags=["person"], openapi_extra=_JSON_BODY,
-              responses=error_responses(400, 409, 422))  # fmt: skip
+              response_class=Response, responses={201: {"description": "Created; the body is empty, or the "
+              "PERSON with Prefer: return=representation"}, **error_responses(400, 409, 422)})  # fmt: skip
     def create_person(request: Request, body: Any = Depends(json_body), who: Committer = Depends(committer),
                       representation: bool = Depends(wants_representation)) -> Response:  # fmt: skip
         return person_response(request, persons.create(body, who), 201, representation)

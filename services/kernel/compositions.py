@@ -20,7 +20,16 @@ from fastapi.concurrency import run_in_threadpool
 from services.kernel import jsontext
 from services.kernel.ehr_directory import EhrDirectory
 from services.kernel.errors import BadRequest, Deleted, error_responses, json_body
-from services.kernel.http import committer, require_if_match, set_version_headers, wants_representation
+from services.kernel.http import (
+    EhrId,
+    ObjectId,
+    ObjectOrVersionUid,
+    VersionUidPath,
+    committer,
+    require_if_match,
+    set_version_headers,
+    wants_representation,
+)
 from services.kernel.openehr_json import original_version_json, revision_history_json, with_uid
 from services.kernel.search import SearchIndex, parse_iso_datetime
 from services.kernel.store import SearchPage, SearchQuery, VersionedStore
@@ -153,6 +162,16 @@ WRITE_ERRORS = error_responses(400, 404, 409, 412, 422, 503)
 COMPOSITION_CONTENT = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
+def composition_media(templates: TemplateRegistry) -> dict:
+    """A COMPOSITION request body, with a valid example of each template that has one."""
+    examples = {
+        t.template_id: {"summary": f"A valid {t.template_id}", "value": example}
+        for t in templates.all()
+        if (example := t.example()) is not None
+    }
+    return {"schema": {"type": "object"}, **({"examples": examples} if examples else {})}
+
+
 def _version_response(request: Request, version: Version, status: int, representation: bool) -> Response:
     object_path = request.url.path.split("/composition")[0]
     response = (
@@ -167,20 +186,26 @@ def _version_response(request: Request, version: Version, status: int, represent
 def composition_router(service: CompositionService) -> APIRouter:
     """POST/GET/PUT/DELETE composition, revision history, version at time and version by uid."""
     router = APIRouter(tags=["composition"])
-    body = {"requestBody": {"required": True, **COMPOSITION_CONTENT}}
+    media = composition_media(service.module.templates)
+    body = {"requestBody": {"required": True, "content": {"application/json": media}}}
 
     @router.post(
         "/ehr/{ehr_id}/composition",
         status_code=201,
         openapi_extra=body,
+        # Empty by default (Prefer: return=minimal): no media type is promised for the 201.
+        response_class=Response,
         responses={
-            201: {"description": "Created; Location and ETag name the version"},
+            201: {
+                "description": "Created; Location and ETag name the version. The body is empty, or the "
+                "composition with Prefer: return=representation"
+            },
             **error_responses(400, 404, 409, 422, 503),
         },
     )
     async def create_composition(
         request: Request,
-        ehr_id: str,
+        ehr_id: EhrId,
         who: Committer = Depends(committer),
         representation: bool = Depends(wants_representation),
     ) -> Response:
@@ -194,7 +219,7 @@ def composition_router(service: CompositionService) -> APIRouter:
             **error_responses(400, 404),
         },
     )
-    async def get_composition(request: Request, ehr_id: str, uid: str) -> Response:
+    async def get_composition(request: Request, ehr_id: EhrId, uid: ObjectOrVersionUid) -> Response:
         version = await service.read(ehr_id, uid)
         return _version_response(request, version, 200, True)
 
@@ -210,8 +235,8 @@ def composition_router(service: CompositionService) -> APIRouter:
     )
     async def update_composition(
         request: Request,
-        ehr_id: str,
-        uid: str,
+        ehr_id: EhrId,
+        uid: ObjectOrVersionUid,
         expected: VersionUid = Depends(require_if_match),
         who: Committer = Depends(committer),
         representation: bool = Depends(wants_representation),
@@ -229,8 +254,8 @@ def composition_router(service: CompositionService) -> APIRouter:
     )
     async def delete_composition(
         request: Request,
-        ehr_id: str,
-        uid: str,
+        ehr_id: EhrId,
+        uid: ObjectOrVersionUid,
         expected: VersionUid = Depends(require_if_match),
         who: Committer = Depends(committer),
     ) -> Response:
@@ -241,7 +266,7 @@ def composition_router(service: CompositionService) -> APIRouter:
         "/ehr/{ehr_id}/versioned_composition/{object_id}/revision_history",
         responses={200: {"description": "REVISION_HISTORY_ITEMs, oldest first"}, **error_responses(400, 404)},
     )
-    def revision_history(ehr_id: str, object_id: str) -> list[dict]:
+    def revision_history(ehr_id: EhrId, object_id: ObjectId) -> list[dict]:
         return revision_history_json(service.history(ehr_id, object_id))
 
     @router.get(
@@ -251,7 +276,7 @@ def composition_router(service: CompositionService) -> APIRouter:
             **error_responses(400, 404),
         },
     )
-    def version_at_time(ehr_id: str, object_id: str, version_at_time: str | None = None) -> dict:
+    def version_at_time(ehr_id: EhrId, object_id: ObjectId, version_at_time: str | None = None) -> dict:
         moment = parse_moment(version_at_time) if version_at_time else None
         return original_version_json(service.at_time(ehr_id, object_id, moment))
 
@@ -259,7 +284,7 @@ def composition_router(service: CompositionService) -> APIRouter:
         "/ehr/{ehr_id}/versioned_composition/{object_id}/version/{version_uid}",
         responses={200: {"description": "That ORIGINAL_VERSION"}, **error_responses(400, 404)},
     )
-    def version_by_uid(ehr_id: str, object_id: str, version_uid: str) -> dict:
+    def version_by_uid(ehr_id: EhrId, object_id: ObjectId, version_uid: VersionUidPath) -> dict:
         return original_version_json(service.version(ehr_id, object_id, version_uid))
 
     return router

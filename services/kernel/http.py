@@ -4,12 +4,39 @@ from __future__ import annotations
 
 from contextlib import suppress
 from email.utils import format_datetime
+from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import Header, Request, Response
+from fastapi import Header, Path, Request, Response
 
 from services.kernel.errors import BadRequest
 from services.kernel.versioning import Committer, Version, VersionUid
+
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+VERSION_UID_PATTERN = UUID_PATTERN.removesuffix("$") + "::[^:]+::[1-9][0-9]{0,8}$"
+OBJECT_OR_VERSION_PATTERN = UUID_PATTERN.removesuffix("$") + "(::[^:]+::[1-9][0-9]{0,8})?$"
+
+# An EHR id is checked here (400 when it is not a UUID) before anything asks demographics about it or
+# stores it; object ids and version uids are documented here and checked by the use cases (400 with
+# codes bad_object_id / bad_version_uid).
+EhrId = Annotated[str, Path(pattern=UUID_PATTERN, description="The EHR's id (a UUID)")]
+ObjectId = Annotated[
+    str, Path(description="A versioned object's id (a UUID)", json_schema_extra={"pattern": UUID_PATTERN})
+]
+ObjectOrVersionUid = Annotated[
+    str,
+    Path(
+        description="The object id (latest version) or a version uid {object_id}::{system_id}::{n}",
+        json_schema_extra={"pattern": OBJECT_OR_VERSION_PATTERN},
+    ),
+]
+VersionUidPath = Annotated[
+    str,
+    Path(
+        description="A version uid {object_id}::{system_id}::{n}",
+        json_schema_extra={"pattern": VERSION_UID_PATTERN},
+    ),
+]
 
 
 async def require_if_match(if_match: str | None = Header(None, alias="If-Match")) -> VersionUid:

@@ -39,6 +39,12 @@ class Template:
     created_timestamp: str | None
     opt_path: Path | None = None
     schema_path: Path | None = None
+    example_path: Path | None = None  # a valid composition, shown in the module's OpenAPI document
+
+    def example(self) -> dict | None:
+        if self.example_path is None or not self.example_path.is_file():
+            return None
+        return json.loads(self.example_path.read_text(encoding="utf-8"))
 
     def summary(self) -> dict:
         return {
@@ -61,7 +67,9 @@ class Template:
         raise NotFound(f"No JSON Schema is available for {self.template_id}", "template_not_found")
 
     @classmethod
-    def from_opt(cls, opt_path: Path, schema_path: Path | None = None) -> Template:
+    def from_opt(
+        cls, opt_path: Path, schema_path: Path | None = None, example_path: Path | None = None
+    ) -> Template:
         """Reads the summary fields from an OPT 1.4 file."""
         root = etree.parse(str(opt_path)).getroot()
         ns = {"o": OPT_NAMESPACE}
@@ -79,6 +87,7 @@ class Template:
             or text("o:description/o:other_details[@id='created']/text()"),
             opt_path=opt_path,
             schema_path=schema_path,
+            example_path=example_path,
         )
 
 
@@ -141,8 +150,14 @@ def check_against_template(composition: dict, registry: TemplateRegistry, valida
 
 def project_templates(template_ids: Iterable[str]) -> TemplateRegistry:
     """The project's templates with these ids, from `archetypes/templates/` (missing ones: not accepted)."""
-    paths = [(archetypes.opt_path(t), archetypes.schema_path(t)) for t in template_ids]
-    return TemplateRegistry(Template.from_opt(opt, schema) for opt, schema in paths if opt.is_file())
+    paths = [(archetypes.opt_path(t), archetypes.schema_path(t), _first_valid_example(t)) for t in template_ids]
+    return TemplateRegistry(Template.from_opt(*files) for files in paths if files[0].is_file())
+
+
+def _first_valid_example(template_id: str) -> Path | None:
+    """The first of the template's valid example compositions (`archetypes/examples/<id>/valid/`)."""
+    folder = archetypes.opt_path(template_id).parent.parent / "examples" / template_id / "valid"
+    return min(folder.glob("*.json"), default=None)
 
 
 @cache

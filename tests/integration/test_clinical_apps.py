@@ -88,13 +88,18 @@ def _down(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("connection refused", request=request)
 
 
-@pytest.mark.parametrize("name", MODULES)
-async def test_demographics_down_is_503_never_500(tmp_path, name):
+def _app_and_order(tmp_path, name: str, demographics) -> tuple:
+    """The module's app on a fresh SQLite file with `demographics` as its EHR lookup, and a valid example."""
     create_app, settings_class, _ = MODULES[name]
     settings = settings_class(database_url=f"sqlite:///{tmp_path / 'x.db'}", migrate_on_startup=True)
-    app = create_app(settings, demographics_transport=httpx.MockTransport(_down))
+    app = create_app(settings, demographics_transport=httpx.MockTransport(demographics))
     template = {"medication": "vgr.medication_order.v1", "referrals": "vgr.referral.v1"}[name]
-    body = example(template, "metformin_new_order" if name == "medication" else "ekg_remiss_skickad")
+    return app, example(template, "metformin_new_order" if name == "medication" else "ekg_remiss_skickad")
+
+
+@pytest.mark.parametrize("name", MODULES)
+async def test_demographics_down_is_503_never_500(tmp_path, name):
+    app, body = _app_and_order(tmp_path, name, _down)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://m.test") as client:
         created = await client.post(f"{BASE}/ehr/{KNOWN_EHR}/composition", json=body)
         assert created.status_code == 503, created.text
@@ -103,3 +108,35 @@ async def test_demographics_down_is_503_never_500(tmp_path, name):
         assert ready.status_code == 503 and "demographics" in ready.json()["checks"]
         assert (await client.get("/health")).status_code == 200
     app.state.service.store.engine.dispose()
+
+
+@pytest.mark.parametrize("name", MODULES)
+async def test_a_malformed_ehr_id_is_400_and_never_reaches_demographics_or_the_store(tmp_path, name):
+    """schemathesis sent non-UUID ehr_ids: they were passed on to demographics (in its URL path) and,
+    had it said yes, stored. Like demographics, a clinical module now answers 400 for them."""
+    asked = []
+
+    def every_ehr_exists(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(200, json={"ehr_id": {"value": request.url.path.rsplit("/", 1)[-1]}})
+
+    app, body = _app_and_order(tmp_path, name, every_ehr_exists)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://m.test") as client:
+        for ehr_id in ("not-an-ehr", "%3Fsubject_id=1", "5b0c4f0e"):
+            created = await client.post(f"{BASE}/ehr/{ehr_id}/composition", json=body)
+            assert created.status_code == 400, (ehr_id, created.text)
+            assert created.json()["details"][0]["path"].endswith("ehr_id")
+        read = await client.get(f"{BASE}/ehr/not-an-ehr/composition/{KNOWN_EHR}")
+        assert read.status_code == 400
+        assert asked == []
+        assert (await client.post(f"{BASE}/ehr/{KNOWN_EHR}/composition", json=body)).status_code == 201
+    app.state.service.store.engine.dispose()
+
+
+@pytest.mark.parametrize("name", MODULES)
+async def test_a_version_number_too_large_for_the_database_is_400_not_500(tmp_path, name):
+    create_app, settings_class, _ = MODULES[name]
+    async with module_client(create_app, settings_class, f"sqlite:///{tmp_path / 'x.db'}") as client:
+        huge = f"{KNOWN_EHR}::{name}.vgr.se::18097864406417107017"
+        read = await client.get(f"{BASE}/ehr/{KNOWN_EHR}/composition/{huge}")
+        assert read.status_code == 400 and read.json()["code"] == "bad_version_uid"
