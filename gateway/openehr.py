@@ -28,7 +28,7 @@ class VersionUid:
     @classmethod
     def parse(cls, text: str) -> VersionUid:
         parts = text.strip().strip('"').split("::")
-        if len(parts) != 3 or not parts[2].isdigit():
+        if len(parts) != 3 or not (parts[2].isascii() and parts[2].isdigit()):
             raise ValueError(f"{text!r} is not a version uid object_id::system_id::n")
         return cls(parts[0], parts[1], int(parts[2]))
 

@@ -41,7 +41,9 @@ class Handlers:
 
 
 def version_number(resource_type: str, resource_id: str, version_id: str) -> int:
-    if not version_id.isdigit():
+    # ASCII digits only: str.isdigit() also takes "¹", which int() refuses (a 500 found by schemathesis);
+    # no module keeps a billion versions of one resource.
+    if not (version_id.isascii() and version_id.isdigit()) or len(version_id) > 9:
         raise FhirError(404, f"{resource_type}/{resource_id} has no version {version_id!r}")
     return int(version_id)
 

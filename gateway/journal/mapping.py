@@ -80,7 +80,7 @@ def condition_id(ehr_id: str, object_id: str, index: int) -> str:
 
 def split_condition_id(resource_id: str) -> tuple[str, str, int] | None:
     head, _, index = resource_id.rpartition("-")
-    if len(head) != 52 or not index.isdigit():
+    if len(head) != 52 or not (index.isascii() and index.isdigit()):
         return None
     try:
         raw = base64.b32decode(head.upper() + "====")

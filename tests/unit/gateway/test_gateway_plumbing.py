@@ -7,7 +7,9 @@ import pytest
 
 from gateway.clinical import date_bounds
 from gateway.fhir.errors import FhirError
+from gateway.fhir.routes import version_number
 from gateway.fhir.search import parse_date, parse_token, shape
+from gateway.journal.mapping import condition_id, split_condition_id
 from gateway.modules import module_error
 from gateway.settings import GatewaySettings
 
@@ -118,3 +120,19 @@ def test_elements_keep_the_mandatory_ones_and_mark_the_subset():
         },
     }
     assert shape(patient, None, None) is patient
+
+
+@pytest.mark.parametrize("version_id", ["¹", "²3", "x", "-1", "1234567890"])
+def test_a_version_id_that_is_not_a_small_ascii_number_is_404(version_id):
+    """schemathesis: GET /fhir/Task/{id}/_history/¹ answered 500 ('¹'.isdigit() is true, int('¹') fails)."""
+    with pytest.raises(FhirError) as raised:
+        version_number("Task", "abc", version_id)
+    assert raised.value.status == 404
+    assert version_number("Task", "abc", "12") == 12
+
+
+def test_a_condition_id_with_a_non_ascii_index_is_unknown():
+    ehr, obj = "5b0c4f0e-3f9e-4c5e-9d59-1a7d1f3b2c11", "9e2d7a61-8c0b-4f1e-a6d3-2b4c5d6e7f80"
+    valid = condition_id(ehr, obj, 2)
+    assert split_condition_id(valid) == (ehr, obj, 2)
+    assert split_condition_id(valid.rsplit("-", 1)[0] + "-²") is None
