@@ -38,7 +38,11 @@ def serve(target: str, env: dict[str, str] | None = None, ready_path: str = "/he
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", target, "--factory", "--port", str(port),
                "--log-level", "warning", "--no-access-log"]
-    process = subprocess.Popen(_pinned(command, 0), env={**os.environ, **(env or {})})
+    # Each module logs a JSON line per request: to a file, so the results stay readable.
+    log_dir = RESULTS_DIR / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = open(log_dir / f"{target.split(':')[0]}-{port}.log", "wb")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(_pinned(command, 0), env={**os.environ, **(env or {})}, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -57,6 +61,7 @@ def serve(target: str, env: dict[str, str] | None = None, ready_path: str = "/he
     finally:
         process.terminate()
         process.wait(10)
+        log.close()
 
 
 @dataclass
