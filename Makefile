@@ -4,6 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# PostgreSQL tests use testcontainers when a Docker engine is reachable, else this server: development
+# machines and CI run one locally. With neither, they skip with the reason (CI makes them fail).
+OPENEHR_TEST_POSTGRES_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && \
+	echo postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
+export OPENEHR_TEST_POSTGRES_URL
+
 .PHONY: install run test lint bench schemas openapi contracts can-i-deploy conformance clean
 
 # Installs what is missing: the virtual environment is rebuilt only when pyproject.toml changes.

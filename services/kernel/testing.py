@@ -41,15 +41,15 @@ def docker_reachable() -> bool:
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """The URL of a PostgreSQL server (an admin database on it) for the duration of the block."""
-    url = os.environ.get(POSTGRES_URL_VARIABLE)
-    if url:
-        yield url
-        return
     if docker_reachable():
         from testcontainers.postgres import PostgresContainer
 
         with PostgresContainer("postgres:16-alpine", driver="psycopg") as container:
             yield container.get_connection_url()
+        return
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if url:
+        yield url
         return
     raise PostgresUnavailable(
         f"no PostgreSQL: no Docker engine is reachable and {POSTGRES_URL_VARIABLE} is not set "
