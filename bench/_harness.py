@@ -33,8 +33,10 @@ def _pinned(command: list[str], core: int) -> list[str]:
 
 
 @contextmanager
-def serve(target: str, env: dict[str, str] | None = None, ready_path: str = "/health") -> Iterator[str]:
-    """Run `uvicorn target --factory` on core 0 and yield its base URL."""
+def serve(
+    target: str, env: dict[str, str] | None = None, ready_path: str = "/health", core: int = 0
+) -> Iterator[str]:
+    """Run `uvicorn target --factory` on `core` (0: the core measured; wrk drives from 1) and yield its base URL."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", target, "--factory", "--port", str(port),
                "--log-level", "warning", "--no-access-log"]
@@ -42,7 +44,7 @@ def serve(target: str, env: dict[str, str] | None = None, ready_path: str = "/he
     log_dir = RESULTS_DIR / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log = open(log_dir / f"{target.split(':')[0]}-{port}.log", "wb")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(_pinned(command, 0), env={**os.environ, **(env or {})}, stdout=log, stderr=log)
+    process = subprocess.Popen(_pinned(command, core), env={**os.environ, **(env or {})}, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -28,20 +28,16 @@ concurrently.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import subprocess
-import sys
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import httpx
 
-from bench._harness import Results, Row, _pinned, serve, wrk
-from deploy.run import free_port
+from bench._harness import Results, Row, serve, wrk
 from services.demographics.app import create_app as create_demographics
 from services.demographics.settings import DemographicsSettings
 from services.medication import domain as medication
@@ -56,32 +52,6 @@ WITH_ORDERS = 200
 CONCURRENCY = 32
 MODULES = ("demographics", "journal", "medication", "referrals")
 UNIT = ("SE2321000131-E000000000001", "Vårdcentralen Näset")
-
-
-@contextmanager
-def _module(name: str, env: dict[str, str], port: int):
-    """A module as a uvicorn process on core 1 (next to wrk), yielding its base URL when ready."""
-    command = [sys.executable, "-m", "uvicorn", f"services.{name}.app:create_app", "--factory",
-               "--port", str(port), "--log-level", "warning", "--no-access-log"]
-    process = subprocess.Popen(_pinned(command, 1), env={**os.environ, **env})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while not _healthy(base):
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{name} did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(base + "/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 async def _load_demographics(database_url: str) -> tuple[list[str], list[str]]:
@@ -157,9 +127,9 @@ def run(results: Results, seconds: float = 10.0) -> None:
         started = time.perf_counter()
         numbers, ehr_ids = asyncio.run(_load_demographics(env["DEMOGRAPHICS_DATABASE_URL"]))
         print(f"  {PATIENTS:,} persons and EHRs in {time.perf_counter() - started:.1f} s", flush=True)
-        urls = {"demographics": stack.enter_context(_module("demographics", env, free_port()))}
+        urls = {"demographics": stack.enter_context(serve("services.demographics.app:create_app", env, core=1))}
         env |= {f"{m.upper()}_DEMOGRAPHICS_URL": urls["demographics"] for m in MODULES[1:]}
-        urls |= {m: stack.enter_context(_module(m, env, free_port())) for m in MODULES[1:]}
+        urls |= {m: stack.enter_context(serve(f"services.{m}.app:create_app", env, core=1)) for m in MODULES[1:]}
         asyncio.run(_load_clinical(urls, ehr_ids))
         loading = time.perf_counter() - started
         results.add(Row("gateway", f"loading {PATIENTS:,} patients (+{WITH_ORDERS * 3 + 35} compositions)",
