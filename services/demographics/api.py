@@ -11,9 +11,18 @@ from services.demographics.repository import EhrRecord
 from services.demographics.search import BadParameter, parse_query
 from services.demographics.service import EhrService, PersonService
 from services.kernel.errors import BadRequest, error_responses, json_body
-from services.kernel.http import committer, require_if_match, set_version_headers, wants_representation
+from services.kernel.http import (
+    COMMITTER_HEADERS,
+    IF_MATCH_HEADER,
+    PREFER_HEADER,
+    committer,
+    documented_headers,
+    expected_version,
+    set_version_headers,
+    wants_representation,
+)
 from services.kernel.openehr_json import original_version_json, revision_history_json, with_uid
-from services.kernel.versioning import Committer, Version, VersionUid
+from services.kernel.versioning import Version
 
 _JSON_BODY = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
@@ -78,12 +87,12 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
         return response
 
     # Empty by default (Prefer: return=minimal): no media type is promised for the 201.
-    @api.post("/demographic/person", status_code=201, tags=["person"], openapi_extra=_JSON_BODY,
+    @api.post("/demographic/person", status_code=201, tags=["person"],
+              openapi_extra=documented_headers(*COMMITTER_HEADERS, PREFER_HEADER, **_JSON_BODY),
               response_class=Response, responses={201: {"description": "Created; the body is empty, or the "
               "PERSON with Prefer: return=representation"}, **error_responses(400, 409, 422)})  # fmt: skip
-    def create_person(request: Request, body: Any = Depends(json_body), who: Committer = Depends(committer),
-                      representation: bool = Depends(wants_representation)) -> Response:  # fmt: skip
-        return person_response(request, persons.create(body, who), 201, representation)
+    def create_person(request: Request, body: Any = Depends(json_body)) -> Response:
+        return person_response(request, persons.create(body, committer(request)), 201, wants_representation(request))
 
     @api.get("/demographic/person", tags=["person"], responses=error_responses(400))
     def search_persons(
@@ -119,20 +128,21 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
         """The latest version (object id) or a given version (version uid); deleted -> 404 `deleted`."""
         return person_response(request, persons.get(uid), 200, True)
 
-    @api.put("/demographic/person/{uid}", tags=["person"], openapi_extra=_JSON_BODY,
+    @api.put("/demographic/person/{uid}", tags=["person"],
+             openapi_extra=documented_headers(IF_MATCH_HEADER, *COMMITTER_HEADERS, PREFER_HEADER, **_JSON_BODY),
              responses={204: {"description": "Updated (Prefer: return=minimal, the default)"},
                         **error_responses(400, 404, 409, 412, 422)})  # fmt: skip
-    def update_person(uid: str, request: Request, body: Any = Depends(json_body),
-                      expected: VersionUid = Depends(require_if_match), who: Committer = Depends(committer),
-                      representation: bool = Depends(wants_representation)) -> Response:  # fmt: skip
-        version = persons.update(uid, expected, body, who)
+    def update_person(uid: str, request: Request, body: Any = Depends(json_body)) -> Response:
+        representation = wants_representation(request)
+        version = persons.update(uid, expected_version(request), body, committer(request))
         return person_response(request, version, 200 if representation else 204, representation)
 
     @api.delete("/demographic/person/{uid}", status_code=204, tags=["person"],
+                openapi_extra=documented_headers(IF_MATCH_HEADER, *COMMITTER_HEADERS),
                 responses=error_responses(400, 404, 412))  # fmt: skip
-    def delete_person(uid: str, request: Request, expected: VersionUid = Depends(require_if_match),
-                      who: Committer = Depends(committer)) -> Response:  # fmt: skip
-        return person_response(request, persons.delete(uid, expected, who), 204, False)
+    def delete_person(uid: str, request: Request) -> Response:
+        version = persons.delete(uid, expected_version(request), committer(request))
+        return person_response(request, version, 204, False)
 
     @api.get("/demographic/versioned_party/{object_id}/revision_history", tags=["person"],
              responses=error_responses(400, 404))  # fmt: skip

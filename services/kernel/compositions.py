@@ -15,18 +15,22 @@ from datetime import UTC, date, datetime, time
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from services.kernel import jsontext
+from services.kernel.database import run_blocking
 from services.kernel.ehr_directory import EhrDirectory
 from services.kernel.errors import BadRequest, Deleted, error_responses, json_body
 from services.kernel.http import (
+    COMMITTER_HEADERS,
+    IF_MATCH_HEADER,
+    PREFER_HEADER,
     EhrId,
     ObjectId,
     ObjectOrVersionUid,
     VersionUidPath,
     committer,
-    require_if_match,
+    documented_headers,
+    expected_version,
     set_version_headers,
     wants_representation,
 )
@@ -66,6 +70,9 @@ class CompositionService:
         # The store gives every version its uid; one sent by the client is not part of the content.
         return {k: v for k, v in body.items() if k != "uid"}, template_id
 
+    async def _database(self, work: Callable[[], Version]) -> Version:
+        return await run_blocking(self.store.engine, work)
+
     def _transition(self) -> Callable[[Version, dict | None], None] | None:
         rule = self.module.check_transition
         return None if rule is None else (lambda latest, new: rule(latest.data, new))
@@ -75,7 +82,7 @@ class CompositionService:
         await self.ehrs.require(ehr_id)
         if self.module.check_transition is not None:
             self.module.check_transition(None, composition)
-        return await run_in_threadpool(
+        return await self._database(
             lambda: self.store.create(ehr_id=ehr_id, data=composition, template_id=template_id, committer=who)
         )
 
@@ -85,7 +92,7 @@ class CompositionService:
         composition, template_id = self._checked(body)
         _same_object(object_id, expected)
         await self.ehrs.require(ehr_id)
-        return await run_in_threadpool(
+        return await self._database(
             lambda: self.store.update(
                 expected=expected,
                 ehr_id=ehr_id,
@@ -99,20 +106,18 @@ class CompositionService:
     async def delete(self, ehr_id: str, object_id: str, expected: VersionUid, who: Committer) -> Version:
         _same_object(object_id, expected)
         await self.ehrs.require(ehr_id)
-        return await run_in_threadpool(
-            lambda: self.store.delete(
-                expected=expected, ehr_id=ehr_id, committer=who, check=self._transition()
-            )
+        return await self._database(
+            lambda: self.store.delete(expected=expected, ehr_id=ehr_id, committer=who, check=self._transition())
         )
 
     async def read(self, ehr_id: str, uid: str) -> Version:
         """By object id: the latest version (404 `deleted` if that is a deletion); by version uid: that."""
         if is_version_uid(uid):
             version_uid = VersionUid.parse(uid)
-            version = await run_in_threadpool(lambda: self.store.version(version_uid, ehr_id))
+            version = await self._database(lambda: self.store.version(version_uid, ehr_id))
         else:
             object_id = parse_object_id(uid)
-            version = await run_in_threadpool(lambda: self.store.latest(object_id, ehr_id))
+            version = await self._database(lambda: self.store.latest(object_id, ehr_id))
         if version.is_deleted:
             raise Deleted(f"Composition {version.uid.object_id} was deleted in version {version.uid}")
         return version
@@ -188,11 +193,12 @@ def composition_router(service: CompositionService) -> APIRouter:
     router = APIRouter(tags=["composition"])
     media = composition_media(service.module.templates)
     body = {"requestBody": {"required": True, "content": {"application/json": media}}}
+    commit = documented_headers(*COMMITTER_HEADERS, PREFER_HEADER, **body)
 
     @router.post(
         "/ehr/{ehr_id}/composition",
         status_code=201,
-        openapi_extra=body,
+        openapi_extra=commit,
         # Empty by default (Prefer: return=minimal): no media type is promised for the 201.
         response_class=Response,
         responses={
@@ -203,14 +209,9 @@ def composition_router(service: CompositionService) -> APIRouter:
             **error_responses(400, 404, 409, 422, 503),
         },
     )
-    async def create_composition(
-        request: Request,
-        ehr_id: EhrId,
-        who: Committer = Depends(committer),
-        representation: bool = Depends(wants_representation),
-    ) -> Response:
-        version = await service.create(ehr_id, await json_body(request), who)
-        return _version_response(request, version, 201, representation)
+    async def create_composition(request: Request, ehr_id: EhrId) -> Response:
+        version = await service.create(ehr_id, await json_body(request), committer(request))
+        return _version_response(request, version, 201, wants_representation(request))
 
     @router.get(
         "/ehr/{ehr_id}/composition/{uid}",
@@ -226,40 +227,29 @@ def composition_router(service: CompositionService) -> APIRouter:
     @router.put(
         "/ehr/{ehr_id}/composition/{uid}",
         status_code=200,
-        openapi_extra=body,
+        openapi_extra=documented_headers(IF_MATCH_HEADER, *COMMITTER_HEADERS, PREFER_HEADER, **body),
         responses={
             200: {"description": "Updated (with Prefer: return=representation)", **COMPOSITION_CONTENT},
             204: {"description": "Updated (Prefer: return=minimal)"},
             **WRITE_ERRORS,
         },
     )
-    async def update_composition(
-        request: Request,
-        ehr_id: EhrId,
-        uid: ObjectOrVersionUid,
-        expected: VersionUid = Depends(require_if_match),
-        who: Committer = Depends(committer),
-        representation: bool = Depends(wants_representation),
-    ) -> Response:
+    async def update_composition(request: Request, ehr_id: EhrId, uid: ObjectOrVersionUid) -> Response:
+        expected, who = expected_version(request), committer(request)
         version = await service.update(ehr_id, uid, expected, await json_body(request), who)
-        return _version_response(request, version, 200, representation)
+        return _version_response(request, version, 200, wants_representation(request))
 
     @router.delete(
         "/ehr/{ehr_id}/composition/{uid}",
         status_code=204,
+        openapi_extra=documented_headers(IF_MATCH_HEADER, *COMMITTER_HEADERS),
         responses={
             204: {"description": "Deleted: a new version with lifecycle state deleted"},
             **error_responses(400, 404, 409, 412, 503),
         },
     )
-    async def delete_composition(
-        request: Request,
-        ehr_id: EhrId,
-        uid: ObjectOrVersionUid,
-        expected: VersionUid = Depends(require_if_match),
-        who: Committer = Depends(committer),
-    ) -> Response:
-        version = await service.delete(ehr_id, uid, expected, who)
+    async def delete_composition(request: Request, ehr_id: EhrId, uid: ObjectOrVersionUid) -> Response:
+        version = await service.delete(ehr_id, uid, expected_version(request), committer(request))
         return _version_response(request, version, 204, False)
 
     @router.get(

@@ -13,12 +13,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from services.kernel import jsontext
-from services.kernel.database import read_connection, single_statement_connection, write_transaction
+from services.kernel.database import driver_cursor, read_connection
 from services.kernel.errors import Conflict, Deleted, NotFound, PreconditionFailed
 from services.kernel.schema import index_entry, index_value, original_version, versioned_object
 from services.kernel.search import IndexedValues, SearchIndex
@@ -82,10 +83,10 @@ _joined = original_version.join(versioned_object, versioned_object.c.id == origi
 
 
 class _HotPath:
-    """The statements of every commit and every read by uid, as fixed SQL for the engine's driver.
+    """The statements of every commit and every read by uid, as fixed SQL run on the driver's cursor.
 
-    `exec_driver_sql` skips SQLAlchemy's per-execute work (cache key, compiled-statement lookup, bind
-    and result processing: ~0.1 ms a statement), so this class does the type conversions those would:
+    That skips SQLAlchemy's per-execute work (cache key, compiled-statement lookup, bind and result
+    processing: ~0.1 ms a statement), so this class does the type conversions those would:
     UTC datetimes without zone (on SQLite as the text SQLAlchemy writes, on PostgreSQL as timestamps)
     and documents as JSON text. Everything else (searches, a module's own queries) stays on Core.
     """
@@ -117,6 +118,8 @@ class _HotPath:
             " :lifecycle_state)"
         )
         self.insert_value = sql("INSERT INTO index_value (object_id, field, value) VALUES (:id, :field, :value)")
+        self.delete_values = sql("DELETE FROM index_value WHERE object_id = :id")
+        self.delete_entry = sql("DELETE FROM index_entry WHERE object_id = :id")
         # PostgreSQL: a new object in one statement (data-modifying CTEs; foreign keys are checked at its
         # end), which needs no BEGIN and COMMIT either: one round trip instead of seven, and as atomic.
         self.create_indexed = self.create_plain = None
@@ -187,12 +190,10 @@ class VersionedStore:
         try:
             if self._sql.create_plain is not None:
                 return self._create_in_one_statement(uid, ehr_id, data, template_id, committer)
-            with write_transaction(self.engine) as connection:
+            with driver_cursor(self.engine, write=True) as cursor:
                 now = _now()
-                connection.exec_driver_sql(
-                    self._sql.insert_object, {"id": object_id, "ehr_id": ehr_id, "now": self._sql.time(now)}
-                )
-                return self._append(connection, uid, ehr_id, data, template_id, committer, ChangeType.CREATION, now)
+                cursor.execute(self._sql.insert_object, {"id": object_id, "ehr_id": ehr_id, "now": self._sql.time(now)})
+                return self._append(cursor, uid, ehr_id, data, template_id, committer, ChangeType.CREATION, now)
         except sa.exc.IntegrityError as error:
             # Only a caller-chosen object id can collide (a random UUID does not).
             raise Conflict(f"An object with id {object_id} already exists", "already_exists") from error
@@ -209,8 +210,8 @@ class VersionedStore:
             pairs = [(name, value) for name, values in (indexed.values.items() if indexed else ()) for value in values]
             row["fields"] = [name for name, _ in pairs]
             row["values"] = [value for _, value in pairs]
-        with single_statement_connection(self.engine) as connection:
-            connection.exec_driver_sql(statement, row)
+        with driver_cursor(self.engine) as cursor:  # autocommit: the one statement is its own transaction
+            cursor.execute(statement, row)
         return version
 
     def update(
@@ -246,8 +247,8 @@ class VersionedStore:
         check: ChangeCheck | None,
     ) -> Version:
         try:
-            with write_transaction(self.engine) as connection:
-                latest = self._latest(connection, expected.object_id, ehr_id)
+            with driver_cursor(self.engine, write=True) as cursor:
+                latest = self._latest(cursor, expected.object_id, ehr_id)
                 if latest.is_deleted:
                     raise Deleted(f"{expected.object_id} was deleted in version {latest.uid}")
                 if latest.uid != expected:
@@ -257,7 +258,7 @@ class VersionedStore:
                 if check is not None:
                     check(latest, data)
                 return self._append(
-                    connection,
+                    cursor,
                     VersionUid(expected.object_id, self.system_id, expected.version + 1),
                     ehr_id,
                     data,
@@ -279,7 +280,7 @@ class VersionedStore:
 
     def _append(
         self,
-        connection: Connection,
+        cursor: Any,
         uid: VersionUid,
         ehr_id: str | None,
         data: dict | None,
@@ -290,10 +291,10 @@ class VersionedStore:
     ) -> Version:
         version, row, indexed = self._new_version(uid, ehr_id, data, template_id, committer, change_type, now)
         sql = self._sql
-        connection.exec_driver_sql(sql.insert_contribution, row)
-        connection.exec_driver_sql(sql.insert_version, row)
+        cursor.execute(sql.insert_contribution, row)
+        cursor.execute(sql.insert_version, row)
         if self.index is not None:
-            self._project(connection, version, row, indexed)
+            self._project(cursor, version, row, indexed)
         return version
 
     def _new_version(
@@ -328,47 +329,46 @@ class VersionedStore:
         }
         return version, row, indexed
 
-    def _project(
-        self, connection: Connection, version: Version, row: dict, indexed: IndexedValues | None
-    ) -> None:
+    def _project(self, cursor: Any, version: Version, row: dict, indexed: IndexedValues | None) -> None:
         """Rewrites the object's index projection from its new latest version (same transaction)."""
         object_id = version.uid.object_id
         if version.uid.version > 1:  # a new object has no projection yet: two statements saved
-            connection.execute(index_value.delete().where(index_value.c.object_id == object_id))
-            connection.execute(index_entry.delete().where(index_entry.c.object_id == object_id))
-        connection.exec_driver_sql(self._sql.insert_entry, row)
+            cursor.execute(self._sql.delete_values, {"id": object_id})
+            cursor.execute(self._sql.delete_entry, {"id": object_id})
+        cursor.execute(self._sql.insert_entry, row)
         values = [
             {"id": object_id, "field": name, "value": value}
             for name, values in (indexed.values.items() if indexed else ())
             for value in values
         ]
         if values:
-            connection.exec_driver_sql(self._sql.insert_value, values)
+            cursor.executemany(self._sql.insert_value, values)
 
     # --- reads --------------------------------------------------------------------------------
 
-    def _latest(self, connection: Connection, object_id: str, ehr_id: str | None) -> Version:
+    def _latest(self, cursor: Any, object_id: str, ehr_id: str | None) -> Version:
         if ehr_id is None:
-            result = connection.exec_driver_sql(self._sql.latest, {"object_id": object_id})
+            cursor.execute(self._sql.latest, {"object_id": object_id})
         else:
-            result = connection.exec_driver_sql(self._sql.latest_in_ehr, {"object_id": object_id, "ehr_id": ehr_id})
-        row = result.first()
+            cursor.execute(self._sql.latest_in_ehr, {"object_id": object_id, "ehr_id": ehr_id})
+        row = cursor.fetchone()
         if row is None:
             raise NotFound(f"No object {object_id}" + (f" in EHR {ehr_id}" if ehr_id else ""))
         return self._sql.version(row)
 
     def latest(self, object_id: str, ehr_id: str | None = None) -> Version:
         """The latest version, deleted or not; NotFound when the object does not exist (in that EHR)."""
-        with read_connection(self.engine) as connection:
-            return self._latest(connection, object_id, ehr_id)
+        with driver_cursor(self.engine) as cursor:
+            return self._latest(cursor, object_id, ehr_id)
 
     def version(self, uid: VersionUid, ehr_id: str | None = None) -> Version:
         key = {"object_id": uid.object_id, "version": uid.version, "system_id": uid.system_id}
-        with read_connection(self.engine) as connection:
+        with driver_cursor(self.engine) as cursor:
             if ehr_id is None:
-                row = connection.exec_driver_sql(self._sql.by_uid, key).first()
+                cursor.execute(self._sql.by_uid, key)
             else:
-                row = connection.exec_driver_sql(self._sql.by_uid_in_ehr, {**key, "ehr_id": ehr_id}).first()
+                cursor.execute(self._sql.by_uid_in_ehr, {**key, "ehr_id": ehr_id})
+            row = cursor.fetchone()
         if row is None:
             raise NotFound(f"No version {uid}" + (f" in EHR {ehr_id}" if ehr_id else ""), "version_not_found")
         return self._sql.version(row)

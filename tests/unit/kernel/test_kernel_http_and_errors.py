@@ -14,7 +14,7 @@ from services.kernel.errors import (
     UnprocessableEntity,
     install_error_handlers,
 )
-from services.kernel.http import committer, header_text, require_if_match, wants_representation
+from services.kernel.http import committer, expected_version, header_text, wants_representation
 from services.kernel.versioning import Committer, VersionUid
 
 UID = "8c07d7dd-db6c-43a3-9a79-6aadf71f2e47::journal.vgr.se::3"
@@ -26,7 +26,7 @@ def client() -> TestClient:
     install_error_handlers(app)
 
     @app.get("/if-match")
-    def if_match(expected: VersionUid = Depends(require_if_match)) -> dict:
+    def if_match(expected: VersionUid = Depends(expected_version)) -> dict:
         return {"uid": str(expected)}
 
     @app.get("/prefer")
