@@ -21,7 +21,7 @@ from services.kernel.http import (
     set_version_headers,
     wants_representation,
 )
-from services.kernel.openehr_json import original_version_json, revision_history_json, with_uid
+from services.kernel.openehr_json import document_with_uid, original_version_json, revision_history_json, with_uid
 from services.kernel.versioning import Version
 
 _JSON_BODY = {
@@ -39,7 +39,7 @@ def render_ehr(record: EhrRecord) -> dict[str, Any]:
 
 
 def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRouter:
-    api = APIRouter(prefix=base_path)
+    api = APIRouter()  # mounted under base_path by the app; here it makes the Location headers
 
     def ehr_response(request: Request, record: EhrRecord, status: int, representation: bool) -> Response:
         location = str(request.base_url).rstrip("/") + f"{base_path}/ehr/{record.ehr_id}"
@@ -81,8 +81,8 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
     # --- persons ------------------------------------------------------------------------------
 
     def person_response(request: Request, version: Version, status: int, representation: bool) -> Response:
-        response = (JSONResponse(with_uid(version), status_code=status) if representation
-                    else Response(status_code=status))  # fmt: skip
+        response = (Response(document_with_uid(version), status_code=status, media_type="application/json")
+                    if representation else Response(status_code=status))  # fmt: skip
         set_version_headers(response, request, version, f"{base_path}/demographic/person/{version.uid}")
         return response
 

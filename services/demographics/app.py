@@ -12,7 +12,7 @@ from services.demographics.repository import EhrRepository, PersonSearch, Person
 from services.demographics.service import EhrService, PersonService
 from services.demographics.settings import DemographicsSettings
 from services.kernel.database import create_database_engine
-from services.kernel.service_app import database_check, health_router, new_service_app, template_router
+from services.kernel.service_app import database_check, new_service_app, one_level, template_router
 from services.kernel.store import VersionedStore
 from services.kernel.templates import TemplateRegistry, Validator, project_templates
 
@@ -39,16 +39,19 @@ def create_app(
         yield
         engine.dispose()
 
-    app = new_service_app(settings, MIGRATIONS, title="Demographics module (openEHR REST)", lifespan=lifespan)
     templates = templates or project_templates([settings.person_template_id])
     store = VersionedStore(engine, settings.system_id, PersonSearchIndex())
     ehrs = EhrService(EhrRepository(engine), settings.system_id, settings.subject_namespace)
     persons = PersonService(store, PersonSearch(engine, settings.person_template_id), templates,
                             validator or archetype_validator())  # fmt: skip
+    app = new_service_app(
+        settings,
+        MIGRATIONS,
+        title="Demographics module (openEHR REST)",
+        api=one_level(api.router(ehrs, persons, settings.base_path), template_router(templates)),
+        checks={"database": database_check(ehrs.ping)},
+        lifespan=lifespan,
+    )
     app.state.engine = engine
     app.state.ehrs, app.state.persons = ehrs, persons
-
-    app.include_router(api.router(ehrs, persons, settings.base_path))
-    app.include_router(template_router(templates), prefix=settings.base_path)
-    app.include_router(health_router({"database": database_check(ehrs.ping)}))
     return app

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from services.kernel.compositions import CompositionService, composition_router, query_router
 from services.kernel.database import create_database_engine
 from services.kernel.ehr_directory import EhrDirectory
-from services.kernel.service_app import database_check, health_router, new_service_app, template_router
+from services.kernel.service_app import database_check, new_service_app, one_level, template_router
 from services.kernel.settings import ClinicalSettings
 from services.kernel.store import VersionedStore
 from services.kernel.templates import TemplateRegistry, Validator, archetype_validator, project_templates
@@ -27,11 +27,7 @@ from services.kernel.templates import TemplateRegistry, Validator, archetype_val
 
 def clinical_router(service: CompositionService) -> APIRouter:
     """Composition, template definition and query routes of a clinical module."""
-    router = APIRouter()
-    router.include_router(composition_router(service))
-    router.include_router(template_router(service.module.templates))
-    router.include_router(query_router(service))
-    return router
+    return one_level(composition_router(service), template_router(service.module.templates), query_router(service))
 
 
 def create_clinical_app(
@@ -61,7 +57,6 @@ def create_clinical_app(
         await ehrs.aclose()
         engine.dispose()
 
-    app = new_service_app(settings, migrations, title=title, lifespan=lifespan)
     composition_service = service(
         templates or project_templates(template_ids),
         store(engine, settings.system_id),
@@ -72,9 +67,10 @@ def create_clinical_app(
     async def demographics_ready() -> str | None:
         return None if await ehrs.ping() else f"demographics unreachable at {settings.demographics_url}"
 
-    app.state.service = composition_service
     checks = {"database": database_check(composition_service.store.ping), "demographics": demographics_ready}
-    app.include_router(health_router(checks))
-    app.include_router(router(composition_service), prefix=settings.base_path)
+    app = new_service_app(
+        settings, migrations, title=title, api=router(composition_service), checks=checks, lifespan=lifespan
+    )
+    app.state.service = composition_service
     return app
 

@@ -16,7 +16,6 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from services.kernel import jsontext
 from services.kernel.database import run_blocking
 from services.kernel.ehr_directory import EhrDirectory
 from services.kernel.errors import BadRequest, Deleted, error_responses, json_body
@@ -34,7 +33,7 @@ from services.kernel.http import (
     set_version_headers,
     wants_representation,
 )
-from services.kernel.openehr_json import original_version_json, revision_history_json, with_uid
+from services.kernel.openehr_json import document_with_uid, original_version_json, revision_history_json, with_uid
 from services.kernel.search import SearchIndex, parse_iso_datetime
 from services.kernel.store import SearchPage, SearchQuery, VersionedStore
 from services.kernel.templates import TemplateRegistry, Validator, check_against_template
@@ -180,7 +179,7 @@ def composition_media(templates: TemplateRegistry) -> dict:
 def _version_response(request: Request, version: Version, status: int, representation: bool) -> Response:
     object_path = request.url.path.split("/composition")[0]
     response = (
-        Response(jsontext.dumps(with_uid(version)), status_code=status, media_type="application/json")
+        Response(document_with_uid(version), status_code=status, media_type="application/json")
         if representation
         else Response(status_code=status if status != 200 else 204)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.kernel import jsontext
 from services.kernel.versioning import Version
 
 
@@ -48,6 +49,24 @@ def with_uid(version: Version) -> dict | None:
         "uid": {"_type": "OBJECT_VERSION_ID", "value": str(version.uid)},
         **{k: v for k, v in version.data.items() if k not in ("_type", "uid")},
     }
+
+
+def document_with_uid(version: Version) -> bytes | None:
+    """`with_uid` as JSON text. The store writes every document with `_type` first and without `uid`
+    (`VersionedStore`), so the uid is spliced into the stored text after `_type`, without parsing it;
+    a document in any other form is parsed and written again."""
+    document = version.document
+    if document is None:
+        return None
+    if document.startswith(_TYPE_FIRST):
+        closing = document.find(b'"', len(_TYPE_FIRST))
+        if closing > 0 and document[closing + 1 : closing + 2] == b"," and b"\\" not in document[:closing]:
+            uid = jsontext.dumps({"_type": "OBJECT_VERSION_ID", "value": str(version.uid)})
+            return document[: closing + 2] + b'"uid":' + uid + b"," + document[closing + 2 :]
+    return jsontext.dumps(with_uid(version))
+
+
+_TYPE_FIRST = b'{"_type":"'
 
 
 def original_version_json(version: Version) -> dict:

@@ -20,18 +20,40 @@ from services.kernel.templates import TemplateRegistry
 ReadinessCheck = Callable[[], Awaitable[str | None]]  # None when fine, else what is not ready
 
 
-def new_service_app(settings: ServiceSettings, migrations: Path, *, title: str, lifespan=None) -> FastAPI:
-    """A FastAPI app with the error model, request ids, metrics, access logs and offline `/docs` installed,
-    and the schema migrated when the settings ask."""
+def new_service_app(
+    settings: ServiceSettings,
+    migrations: Path,
+    *,
+    title: str,
+    api: APIRouter,
+    checks: dict[str, ReadinessCheck],
+    lifespan=None,
+) -> FastAPI:
+    """A FastAPI app with the module's API under the openEHR base path, `/health` and `/ready` (with these
+    readiness checks), the error model, request ids, metrics, access logs and offline `/docs`, and the
+    schema migrated when the settings ask."""
     if settings.migrate_on_startup:
         upgrade(migrations, settings.database_url)
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # FastAPI tries routes in the order they were added: the API, which answers nearly every request,
+    # comes before operations and docs.
+    app.include_router(api, prefix=settings.base_path)
+    app.include_router(health_router(checks))
     install_error_handlers(app)
     install_observability(app, settings.module_name)
     install_offline_docs(app)
     app.state.settings = settings
     app.openapi = lambda: _openapi_as_answered(app)
     return app
+
+
+def one_level(*routers: APIRouter) -> APIRouter:
+    """One router with the routes of all of these. FastAPI matches included routers level by level, and
+    each level costs every request ~0.01 ms; a module's API is one level."""
+    joined = APIRouter()
+    for router in routers:
+        joined.routes.extend(router.routes)
+    return joined
 
 
 def _openapi_as_answered(app: FastAPI) -> dict:

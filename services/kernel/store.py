@@ -68,7 +68,7 @@ def _version_from_row(row: sa.Row, ehr_id: str | None) -> Version:
         change_type=ChangeType(row.change_type),
         lifecycle_state=LifecycleState(row.lifecycle_state),
         template_id=row.template_id,
-        data=row.data,
+        payload=row.data,
     )
 
 
@@ -91,14 +91,16 @@ class _HotPath:
     and documents as JSON text. Everything else (searches, a module's own queries) stays on Core.
     """
 
+    # The document is read as text: a read by uid sends it on without parsing it.
     _COLUMNS = (
         "ov.object_id, ov.version, ov.system_id, ov.contribution_id, ov.time_committed, ov.committer_name,"
-        " ov.committer_hsa_id, ov.change_type, ov.lifecycle_state, ov.template_id, ov.data, vo.ehr_id"
+        " ov.committer_hsa_id, ov.change_type, ov.lifecycle_state, ov.template_id, {data}, vo.ehr_id"
     )
     _FROM = "FROM original_version ov JOIN versioned_object vo ON vo.id = ov.object_id"
 
     def __init__(self, dialect: sa.Dialect):
         self.sqlite = dialect.name == "sqlite"
+        columns = self._COLUMNS.format(data="ov.data" if self.sqlite else "CAST(ov.data AS text)")
         # Written with :name placeholders, the style sqlite3 takes; psycopg's is %(name)s.
         sql = (lambda text: text) if self.sqlite else (lambda text: re.sub(r":(\w+)", r"%(\1)s", text))
         self.insert_object = sql("INSERT INTO versioned_object (id, ehr_id, time_created) VALUES (:id, :ehr_id, :now)")
@@ -132,11 +134,11 @@ class _HotPath:
                 " CAST(%(values)s AS text[])) AS pair(name, value)"
             )
         self.by_uid = sql(
-            f"SELECT {self._COLUMNS} {self._FROM} WHERE ov.object_id = :object_id AND ov.version = :version"
+            f"SELECT {columns} {self._FROM} WHERE ov.object_id = :object_id AND ov.version = :version"
             " AND ov.system_id = :system_id"
         )
         self.by_uid_in_ehr = self.by_uid + sql(" AND vo.ehr_id = :ehr_id")
-        latest = f"SELECT {self._COLUMNS} {self._FROM} WHERE ov.object_id = :object_id"
+        latest = f"SELECT {columns} {self._FROM} WHERE ov.object_id = :object_id"
         self.latest = sql(latest + " ORDER BY ov.version DESC LIMIT 1")
         self.latest_in_ehr = sql(latest + " AND vo.ehr_id = :ehr_id ORDER BY ov.version DESC LIMIT 1")
 
@@ -152,8 +154,6 @@ class _HotPath:
 
     def version(self, row: tuple) -> Version:
         object_id, number, system_id, contribution_id, time_committed, name, hsa_id, change, state, template_id, data, ehr_id = row  # noqa: E501
-        if isinstance(data, (str, bytes)):
-            data = jsontext.loads(data.encode() if isinstance(data, str) else data)
         return Version(
             uid=VersionUid(object_id, system_id, number),
             ehr_id=ehr_id,
@@ -163,7 +163,7 @@ class _HotPath:
             change_type=ChangeType(change),
             lifecycle_state=LifecycleState(state),
             template_id=template_id,
-            data=data,
+            payload=data.encode() if isinstance(data, str) else data,
         )
 
 
@@ -310,6 +310,12 @@ class VersionedStore:
         """The new version, the parameters of its statements and its index projection."""
         contribution_id = str(uuid.uuid4())
         state = LifecycleState.DELETED if change_type is ChangeType.DELETED else LifecycleState.COMPLETE
+        if data is not None:
+            # The store gives every version its uid, so a document never holds one; `_type` comes first.
+            # Both let a read splice the uid into the stored text (`document_with_uid`).
+            data = {"_type": data.get("_type"), **{k: v for k, v in data.items() if k != "uid"}}
+            if data["_type"] is None:
+                del data["_type"]
         version = Version(uid, ehr_id, contribution_id, now, committer, change_type, state, template_id, data)
         indexed = self.index.extract(data) if self.index is not None and data is not None else None
         row = {

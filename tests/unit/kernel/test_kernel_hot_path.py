@@ -1,0 +1,101 @@
+"""The store's hot path: stored documents read back as text and sent on with their uid spliced in, the
+driver's connection (errors as SQLAlchemy's, all or nothing), and where database work runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from services.kernel import jsontext
+from services.kernel.database import create_database_engine, driver_cursor, run_blocking
+from services.kernel.migrations import upgrade
+from services.kernel.openehr_json import document_with_uid, with_uid
+from services.kernel.schema import original_version
+from services.kernel.store import VersionedStore
+from services.kernel.versioning import ChangeType, Committer, LifecycleState, Version, VersionUid
+
+MIGRATIONS = Path(__file__).parent / "store_migrations"
+NURSE = Committer("Sara Sköterska", "SE2321000131-S000000000001")
+UID = VersionUid("8c07d7dd-db6c-43a3-9a79-6aadf71f2e47", "test.vgr.se", 2)
+
+
+@pytest.fixture
+def store(database_url):
+    upgrade(MIGRATIONS, database_url)
+    engine = create_database_engine(database_url)
+    yield VersionedStore(engine, "test.vgr.se")
+    engine.dispose()
+
+
+def version_of(payload) -> Version:
+    return Version(UID, "e1", "c1", None, NURSE, ChangeType.MODIFICATION, LifecycleState.COMPLETE, "t", payload)
+
+
+def test_a_stored_document_has_type_first_and_no_uid_and_reads_back_as_written(store):
+    sent = {"name": {"value": "Åsa"}, "uid": {"value": "client-chosen"}, "_type": "COMPOSITION", "n": 1}
+    created = store.create(ehr_id="e1", data=sent, template_id="t", committer=NURSE)
+    with store.engine.connect() as connection:
+        stored = connection.execute(sa.select(original_version.c.data)).scalar_one()
+    assert list(stored) == ["_type", "name", "n"]
+    read = store.latest(created.uid.object_id, "e1")
+    assert isinstance(read.payload, bytes), "a read by uid keeps the stored text"
+    assert read.data == {"_type": "COMPOSITION", "name": {"value": "Åsa"}, "n": 1}
+    assert json.loads(document_with_uid(read)) == with_uid(read)
+    assert json.loads(document_with_uid(read))["uid"] == {"_type": "OBJECT_VERSION_ID", "value": str(created.uid)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"_type":"COMPOSITION","a":[1,{"b":"\\u00e5"}]}',  # the store's own form: spliced
+        b'{"a":1,"_type":"COMPOSITION"}',  # _type not first (written before the store kept it first)
+        b'{"_type":"COMPOSITION"}',  # nothing after _type
+        b'{"_type":"COMP\\"OSITION","a":1}',  # an escaped quote in the type
+        b'{"_type": "COMPOSITION", "a": 1}',  # other spacing
+    ],
+)
+def test_document_with_uid_is_with_uid_for_any_stored_text(text):
+    from_text = version_of(text)
+    assert json.loads(document_with_uid(from_text)) == with_uid(version_of(jsontext.loads(text)))
+    assert list(json.loads(document_with_uid(from_text)))[:2] == ["_type", "uid"]
+
+
+def test_a_deletion_has_no_document():
+    assert document_with_uid(version_of(None)) is None
+
+
+def test_a_failed_write_on_the_driver_connection_leaves_nothing_and_raises_sqlalchemy_errors(store):
+    created = store.create(ehr_id="e1", data={"_type": "X"}, template_id="t", committer=NURSE)
+    now = store._sql.time(created.time_committed)
+    with pytest.raises(sa.exc.IntegrityError), driver_cursor(store.engine, write=True) as cursor:
+        cursor.execute(store._sql.insert_object, {"id": "o2", "ehr_id": "e1", "now": now})
+        cursor.execute(store._sql.insert_object, {"id": created.uid.object_id, "ehr_id": "e1", "now": now})
+    with store.engine.connect() as connection:
+        ids = connection.execute(sa.text("SELECT id FROM versioned_object")).scalars().all()
+    assert ids == [created.uid.object_id], "the first insert of the failed block was rolled back"
+    # The connection went back to the pool in a usable state: Core and the hot path both still work.
+    assert store.latest(created.uid.object_id).uid == created.uid
+    assert store.history(created.uid.object_id)[0].uid == created.uid
+
+
+def test_sqlite_work_runs_on_the_event_loop_and_server_work_on_a_thread_with_the_request_context(database_url):
+    engine = create_database_engine(database_url)
+    marker = contextvars.ContextVar("marker", default=None)
+
+    async def run() -> tuple[int, str | None]:
+        marker.set("request 42")
+        return await run_blocking(engine, lambda: (threading.get_ident(), marker.get()))
+
+    async def main() -> tuple[int, tuple[int, str | None]]:
+        return threading.get_ident(), await run()
+
+    loop_thread, (worker_thread, seen) = asyncio.run(main())
+    assert seen == "request 42"
+    assert (worker_thread == loop_thread) is (engine.dialect.name == "sqlite")
+    engine.dispose()
