@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -288,6 +289,21 @@ def context_start_time(composition: Mapping) -> datetime | None:
 
 # --- the care flow ----------------------------------------------------------------------------
 
+# A write derives a composition's steps for the transition check and again for each index field
+# (status, receiver): within `steps_derived_once()`, each composition's are derived once.
+_derived: ContextVar[dict | None] = ContextVar("careflow_steps", default=None)
+
+
+@contextlib.contextmanager
+def steps_derived_once() -> Iterator[None]:
+    """Within this block, each composition's steps are derived once: the compositions must not change."""
+    token = _derived.set({})
+    try:
+        yield
+    finally:
+        _derived.reset(token)
+
+
 
 @dataclass(frozen=True)
 class Step:
@@ -371,6 +387,15 @@ class Workflow:
 
     def steps(self, composition: Mapping) -> list[Step]:
         """The composition's ACTIONs on its INSTRUCTION, oldest first (stable for equal times)."""
+        derived = _derived.get()
+        if derived is None:
+            return self._steps(composition)
+        key = (id(self), id(composition))
+        if key not in derived or derived[key][0] is not composition:
+            derived[key] = (composition, self._steps(composition))
+        return list(derived[key][1])
+
+    def _steps(self, composition: Mapping) -> list[Step]:
         steps = []
         instruction = self.instruction(composition) if self.belongs is not None else None
         for action, path, pointer in find_entries(composition, self.action_archetype):

@@ -16,6 +16,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from services.kernel.careflow import steps_derived_once
 from services.kernel.database import run_blocking
 from services.kernel.ehr_directory import EhrDirectory
 from services.kernel.errors import BadRequest, Deleted, error_responses, json_body
@@ -79,11 +80,12 @@ class CompositionService:
     async def create(self, ehr_id: str, body: object, who: Committer) -> Version:
         composition, template_id = self._checked(body)
         await self.ehrs.require(ehr_id)
-        if self.module.check_transition is not None:
-            self.module.check_transition(None, composition)
-        return await self._database(
-            lambda: self.store.create(ehr_id=ehr_id, data=composition, template_id=template_id, committer=who)
-        )
+        with steps_derived_once():  # for the check and the index alike
+            if self.module.check_transition is not None:
+                self.module.check_transition(None, composition)
+            return await self._database(
+                lambda: self.store.create(ehr_id=ehr_id, data=composition, template_id=template_id, committer=who)
+            )
 
     async def update(
         self, ehr_id: str, object_id: str, expected: VersionUid, body: object, who: Committer
@@ -91,16 +93,17 @@ class CompositionService:
         composition, template_id = self._checked(body)
         _same_object(object_id, expected)
         await self.ehrs.require(ehr_id)
-        return await self._database(
-            lambda: self.store.update(
-                expected=expected,
-                ehr_id=ehr_id,
-                data=composition,
-                template_id=template_id,
-                committer=who,
-                check=self._transition(),
+        with steps_derived_once():
+            return await self._database(
+                lambda: self.store.update(
+                    expected=expected,
+                    ehr_id=ehr_id,
+                    data=composition,
+                    template_id=template_id,
+                    committer=who,
+                    check=self._transition(),
+                )
             )
-        )
 
     async def delete(self, ehr_id: str, object_id: str, expected: VersionUid, who: Committer) -> Version:
         _same_object(object_id, expected)

@@ -310,7 +310,7 @@ class VersionedStore:
         """The new version, the parameters of its statements and its index projection."""
         contribution_id = str(uuid.uuid4())
         state = LifecycleState.DELETED if change_type is ChangeType.DELETED else LifecycleState.COMPLETE
-        if data is not None:
+        if data is not None and ("uid" in data or next(iter(data), "_type") != "_type"):
             # The store gives every version its uid, so a document never holds one; `_type` comes first.
             # Both let a read splice the uid into the stored text (`document_with_uid`).
             data = {"_type": data.get("_type"), **{k: v for k, v in data.items() if k != "uid"}}

@@ -14,6 +14,7 @@ from services.kernel.careflow import (
     iter_locatables,
     parse_datetime,
     status_values,
+    steps_derived_once,
     transition_rule,
 )
 from services.kernel.errors import Conflict, UnprocessableEntity
@@ -124,3 +125,18 @@ def test_entries_are_found_in_content_and_sections_only():
         (f"/content[openEHR-EHR-SECTION.s.v1]/items[{A}]", "/content/0/items/0"),
         (f"/content[{A}]", "/content/1"),
     ]
+
+
+def test_within_steps_derived_once_a_composition_is_walked_once_and_a_changed_one_again(monkeypatch):
+    walked = []
+    real = Workflow._steps
+    monkeypatch.setattr(Workflow, "_steps", lambda self, c: walked.append(id(c)) or real(self, c))
+    open_order = composition([action(A, "at0001", "245", "2026-01-01T00:00:00Z")])
+    equal_copy = composition([action(A, "at0001", "245", "2026-01-01T00:00:00Z")])
+    with steps_derived_once():
+        assert FLOW.status(open_order) == "open"
+        FLOW.steps(open_order).clear()  # a caller's list is its own
+        assert FLOW.status(open_order) == "open" and len(walked) == 1
+        assert FLOW.status(equal_copy) == "open" and len(walked) == 2  # another object: walked
+    open_order["content"].append(action(A, "at0002", "532", "2026-01-02T00:00:00Z"))
+    assert FLOW.status(open_order) == "closed" and len(walked) == 3  # outside the block: never kept
