@@ -10,13 +10,14 @@ from fastapi.responses import JSONResponse
 from services.demographics.repository import EhrRecord
 from services.demographics.search import BadParameter, parse_query
 from services.demographics.service import EhrService, PersonService
+from services.kernel.database import run_blocking
 from services.kernel.errors import BadRequest, error_responses, json_body
 from services.kernel.http import (
     COMMITTER_HEADERS,
     IF_MATCH_HEADER,
     PREFER_HEADER,
     committer,
-    documented_headers,
+    documented,
     expected_version,
     set_version_headers,
     wants_representation,
@@ -88,7 +89,7 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
 
     # Empty by default (Prefer: return=minimal): no media type is promised for the 201.
     @api.post("/demographic/person", status_code=201, tags=["person"],
-              openapi_extra=documented_headers(*COMMITTER_HEADERS, PREFER_HEADER, **_JSON_BODY),
+              openapi_extra=documented(*COMMITTER_HEADERS, PREFER_HEADER, **_JSON_BODY),
               response_class=Response, responses={201: {"description": "Created; the body is empty, or the "
               "PERSON with Prefer: return=representation"}, **error_responses(400, 409, 422)})  # fmt: skip
     def create_person(request: Request, body: Any = Depends(json_body)) -> Response:
@@ -124,12 +125,12 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
         }
 
     @api.get("/demographic/person/{uid}", tags=["person"], responses=error_responses(400, 404))
-    def get_person(uid: str, request: Request) -> Response:
+    async def get_person(uid: str, request: Request) -> Response:
         """The latest version (object id) or a given version (version uid); deleted -> 404 `deleted`."""
-        return person_response(request, persons.get(uid), 200, True)
+        return person_response(request, await run_blocking(persons.store.engine, lambda: persons.get(uid)), 200, True)
 
     @api.put("/demographic/person/{uid}", tags=["person"],
-             openapi_extra=documented_headers(IF_MATCH_HEADER, *COMMITTER_HEADERS, PREFER_HEADER, **_JSON_BODY),
+             openapi_extra=documented(IF_MATCH_HEADER, *COMMITTER_HEADERS, PREFER_HEADER, **_JSON_BODY),
              responses={204: {"description": "Updated (Prefer: return=minimal, the default)"},
                         **error_responses(400, 404, 409, 412, 422)})  # fmt: skip
     def update_person(uid: str, request: Request, body: Any = Depends(json_body)) -> Response:
@@ -138,7 +139,7 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
         return person_response(request, version, 200 if representation else 204, representation)
 
     @api.delete("/demographic/person/{uid}", status_code=204, tags=["person"],
-                openapi_extra=documented_headers(IF_MATCH_HEADER, *COMMITTER_HEADERS),
+                openapi_extra=documented(IF_MATCH_HEADER, *COMMITTER_HEADERS),
                 responses=error_responses(400, 404, 412))  # fmt: skip
     def delete_person(uid: str, request: Request) -> Response:
         version = persons.delete(uid, expected_version(request), committer(request))

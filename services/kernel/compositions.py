@@ -22,14 +22,15 @@ from services.kernel.ehr_directory import EhrDirectory
 from services.kernel.errors import BadRequest, Deleted, error_responses, json_body
 from services.kernel.http import (
     COMMITTER_HEADERS,
+    EHR_ID,
     IF_MATCH_HEADER,
+    OBJECT_OR_VERSION_UID,
     PREFER_HEADER,
     EhrId,
     ObjectId,
-    ObjectOrVersionUid,
     VersionUidPath,
     committer,
-    documented_headers,
+    documented,
     expected_version,
     set_version_headers,
     wants_representation,
@@ -54,9 +55,7 @@ class ClinicalModule:
 
 
 class CompositionService:
-    def __init__(
-        self, module: ClinicalModule, store: VersionedStore, validator: Validator, ehrs: EhrDirectory
-    ):
+    def __init__(self, module: ClinicalModule, store: VersionedStore, validator: Validator, ehrs: EhrDirectory):
         self.module = module
         self.store = store
         self.validator = validator
@@ -87,9 +86,7 @@ class CompositionService:
                 lambda: self.store.create(ehr_id=ehr_id, data=composition, template_id=template_id, committer=who)
             )
 
-    async def update(
-        self, ehr_id: str, object_id: str, expected: VersionUid, body: object, who: Committer
-    ) -> Version:
+    async def update(self, ehr_id: str, object_id: str, expected: VersionUid, body: object, who: Committer) -> Version:
         composition, template_id = self._checked(body)
         _same_object(object_id, expected)
         await self.ehrs.require(ehr_id)
@@ -195,7 +192,7 @@ def composition_router(service: CompositionService) -> APIRouter:
     router = APIRouter(tags=["composition"])
     media = composition_media(service.module.templates)
     body = {"requestBody": {"required": True, "content": {"application/json": media}}}
-    commit = documented_headers(*COMMITTER_HEADERS, PREFER_HEADER, **body)
+    commit = documented(EHR_ID, *COMMITTER_HEADERS, PREFER_HEADER, **body)
 
     @router.post(
         "/ehr/{ehr_id}/composition",
@@ -211,46 +208,55 @@ def composition_router(service: CompositionService) -> APIRouter:
             **error_responses(400, 404, 409, 422, 503),
         },
     )
-    async def create_composition(request: Request, ehr_id: EhrId) -> Response:
-        version = await service.create(ehr_id, await json_body(request), committer(request))
+    async def create_composition(request: Request) -> Response:
+        version = await service.create(EHR_ID(request), await json_body(request), committer(request))
         return _version_response(request, version, 201, wants_representation(request))
 
     @router.get(
         "/ehr/{ehr_id}/composition/{uid}",
+        openapi_extra=documented(EHR_ID, OBJECT_OR_VERSION_UID),
         responses={
             200: {"description": "The composition, uid set to its version uid", **COMPOSITION_CONTENT},
             **error_responses(400, 404),
         },
     )
-    async def get_composition(request: Request, ehr_id: EhrId, uid: ObjectOrVersionUid) -> Response:
-        version = await service.read(ehr_id, uid)
+    async def get_composition(request: Request) -> Response:
+        version = await service.read(EHR_ID(request), OBJECT_OR_VERSION_UID(request))
         return _version_response(request, version, 200, True)
 
     @router.put(
         "/ehr/{ehr_id}/composition/{uid}",
         status_code=200,
-        openapi_extra=documented_headers(IF_MATCH_HEADER, *COMMITTER_HEADERS, PREFER_HEADER, **body),
+        openapi_extra=documented(
+            EHR_ID, OBJECT_OR_VERSION_UID, IF_MATCH_HEADER, *COMMITTER_HEADERS, PREFER_HEADER, **body
+        ),
         responses={
             200: {"description": "Updated (with Prefer: return=representation)", **COMPOSITION_CONTENT},
             204: {"description": "Updated (Prefer: return=minimal)"},
             **WRITE_ERRORS,
         },
     )
-    async def update_composition(request: Request, ehr_id: EhrId, uid: ObjectOrVersionUid) -> Response:
-        expected, who = expected_version(request), committer(request)
+    async def update_composition(request: Request) -> Response:
+        ehr_id, uid, expected, who = (
+            EHR_ID(request),
+            OBJECT_OR_VERSION_UID(request),
+            expected_version(request),
+            committer(request),
+        )
         version = await service.update(ehr_id, uid, expected, await json_body(request), who)
         return _version_response(request, version, 200, wants_representation(request))
 
     @router.delete(
         "/ehr/{ehr_id}/composition/{uid}",
         status_code=204,
-        openapi_extra=documented_headers(IF_MATCH_HEADER, *COMMITTER_HEADERS),
+        openapi_extra=documented(EHR_ID, OBJECT_OR_VERSION_UID, IF_MATCH_HEADER, *COMMITTER_HEADERS),
         responses={
             204: {"description": "Deleted: a new version with lifecycle state deleted"},
             **error_responses(400, 404, 409, 412, 503),
         },
     )
-    async def delete_composition(request: Request, ehr_id: EhrId, uid: ObjectOrVersionUid) -> Response:
+    async def delete_composition(request: Request) -> Response:
+        ehr_id, uid = EHR_ID(request), OBJECT_OR_VERSION_UID(request)
         version = await service.delete(ehr_id, uid, expected_version(request), committer(request))
         return _version_response(request, version, 204, False)
 
@@ -341,10 +347,7 @@ def query_router(service: CompositionService) -> APIRouter:
     @router.get(
         "/query/compositions",
         responses={
-            200: {
-                "description": "{total, offset, limit, items: [{ehr_id, uid, time_committed,"
-                " index, composition}]}"
-            },
+            200: {"description": "{total, offset, limit, items: [{ehr_id, uid, time_committed, index, composition}]}"},
             **error_responses(400),
         },
     )
