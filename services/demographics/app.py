@@ -42,7 +42,11 @@ def create_app(
     app = new_service_app(settings, MIGRATIONS, title="Demographics module (openEHR REST)", lifespan=lifespan)
     templates = templates or project_templates([settings.person_template_id])
     store = VersionedStore(engine, settings.system_id, PersonSearchIndex())
-    ehrs = EhrService(EhrRepository(engine), settings.system_id, settings.subject_namespace)
+    # EHR_STATUS versions share the store's tables with persons but not the person search index.
+    statuses = VersionedStore(engine, settings.system_id)
+    ehrs = EhrService(
+        EhrRepository(engine, statuses), statuses, settings.system_id, settings.subject_namespace
+    )
     persons = PersonService(store, PersonSearch(engine, settings.person_template_id), templates,
                             validator or archetype_validator())  # fmt: skip
     app.state.engine = engine

@@ -235,6 +235,25 @@ class VersionedStore:
     ) -> Version:
         return self._change(expected, ehr_id, None, None, committer, ChangeType.DELETED, check)
 
+    def create_in(
+        self,
+        connection: Connection,
+        *,
+        object_id: str,
+        ehr_id: str | None,
+        data: dict,
+        template_id: str | None,
+        committer: Committer,
+    ) -> Version:
+        """The first version of a new object inside the caller's write transaction, for a module that
+        writes rows of its own with it, all or nothing (demographics: an EHR and its first EHR_STATUS)."""
+        now = _now()
+        connection.exec_driver_sql(
+            self._sql.insert_object, {"id": object_id, "ehr_id": ehr_id, "now": self._sql.time(now)}
+        )
+        uid = VersionUid(object_id, self.system_id, 1)
+        return self._append(connection, uid, ehr_id, data, template_id, committer, ChangeType.CREATION, now)
+
     def _change(
         self,
         expected: VersionUid,
