@@ -37,6 +37,15 @@ def render_ehr(record: EhrRecord) -> dict[str, Any]:
     }
 
 
+def version_response(request: Request, version: Version, status: int, representation: bool,
+                     location: str) -> Response:  # fmt: skip
+    """A version's answer: the object (uid = version uid) or an empty body, with ETag, Location and Last-Modified."""
+    response = (JSONResponse(with_uid(version), status_code=status) if representation
+                else Response(status_code=status))  # fmt: skip
+    set_version_headers(response, request, version, location)
+    return response
+
+
 def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRouter:
     api = APIRouter(prefix=base_path)
 
@@ -82,11 +91,8 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
     # --- EHR_STATUS: one versioned object per EHR (VERSIONED_EHR_STATUS) ------------------------
 
     def status_response(request: Request, version: Version, status: int, representation: bool) -> Response:
-        response = (JSONResponse(with_uid(version), status_code=status) if representation
-                    else Response(status_code=status))  # fmt: skip
         location = f"{base_path}/ehr/{version.ehr_id}/ehr_status/{version.uid}"
-        set_version_headers(response, request, version, location)
-        return response
+        return version_response(request, version, status, representation, location)
 
     @api.get("/ehr/{ehr_id}/ehr_status", tags=["ehr_status"], responses=error_responses(400, 404))
     def get_ehr_status(request: Request, ehr_id: EhrId, version_at_time: str | None = None) -> Response:
@@ -141,10 +147,8 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
     # --- persons ------------------------------------------------------------------------------
 
     def person_response(request: Request, version: Version, status: int, representation: bool) -> Response:
-        response = (JSONResponse(with_uid(version), status_code=status) if representation
-                    else Response(status_code=status))  # fmt: skip
-        set_version_headers(response, request, version, f"{base_path}/demographic/person/{version.uid}")
-        return response
+        location = f"{base_path}/demographic/person/{version.uid}"
+        return version_response(request, version, status, representation, location)
 
     # Empty by default (Prefer: return=minimal): no media type is promised for the 201.
     @api.post("/demographic/person", status_code=201, tags=["person"], openapi_extra=_JSON_BODY,
