@@ -26,6 +26,7 @@ from gateway.patient.mapping import (
 MODULE = "demographics"
 SUBJECT_NAMESPACE = "vgr.demographics"
 REPRESENTATION = {"Prefer": "return=representation"}
+OPENED_EHRS_REMEMBERED = 10_000
 
 
 @dataclass
@@ -112,7 +113,9 @@ class PatientService:
         self._ehr_by_patient = LRU(cache_size)
         self._patient_by_ehr = LRU(cache_size)
         # Patient id -> the number whose EHR its create made or re-opened: what undoing the create closes.
-        self._opened_by_create = LRU(cache_size)
+        # Not a cache (its size is not the cache's, which may be 0): a transaction's undo follows its
+        # creates within the one request; the bound keeps memory flat when nothing is undone.
+        self._opened_by_create = LRU(OPENED_EHRS_REMEMBERED)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.sort_limit = 1000  # matches a _sort (other than the module's own order) may sort at most
 
@@ -462,9 +465,10 @@ class PatientService:
         if response.status_code == 404:
             return None
         expect(MODULE, response, 200, what=f"EHR {ehr_id}")
-        if (response.json().get("ehr_status") or {}).get("is_queryable") is False:
+        status = response.json().get("ehr_status") or {}
+        if status.get("is_queryable") is False:
             return None  # a closed EHR (an undone create) names no Patient, even if one has its number now
-        subject = ((response.json().get("ehr_status") or {}).get("subject") or {}).get("external_ref") or {}
+        subject = (status.get("subject") or {}).get("external_ref") or {}
         number = (subject.get("id") or {}).get("value")
         if not number:
             return None

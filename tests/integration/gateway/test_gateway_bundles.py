@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from gateway_support import PNR, PNR_2, PNR_SYSTEM, order, patient_body
 
 PATIENT_URN = "urn:uuid:6a1f0f3e-1d7c-4c1b-9d25-4a6f5b7c8d90"
@@ -128,3 +129,11 @@ def test_bad_bundles(med_client):
     assert med_client.post("/fhir", json=patch).status_code == 400
     statement = med_client.get("/fhir/metadata").json()
     assert {i["code"] for i in statement["rest"][0]["interaction"]} == {"batch", "transaction"}
+
+
+def test_the_undo_closes_the_ehr_also_without_an_ehr_cache(make_client, settings, demographics, medication):
+    settings.ehr_cache_size = 0
+    with make_client(medication=httpx.MockTransport(medication)) as client:
+        assert client.post("/fhir", json=failing_transaction()).status_code == 422
+    (ehr,) = demographics.ehrs.values()
+    assert ehr["ehr_status"]["is_modifiable"] is False
