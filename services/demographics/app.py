@@ -44,9 +44,7 @@ def create_app(
     store = VersionedStore(engine, settings.system_id, PersonSearchIndex())
     # EHR_STATUS versions share the store's tables with persons but not the person search index.
     statuses = VersionedStore(engine, settings.system_id)
-    ehrs = EhrService(
-        EhrRepository(engine, statuses), statuses, settings.system_id, settings.subject_namespace
-    )
+    ehrs = EhrService(EhrRepository(engine, statuses), statuses, settings.system_id, settings.subject_namespace)
     persons = PersonService(store, PersonSearch(engine, settings.person_template_id), templates,
                             validator or archetype_validator())  # fmt: skip
     app.state.engine = engine
