@@ -3,8 +3,9 @@
 Each entry is sent to the gateway's own routes in process (httpx.ASGITransport), so an entry
 behaves exactly as the same request on its own. A transaction creates in dependency order,
 replaces `urn:uuid:` references by the ids it created, and when an entry fails it undoes what
-the earlier entries wrote (deletes the Patients and compositions it created, and puts back the
-content an update replaced, as one more version), so nothing is left behind; the answer is then
+the earlier entries wrote (deletes the Patients and compositions it created, closes the EHRs its
+Patient creates made or re-opened, and puts back the content an update replaced, as one more
+version), so nothing is left behind; the answer is then
 that entry's OperationOutcome with its status.
 
 Transactions take POST, PUT, DELETE and GET entries, run in the order POST, PUT, DELETE, GET. A
@@ -249,7 +250,7 @@ async def _undo(request: Request, client: httpx.AsyncClient, written: list[tuple
             continue
         with contextlib.suppress(FhirError):
             if rtype == "Patient":
-                await state.patients.delete(rid)
+                await state.patients.undo_create(rid)
             elif rtype == "MedicationRequest":
                 await state.medications.compositions.delete_resource(rid)
             elif rtype == "Composition":

@@ -36,6 +36,8 @@ def interactions() -> list[Interaction]:
                     "ehr_id": {"value": uuid(EHR_ID)},
                     "system_id": {"value": match.str("demographics.vgr.se")},
                     "time_created": {"value": datetime_value()},
+                    # a commit to an EHR whose EHR_STATUS is not modifiable is refused (409)
+                    "ehr_status": {"is_modifiable": match.bool(True)},
                 },
                 content_type="application/json",
             )

@@ -1,5 +1,6 @@
 """The gateway as consumer of demographics: every call of gateway/patient/service.py (person read,
-revision history, version, search, create, update, delete; EHR create, lookup by subject and by id),
+revision history, version, search, create, update, delete; EHR create, lookup by subject and by id,
+a new EHR_STATUS version that closes or re-opens it),
 driven through the gateway's own `PatientService`, whose mapping reads what the pact answers."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from contracts.pact.consumer import (
     datetime_value,
     etag,
     expect_status,
+    from_state,
     if_match_from_state,
     reply,
     state_path,
@@ -34,6 +36,7 @@ from gateway.patient.mapping import patient_to_person, person_to_patient
 from gateway.patient.service import PatientService
 
 UNKNOWN_EHR = "00000000-0000-4000-8000-0000000000ee"
+EHR_STATUS_ID = "3f0c8d1e-2b4a-4c6d-9e8f-7a6b5c4d3e2f"
 PREFER = "return=representation"
 
 
@@ -68,6 +71,10 @@ def interactions() -> list[Interaction]:  # noqa: C901 (one builder per call)
         "system_id": {"value": match.str("demographics.vgr.se")},
         "time_created": {"value": datetime_value()},
     }
+    status_uid = version_uid_example(EHR_STATUS_ID, "demographics")
+    # What the gateway reads of an EHR_STATUS: whether the EHR is open, and the version to replace.
+    open_status = {"is_modifiable": match.bool(True), "is_queryable": match.bool(True)}
+    ehr_with_status = {**ehr, "ehr_status": {"uid": {"value": version_uid(status_uid)}, **open_status}}
 
     def respond(i, status, body=None, with_headers=True):
         reply(i, status, body, headers if with_headers else {})
@@ -128,7 +135,8 @@ def interactions() -> list[Interaction]:  # noqa: C901 (one builder per call)
     def ehr_by_id(i):
         i.with_request("GET", state_path(f"{API}/ehr/{EHR_ID}", f"{API}/ehr/${{ehr_id}}"))
         subject = {"external_ref": {"id": {"value": PERSONNUMMER}, "namespace": "vgr.demographics"}}
-        respond(i, 200, {**ehr, "ehr_status": {"subject": subject}}, with_headers=False)
+        respond(i, 200, {**ehr, "ehr_status": {"subject": subject, "is_queryable": match.bool(True)}},
+                with_headers=False)  # fmt: skip
 
     def person_by_number(i):
         i.with_request("GET", f"{API}/demographic/person")
@@ -150,7 +158,7 @@ def interactions() -> list[Interaction]:  # noqa: C901 (one builder per call)
         i.with_request("GET", f"{API}/ehr")
         i.with_query_parameter("subject_id", PERSONNUMMER)
         i.with_query_parameter("subject_namespace", "vgr.demographics")
-        respond(i, 200, ehr, with_headers=False)
+        respond(i, 200, ehr_with_status, with_headers=False)
 
     async def drive_ehr_of_patient(base):
         assert await _service(base).ehr_id(PERSON_ID) == EHR_ID
@@ -179,7 +187,19 @@ def interactions() -> list[Interaction]:  # noqa: C901 (one builder per call)
         i.with_body({"message": match.str("exists"), "code": "ehr_exists_for_subject"}, "application/json", "Response")
 
     async def drive_ehr_exists(base):
-        assert await _service(base)._ensure_ehr(("personnummer", PERSONNUMMER)) == EHR_ID
+        assert await _service(base)._ensure_ehr(("personnummer", PERSONNUMMER)) == (EHR_ID, False)
+
+    reopened = {**ehr_status(PERSONNUMMER), "is_modifiable": True, "is_queryable": True}
+
+    def set_ehr_active(i):
+        i.with_request("PUT", state_path(f"{API}/ehr/{EHR_ID}/ehr_status", f"{API}/ehr/${{ehr_id}}/ehr_status"))
+        i.with_header("If-Match", from_state(f'"{status_uid}"', '"${ehr_status_uid}"'))
+        i.with_body(match.like(reopened), content_type="application/json")
+        i.will_respond_with(204)
+
+    async def drive_set_ehr_active(base):
+        ehr = {"ehr_id": {"value": EHR_ID}, "ehr_status": {**reopened, "uid": {"value": status_uid}}}
+        await _service(base)._set_ehr_active(ehr, True)
 
     def update(i):
         i.with_request("PUT", state_path(person_path, person_expr))
@@ -216,6 +236,8 @@ def interactions() -> list[Interaction]:  # noqa: C901 (one builder per call)
         Interaction("an EHR created for a new person", f"no EHR exists for {NEW_PERSONNUMMER}", create_ehr,
                     drive_create),
         Interaction("an EHR created for a subject that has one", person_state, create_ehr_exists, drive_ehr_exists),
+        Interaction("a new EHR_STATUS version (closing or re-opening an EHR)", person_state, set_ehr_active,
+                    drive_set_ehr_active),
         Interaction("a person updated", person_state, update, drive_update),
         Interaction("a person deleted", person_state, delete, drive_delete),
     ]  # fmt: skip

@@ -113,16 +113,17 @@ class DemographicsStates:
     def __init__(self, base_url: str, *, timeout: float = 10.0):
         self.http = httpx.Client(base_url=base_url.rstrip("/") + API, timeout=timeout)
 
-    def ensure_ehr(self, number: str, state: str = "") -> str:
+    def ensure_ehr(self, number: str, state: str = "") -> dict:
+        """The subject's EHR (created when missing)."""
         response = self.http.post("/ehr", json=ehr_status(number), headers={"Prefer": "return=representation"})
         if response.status_code in (200, 201):
-            return response.json()["ehr_id"]["value"]
+            return response.json()
         if response.status_code != 409:
             raise _fail(state, "POST /ehr", response)
         found = self.http.get("/ehr", params={"subject_id": number, "subject_namespace": NAMESPACE})
         if found.status_code != 200:
             raise _fail(state, "GET /ehr?subject_id", found)
-        return found.json()["ehr_id"]["value"]
+        return found.json()
 
     def find_person(self, number: str, state: str = "") -> dict | None:
         response = self.http.get("/demographic/person", params={"identifier": number, "limit": 1})
@@ -161,10 +162,11 @@ class DemographicsStates:
         number = _number(state, params)
         if state.startswith("a person exists"):
             uid = self.ensure_person(number, state)
-            ehr_id = self.ensure_ehr(number, state)
-            return {"person_id": uid.split("::")[0], "version_uid": uid, "ehr_id": ehr_id, "personnummer": number}
+            ehr = self.ensure_ehr(number, state)
+            return {"person_id": uid.split("::")[0], "version_uid": uid, "ehr_id": ehr["ehr_id"]["value"],
+                    "ehr_status_uid": ehr["ehr_status"]["uid"]["value"], "personnummer": number}  # fmt: skip
         if state.startswith("an EHR exists"):
-            return {"ehr_id": self.ensure_ehr(number, state), "personnummer": number}
+            return {"ehr_id": self.ensure_ehr(number, state)["ehr_id"]["value"], "personnummer": number}
         if state.startswith("no person exists"):
             self.remove_person(number, state)
             return {"personnummer": number}
@@ -209,7 +211,7 @@ class ClinicalStates:
         if state.startswith("no composition exists"):
             return {}
         number = _number(state, params)
-        ehr_id = self.demographics.ensure_ehr(number, state)
+        ehr_id = self.demographics.ensure_ehr(number, state)["ehr_id"]["value"]
         if state.startswith("an EHR exists"):
             return {"ehr_id": ehr_id, "personnummer": number}
         if state.startswith(("a journal note exists", "a medication order exists", "a referral exists")):

@@ -26,6 +26,7 @@ from gateway.patient.mapping import (
 MODULE = "demographics"
 SUBJECT_NAMESPACE = "vgr.demographics"
 REPRESENTATION = {"Prefer": "return=representation"}
+OPENED_EHRS_REMEMBERED = 10_000
 
 
 @dataclass
@@ -34,6 +35,12 @@ class PatientVersion:
     version: VersionUid
     last_updated: str | None
     change: str  # creation | modification | deleted
+
+
+def is_active(ehr: dict) -> bool:
+    """Whether an EHR takes new content and is found by queries (its latest EHR_STATUS says so)."""
+    status = ehr.get("ehr_status") or {}
+    return status.get("is_modifiable") is not False and status.get("is_queryable") is not False
 
 
 def mapping_error(exc: MappingError) -> FhirError:
@@ -105,6 +112,10 @@ class PatientService:
         self.module = demographics
         self._ehr_by_patient = LRU(cache_size)
         self._patient_by_ehr = LRU(cache_size)
+        # Patient id -> the number whose EHR its create made or re-opened: what undoing the create closes.
+        # Not a cache (its size is not the cache's, which may be 0): a transaction's undo follows its
+        # creates within the one request; the bound keeps memory flat when nothing is undone.
+        self._opened_by_create = LRU(OPENED_EHRS_REMEMBERED)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.sort_limit = 1000  # matches a _sort (other than the module's own order) may sort at most
 
@@ -283,10 +294,14 @@ class PatientService:
             stored = response.json() if response.content else person
             uid = version_uid(MODULE, response, stored)
             try:
-                await self._ensure_ehr(identifiers[0])
+                ehr_id, opened = await self._ensure_ehr(identifiers[0])
             except FhirError:
                 await self._compensate(uid)
                 raise
+            self._ehr_by_patient.put(uid.object_id, ehr_id)
+            self._patient_by_ehr.put(ehr_id, uid.object_id)  # an earlier, undone Patient had it before
+            if opened:
+                self._opened_by_create.put(uid.object_id, key)
             return person_to_patient(
                 stored, str(uid), fhir_instant(response.headers.get("last-modified"))
             ), True
@@ -314,7 +329,23 @@ class PatientService:
                 "DELETE", f"/demographic/person/{uid.object_id}", headers={"If-Match": f'"{uid}"'}
             )
 
-    async def _ensure_ehr(self, identifier: tuple[str, str]) -> str:
+    async def undo_create(self, patient_id: str) -> None:
+        """Takes back a create (a failed transaction): deletes the Patient and, if its create made or
+        re-opened the EHR, closes the EHR again with a new EHR_STATUS version (not modifiable, not
+        queryable); demographics never deletes an EHR. An EHR that was open before stays open."""
+        number = self._opened_by_create.data.pop(patient_id, None)
+        ehr_id = self._ehr_by_patient.data.pop(patient_id, None)
+        if ehr_id is not None:
+            self._patient_by_ehr.data.pop(ehr_id, None)
+        if number is None:
+            await self.delete(patient_id)
+            return
+        async with self._lock(number):  # a create of the same number waits, then re-opens the EHR
+            await self.delete(patient_id)
+            await self._set_ehr_active(await self._ehr_for_subject(number), False)
+
+    async def _ensure_ehr(self, identifier: tuple[str, str]) -> tuple[str, bool]:
+        """(EHR id, whether this call created or re-opened it): the subject's EHR, open for writing."""
         kind, number = identifier
         ehr_status = {
             "_type": "EHR_STATUS",
@@ -333,17 +364,31 @@ class PatientService:
             "is_modifiable": True,
         }
         response = await self.module.request("POST", "/ehr", json=ehr_status, headers=REPRESENTATION)
-        if response.status_code == 409:
-            return await self._ehr_for_subject(number)
+        if response.status_code == 409:  # the subject has one: an undone create may have closed it
+            ehr = await self._ehr_for_subject(number)
+            if is_active(ehr):
+                return ehr["ehr_id"]["value"], False
+            await self._set_ehr_active(ehr, True)
+            return ehr["ehr_id"]["value"], True
         expect(MODULE, response, 201, 200, what="EHR create")
-        return response.json()["ehr_id"]["value"]
+        return response.json()["ehr_id"]["value"], True
 
-    async def _ehr_for_subject(self, number: str) -> str:
+    async def _ehr_for_subject(self, number: str) -> dict:
         response = await self.module.get(
             "/ehr", params={"subject_id": number, "subject_namespace": SUBJECT_NAMESPACE}
         )
         expect(MODULE, response, 200, what=f"EHR for {number}")
-        return response.json()["ehr_id"]["value"]
+        return response.json()
+
+    async def _set_ehr_active(self, ehr: dict, active: bool) -> None:
+        """A new EHR_STATUS version with is_modifiable and is_queryable both `active`, the rest kept."""
+        ehr_id, current = ehr["ehr_id"]["value"], ehr["ehr_status"]
+        status = {k: v for k, v in current.items() if k != "uid"}
+        status.update(is_modifiable=active, is_queryable=active)
+        response = await self.module.request(
+            "PUT", f"/ehr/{ehr_id}/ehr_status", json=status, headers={"If-Match": f'"{current["uid"]["value"]}"'}
+        )
+        expect(MODULE, response, 200, 204, what=f"EHR_STATUS of EHR {ehr_id}")
 
     async def update(self, patient_id: str, patient: dict, if_match: int | None) -> dict:
         try:
@@ -406,7 +451,7 @@ class PatientService:
         identifiers = person_identifiers(person)
         if not identifiers:
             raise FhirError(422, f"Patient/{patient_id} has no person identifier, so no EHR")
-        ehr_id = await self._ehr_for_subject(identifiers[0][1])
+        ehr_id = (await self._ehr_for_subject(identifiers[0][1]))["ehr_id"]["value"]
         self._ehr_by_patient.put(patient_id, ehr_id)
         self._patient_by_ehr.put(ehr_id, patient_id)
         return ehr_id
@@ -420,7 +465,10 @@ class PatientService:
         if response.status_code == 404:
             return None
         expect(MODULE, response, 200, what=f"EHR {ehr_id}")
-        subject = ((response.json().get("ehr_status") or {}).get("subject") or {}).get("external_ref") or {}
+        status = response.json().get("ehr_status") or {}
+        if status.get("is_queryable") is False:
+            return None  # a closed EHR (an undone create) names no Patient, even if one has its number now
+        subject = (status.get("subject") or {}).get("external_ref") or {}
         number = (subject.get("id") or {}).get("value")
         if not number:
             return None

@@ -10,12 +10,15 @@ from fastapi.responses import JSONResponse
 from services.demographics.repository import EhrRecord
 from services.demographics.search import BadParameter, parse_query
 from services.demographics.service import EhrService, PersonService
+from services.kernel.compositions import parse_moment
 from services.kernel.database import run_blocking
 from services.kernel.errors import BadRequest, error_responses, json_body
 from services.kernel.http import (
     COMMITTER_HEADERS,
     IF_MATCH_HEADER,
     PREFER_HEADER,
+    EhrId,
+    VersionUidPath,
     committer,
     documented,
     expected_version,
@@ -34,9 +37,18 @@ def render_ehr(record: EhrRecord) -> dict[str, Any]:
     return {
         "system_id": {"value": record.system_id},
         "ehr_id": {"value": record.ehr_id},
-        "ehr_status": record.ehr_status,
+        "ehr_status": with_uid(record.status),
         "time_created": {"value": record.time_created.isoformat()},
     }
+
+
+def version_response(request: Request, version: Version, status: int, representation: bool,
+                     location: str) -> Response:  # fmt: skip
+    """A version's answer: the object (uid = version uid) or an empty body, with ETag, Location and Last-Modified."""
+    response = (Response(document_with_uid(version), status_code=status, media_type="application/json")
+                if representation else Response(status_code=status))  # fmt: skip
+    set_version_headers(response, request, version, location)
+    return response
 
 
 def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRouter:
@@ -54,18 +66,18 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
 
     # --- EHR registry -------------------------------------------------------------------------
 
-    @api.post("/ehr", status_code=201, tags=["ehr"], openapi_extra=_JSON_BODY,
+    @api.post("/ehr", status_code=201, tags=["ehr"], openapi_extra=documented(*COMMITTER_HEADERS, **_JSON_BODY),
               responses=error_responses(400, 409, 422))  # fmt: skip
     def create_ehr(request: Request, body: Any = Depends(json_body)) -> Response:
         """A new EHR for the EHR_STATUS subject (returned in the body unless Prefer: return=minimal)."""
-        record = ehrs.create(body)
+        record = ehrs.create(body, committer(request))
         return ehr_response(request, record, 201, ehr_in_body(request.headers.get("Prefer")))
 
-    @api.put("/ehr/{ehr_id}", status_code=201, tags=["ehr"], openapi_extra=_JSON_BODY,
+    @api.put("/ehr/{ehr_id}", status_code=201, tags=["ehr"], openapi_extra=documented(*COMMITTER_HEADERS, **_JSON_BODY),
              responses=error_responses(400, 409, 422))  # fmt: skip
     def create_ehr_with_id(ehr_id: str, request: Request, body: Any = Depends(json_body)) -> Response:
         """A new EHR with the given id (409 when that id or the subject already has one)."""
-        record = ehrs.create(body, ehr_id)
+        record = ehrs.create(body, committer(request), ehr_id)
         return ehr_response(request, record, 201, ehr_in_body(request.headers.get("Prefer")))
 
     @api.get("/ehr/{ehr_id}", tags=["ehr"], responses=error_responses(400, 404))
@@ -79,13 +91,67 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
         """The EHR of a subject (a personnummer or samordningsnummer in any accepted form)."""
         return ehr_response(request, ehrs.by_subject(subject_id, subject_namespace), 200, True)
 
+    # --- EHR_STATUS: one versioned object per EHR (VERSIONED_EHR_STATUS) ------------------------
+
+    def status_response(request: Request, version: Version, status: int, representation: bool) -> Response:
+        location = f"{base_path}/ehr/{version.ehr_id}/ehr_status/{version.uid}"
+        return version_response(request, version, status, representation, location)
+
+    @api.get("/ehr/{ehr_id}/ehr_status", tags=["ehr_status"], responses=error_responses(400, 404))
+    def get_ehr_status(request: Request, ehr_id: EhrId, version_at_time: str | None = None) -> Response:
+        """The latest EHR_STATUS, or the one that was the latest at version_at_time (ISO 8601)."""
+        moment = parse_moment(version_at_time) if version_at_time else None
+        return status_response(request, ehrs.status(ehr_id, moment), 200, True)
+
+    @api.put("/ehr/{ehr_id}/ehr_status", tags=["ehr_status"],
+             openapi_extra=documented(IF_MATCH_HEADER, *COMMITTER_HEADERS, PREFER_HEADER, **_JSON_BODY),
+             responses={204: {"description": "Updated (Prefer: return=minimal, the default)"},
+                        **error_responses(400, 404, 412, 422)})  # fmt: skip
+    def update_ehr_status(ehr_id: EhrId, request: Request, body: Any = Depends(json_body)) -> Response:
+        """A new EHR_STATUS version (If-Match: the latest one); the subject cannot change (422)."""
+        representation = wants_representation(request)
+        version = ehrs.update_status(ehr_id, expected_version(request), body, committer(request))
+        return status_response(request, version, 200 if representation else 204, representation)
+
+    @api.get("/ehr/{ehr_id}/ehr_status/{version_uid}", tags=["ehr_status"],
+             responses=error_responses(400, 404))  # fmt: skip
+    def get_ehr_status_version(request: Request, ehr_id: EhrId, version_uid: VersionUidPath) -> Response:
+        return status_response(request, ehrs.status_version(ehr_id, version_uid), 200, True)
+
+    @api.get("/ehr/{ehr_id}/versioned_ehr_status", tags=["ehr_status"],
+             responses=error_responses(400, 404))  # fmt: skip
+    def versioned_ehr_status(ehr_id: EhrId) -> dict[str, Any]:
+        record = ehrs.get(ehr_id)
+        return {
+            "_type": "VERSIONED_EHR_STATUS",
+            "uid": {"_type": "HIER_OBJECT_ID", "value": record.status_id},
+            "owner_id": {"_type": "HIER_OBJECT_ID", "value": record.ehr_id},
+            "time_created": {"_type": "DV_DATE_TIME", "value": record.time_created.isoformat()},
+        }
+
+    @api.get("/ehr/{ehr_id}/versioned_ehr_status/revision_history", tags=["ehr_status"],
+             responses=error_responses(400, 404))  # fmt: skip
+    def ehr_status_revision_history(ehr_id: EhrId) -> list[dict[str, Any]]:
+        """REVISION_HISTORY_ITEMs of the EHR_STATUS, oldest first."""
+        return revision_history_json(ehrs.status_history(ehr_id))
+
+    @api.get("/ehr/{ehr_id}/versioned_ehr_status/version", tags=["ehr_status"],
+             responses=error_responses(400, 404))  # fmt: skip
+    def ehr_status_version_at_time(ehr_id: EhrId, version_at_time: str | None = None) -> dict[str, Any]:
+        """The ORIGINAL_VERSION that was the latest at version_at_time (the latest without it)."""
+        moment = parse_moment(version_at_time) if version_at_time else None
+        return original_version_json(ehrs.status(ehr_id, moment))
+
+    @api.get("/ehr/{ehr_id}/versioned_ehr_status/version/{version_uid}", tags=["ehr_status"],
+             responses=error_responses(400, 404))  # fmt: skip
+    def ehr_status_version(ehr_id: EhrId, version_uid: VersionUidPath) -> dict[str, Any]:
+        return original_version_json(ehrs.status_version(ehr_id, version_uid))
+
     # --- persons ------------------------------------------------------------------------------
 
     def person_response(request: Request, version: Version, status: int, representation: bool) -> Response:
-        response = (Response(document_with_uid(version), status_code=status, media_type="application/json")
-                    if representation else Response(status_code=status))  # fmt: skip
-        set_version_headers(response, request, version, f"{base_path}/demographic/person/{version.uid}")
-        return response
+        location = f"{base_path}/demographic/person/{version.uid}"
+        return version_response(request, version, status, representation, location)
 
     # Empty by default (Prefer: return=minimal): no media type is promised for the 201.
     @api.post("/demographic/person", status_code=201, tags=["person"],

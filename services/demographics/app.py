@@ -41,7 +41,9 @@ def create_app(
 
     templates = templates or project_templates([settings.person_template_id])
     store = VersionedStore(engine, settings.system_id, PersonSearchIndex())
-    ehrs = EhrService(EhrRepository(engine), settings.system_id, settings.subject_namespace)
+    # EHR_STATUS versions share the store's tables with persons but not the person search index.
+    statuses = VersionedStore(engine, settings.system_id)
+    ehrs = EhrService(EhrRepository(engine, statuses), statuses, settings.system_id, settings.subject_namespace)
     persons = PersonService(store, PersonSearch(engine, settings.person_template_id), templates,
                             validator or archetype_validator())  # fmt: skip
     app = new_service_app(

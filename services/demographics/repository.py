@@ -1,4 +1,5 @@
-"""Demographics storage: the EHR registry (its own table) and the person search (over the kernel's index).
+"""Demographics storage: the EHR registry (its own table, EHR_STATUS versions in the kernel's store) and the
+person search (over the kernel's index).
 
 Persons are versioned objects in the kernel's store; their search fields are extracted at commit
 time into the kernel's index (`index_value` rows, see `PersonSearchIndex`). The queries here read
@@ -8,26 +9,28 @@ date ranges, and an order by name. Every condition is an indexed `(field, value)
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from services.demographics.ehr_status import Subject
 from services.demographics.folding import prefix_upper_bound
 from services.demographics.person import FAMILY, GIVEN, PersonFields, extract
 from services.demographics.search import DateCondition, PersonQuery
-from services.kernel.database import write_transaction
-from services.kernel.schema import Document, UtcDateTime, index_entry, index_value, original_version
+from services.kernel.database import read_connection, write_transaction
+from services.kernel.schema import UtcDateTime, index_entry, index_value, original_version
 from services.kernel.search import IndexedValues, SearchIndex
-from services.kernel.store import version_from_row
-from services.kernel.versioning import LifecycleState, Version
+from services.kernel.store import VersionedStore, version_from_row
+from services.kernel.versioning import Committer, LifecycleState, Version
 
 metadata = sa.MetaData()
 
 # One row per EHR; the unique subject is what makes two concurrent POST /ehr for one person
-# end in one EHR and one 409, on SQLite and on PostgreSQL alike.
+# end in one EHR and one 409, on SQLite and on PostgreSQL alike. Its EHR_STATUS is a versioned
+# object in the kernel's store (VERSIONED_EHR_STATUS), `ehr_status_id` its object id.
 ehr = sa.Table(
     "ehr",
     metadata,
@@ -37,7 +40,7 @@ ehr = sa.Table(
     sa.Column("subject_id", sa.String(32), nullable=False),
     sa.Column("subject_scheme", sa.String(32), nullable=False),
     sa.Column("time_created", UtcDateTime(), nullable=False),
-    sa.Column("ehr_status", Document, nullable=False),
+    sa.Column("ehr_status_id", sa.String(36), nullable=False),
     sa.UniqueConstraint("subject_namespace", "subject_id", name="uq_ehr_subject"),
 )
 
@@ -88,7 +91,12 @@ class EhrRecord:
     subject_id: str
     subject_scheme: str
     time_created: datetime
-    ehr_status: dict[str, Any]
+    status: Version  # the latest EHR_STATUS version
+
+    @property
+    def status_id(self) -> str:
+        """The object id of the EHR's VERSIONED_EHR_STATUS."""
+        return self.status.uid.object_id
 
 
 class EhrAlreadyExists(Exception):
@@ -98,33 +106,63 @@ class EhrAlreadyExists(Exception):
         self.existing = existing
 
 
-class EhrRepository:
-    def __init__(self, engine: Engine):
-        self.engine = engine
+# An EHR with its latest EHR_STATUS version, in one query (the clinical modules ask for it before writes).
+_WITH_LATEST_STATUS = (
+    sa.select(
+        *original_version.c,
+        ehr.c.ehr_id,
+        ehr.c.system_id.label("ehr_system_id"),
+        ehr.c.subject_namespace,
+        ehr.c.subject_id,
+        ehr.c.subject_scheme,
+        ehr.c.time_created,
+    )
+    .join_from(ehr, original_version, original_version.c.object_id == ehr.c.ehr_status_id)
+    .order_by(original_version.c.version.desc())
+    .limit(1)
+)
 
-    def add(self, record: EhrRecord) -> None:
-        """Inserts the EHR; EhrAlreadyExists when the id or the subject is taken (decided by the database)."""
+
+class EhrRepository:
+    def __init__(self, engine: Engine, statuses: VersionedStore):
+        self.engine = engine
+        self.statuses = statuses
+
+    def add(
+        self, ehr_id: str, system_id: str, subject: Subject, status: dict, committer: Committer
+    ) -> EhrRecord:
+        """The EHR and the first version of its EHR_STATUS, in one transaction; EhrAlreadyExists when the id
+        or the subject is taken (decided by the database), and then neither is written."""
         try:
             with write_transaction(self.engine) as connection:
-                connection.execute(ehr.insert().values(**record.__dict__))
+                first = self.statuses.create_in(connection, object_id=str(uuid.uuid4()), ehr_id=ehr_id,
+                                                data=status, template_id=None, committer=committer)  # fmt: skip
+                connection.execute(ehr.insert().values(
+                    ehr_id=ehr_id, system_id=system_id, subject_namespace=subject.namespace,
+                    subject_id=subject.value, subject_scheme=subject.scheme, time_created=first.time_committed,
+                    ehr_status_id=first.uid.object_id,
+                ))  # fmt: skip
         except sa.exc.IntegrityError as error:
-            same_id = self.get(record.ehr_id)
+            same_id = self.get(ehr_id)
             if same_id is not None:
                 raise EhrAlreadyExists("ehr_id", same_id) from error
-            raise EhrAlreadyExists(
-                "subject", self.by_subject(record.subject_namespace, record.subject_id)
-            ) from error
+            raise EhrAlreadyExists("subject", self.by_subject(subject.namespace, subject.value)) from error
+        return EhrRecord(ehr_id, system_id, subject.namespace, subject.value, subject.scheme,
+                         first.time_committed, first)  # fmt: skip
 
     def get(self, ehr_id: str) -> EhrRecord | None:
-        with self.engine.connect() as connection:
-            row = connection.execute(sa.select(ehr).where(ehr.c.ehr_id == ehr_id)).first()
-        return EhrRecord(**row._mapping) if row else None
+        return self._one(ehr.c.ehr_id == ehr_id)
 
     def by_subject(self, namespace: str, subject_id: str) -> EhrRecord | None:
-        query = sa.select(ehr).where(ehr.c.subject_namespace == namespace, ehr.c.subject_id == subject_id)
-        with self.engine.connect() as connection:
-            row = connection.execute(query).first()
-        return EhrRecord(**row._mapping) if row else None
+        return self._one(sa.and_(ehr.c.subject_namespace == namespace, ehr.c.subject_id == subject_id))
+
+    def _one(self, condition: sa.ColumnElement[bool]) -> EhrRecord | None:
+        with read_connection(self.engine) as connection:
+            row = connection.execute(_WITH_LATEST_STATUS.where(condition)).first()
+        if row is None:
+            return None
+        return EhrRecord(row.ehr_id, row.ehr_system_id, row.subject_namespace, row.subject_id,
+                         row.subject_scheme, row.time_created, version_from_row(row))  # fmt: skip
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

@@ -9,17 +9,30 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from archetypes.identifiers import InvalidIdentifier
-from services.demographics.ehr_status import EhrStatusViolation, MalformedEhrStatus, check_ehr_status
+from services.demographics.ehr_status import (
+    EhrStatusViolation,
+    MalformedEhrStatus,
+    Subject,
+    check_ehr_status,
+)
 from services.demographics.person import RuleViolation, extract, swedish_identifier
 from services.demographics.repository import EhrAlreadyExists, EhrRecord, EhrRepository, PersonSearch
 from services.demographics.search import PersonQuery
-from services.kernel.errors import BadRequest, Conflict, Deleted, ErrorDetail, NotFound, UnprocessableEntity
+from services.kernel.errors import (
+    BadRequest,
+    Conflict,
+    Deleted,
+    ErrorDetail,
+    NotFound,
+    PreconditionFailed,
+    UnprocessableEntity,
+)
 from services.kernel.store import VersionedStore
 from services.kernel.templates import TemplateRegistry, Validator, check_against_template
 from services.kernel.versioning import Committer, Version, VersionUid, is_version_uid, parse_object_id
@@ -38,16 +51,16 @@ class Page:
 
 
 class EhrService:
-    def __init__(self, repository: EhrRepository, system_id: str, namespace: str,
+    def __init__(self, repository: EhrRepository, statuses: VersionedStore, system_id: str, namespace: str,
                  today: Callable[[], date] = date.today):  # fmt: skip
         self.repository = repository
+        self.statuses = statuses  # the EHR_STATUS versions (VERSIONED_EHR_STATUS), in the kernel's store
         self.system_id = system_id
         self.namespace = namespace
         self.today = today
 
-    def create(self, body: Any, ehr_id: str | None = None) -> EhrRecord:
-        """A new EHR for the subject of the EHR_STATUS; Conflict when the subject (or the id) has one."""
-        ehr_id = parse_object_id(ehr_id) if ehr_id is not None else str(uuid.uuid4())
+    def _checked(self, body: Any) -> tuple[Subject, dict]:
+        """The subject and the EHR_STATUS to store: 400 for what is not an EHR_STATUS, 422 with paths."""
         try:
             subject, status = check_ehr_status(body, self.namespace, self.today())
         except MalformedEhrStatus as error:
@@ -55,17 +68,20 @@ class EhrService:
         except EhrStatusViolation as error:
             raise UnprocessableEntity("The EHR_STATUS is not acceptable", _details(error.issues),
                                       "invalid_ehr_status") from error  # fmt: skip
-        status["uid"] = {"_type": "OBJECT_VERSION_ID", "value": f"{uuid.uuid4()}::{self.system_id}::1"}
-        record = EhrRecord(ehr_id, self.system_id, subject.namespace, subject.value, subject.scheme,
-                           datetime.now(UTC), status)  # fmt: skip
+        status.pop("uid", None)  # every version gets its uid from the store
+        return subject, status
+
+    def create(self, body: Any, committer: Committer, ehr_id: str | None = None) -> EhrRecord:
+        """A new EHR for the subject of the EHR_STATUS; Conflict when the subject (or the id) has one."""
+        ehr_id = parse_object_id(ehr_id) if ehr_id is not None else str(uuid.uuid4())
+        subject, status = self._checked(body)
         try:
-            self.repository.add(record)
+            return self.repository.add(ehr_id, self.system_id, subject, status, committer)
         except EhrAlreadyExists as error:
             if error.field == "ehr_id":
                 raise Conflict(f"EHR {ehr_id} already exists", "ehr_exists") from error
             existing = f" ({error.existing.ehr_id})" if error.existing else ""
             raise Conflict(f"The subject already has an EHR{existing}", "ehr_exists_for_subject") from error
-        return record
 
     def get(self, ehr_id: str) -> EhrRecord:
         record = self.repository.get(parse_object_id(ehr_id))
@@ -84,6 +100,44 @@ class EhrService:
                 f"No EHR for subject {canonical} in {namespace or self.namespace}", "ehr_not_found"
             )
         return record
+
+    # --- EHR_STATUS (VERSIONED_EHR_STATUS) ----------------------------------------------------
+
+    def update_status(self, ehr_id: str, expected: VersionUid, body: Any, committer: Committer) -> Version:
+        """A new EHR_STATUS version. The subject is whose EHR it is and never changes (422); the
+        EHR_STATUS can always be written, also when the EHR is not modifiable (that is how it is re-opened)."""
+        record = self.get(ehr_id)
+        subject, status = self._checked(body)
+        if subject.value != record.subject_id:
+            path = "/subject/external_ref/id/value"
+            raise UnprocessableEntity("The subject of an EHR cannot change", [ErrorDetail(
+                path, path, f"this EHR belongs to {record.subject_id}, not {subject.value}")],
+                "subject_changed")  # fmt: skip
+        if expected.object_id != record.status_id:
+            raise PreconditionFailed(f"If-Match {expected} is not a version of this EHR's EHR_STATUS",
+                                     record.status.uid.etag)  # fmt: skip
+        return self.statuses.update(
+            expected=expected, ehr_id=record.ehr_id, data=status, template_id=None, committer=committer
+        )
+
+    def status(self, ehr_id: str, at: datetime | None = None) -> Version:
+        """The latest EHR_STATUS version, or the one that was the latest at `at`."""
+        record = self.get(ehr_id)
+        if at is None:
+            return record.status
+        return self.statuses.at_time(record.status_id, at, record.ehr_id)
+
+    def status_version(self, ehr_id: str, version_uid: str) -> Version:
+        uid = VersionUid.parse(version_uid)
+        record = self.get(ehr_id)
+        if uid.object_id != record.status_id:
+            raise NotFound(f"{version_uid} is not a version of the EHR_STATUS of EHR {ehr_id}",
+                           "version_not_found")  # fmt: skip
+        return self.statuses.version(uid, record.ehr_id)
+
+    def status_history(self, ehr_id: str) -> list[Version]:
+        record = self.get(ehr_id)
+        return self.statuses.history(record.status_id, record.ehr_id)
 
     def ping(self) -> None:
         self.repository.ping()

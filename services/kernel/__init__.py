@@ -6,7 +6,7 @@
 - `errors`: the one error model and its FastAPI exception handlers.
 - `http`: ETag / If-Match / Prefer / Location helpers.
 - `templates`: the template registry and the validator port.
-- `ehr_directory`: the client that asks demographics whether an EHR exists.
+- `ehr_directory`: the client that asks demographics whether an EHR exists and may be written to.
 - `compositions`: the composition use cases and the shared router of the clinical modules.
 - `openehr_json`: versions as ORIGINAL_VERSION / AUDIT_DETAILS / REVISION_HISTORY_ITEM JSON.
 - `service_app`: what every app has: error handlers, /health, /ready, template definitions.

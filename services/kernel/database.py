@@ -98,7 +98,8 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def _driver_errors(engine: Engine) -> Iterator[None]:
+def driver_errors(engine: Engine) -> Iterator[None]:
+    """The driver's errors raised as SQLAlchemy's (IntegrityError, OperationalError), as Core raises them."""
     dbapi = engine.dialect.loaded_dbapi
     try:
         yield
@@ -119,7 +120,7 @@ def driver_cursor(engine: Engine, *, write: bool = False) -> Iterator[Any]:
     driver = pooled.driver_connection
     postgresql = engine.dialect.name == "postgresql"
     try:
-        with _driver_errors(engine):
+        with driver_errors(engine):
             if postgresql:
                 driver.autocommit = True
                 with driver.transaction() if write else nullcontext(), driver.cursor() as cursor:

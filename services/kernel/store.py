@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from services.kernel import jsontext
-from services.kernel.database import driver_cursor, read_connection
+from services.kernel.database import driver_cursor, driver_errors, read_connection
 from services.kernel.errors import Conflict, Deleted, NotFound, PreconditionFailed
 from services.kernel.schema import index_entry, index_value, original_version, versioned_object
 from services.kernel.search import IndexedValues, SearchIndex
@@ -235,6 +235,25 @@ class VersionedStore:
         check: ChangeCheck | None = None,
     ) -> Version:
         return self._change(expected, ehr_id, None, None, committer, ChangeType.DELETED, check)
+
+    def create_in(
+        self,
+        connection: Connection,
+        *,
+        object_id: str,
+        ehr_id: str | None,
+        data: dict,
+        template_id: str | None,
+        committer: Committer,
+    ) -> Version:
+        """The first version of a new object inside the caller's write transaction, for a module that
+        writes rows of its own with it, all or nothing (demographics: an EHR and its first EHR_STATUS)."""
+        now = _now()
+        cursor = connection.connection.cursor()  # the driver's, in the caller's transaction
+        with driver_errors(self.engine):
+            cursor.execute(self._sql.insert_object, {"id": object_id, "ehr_id": ehr_id, "now": self._sql.time(now)})
+            uid = VersionUid(object_id, self.system_id, 1)
+            return self._append(cursor, uid, ehr_id, data, template_id, committer, ChangeType.CREATION, now)
 
     def _change(
         self,

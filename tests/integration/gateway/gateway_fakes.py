@@ -88,12 +88,13 @@ def wants_representation(request: httpx.Request) -> bool:
 
 
 class FakeDemographics:
-    """PERSONs (template vgr.person.v1) and the EHR registry."""
+    """PERSONs (template vgr.person.v1) and the EHR registry with versioned EHR_STATUSes."""
 
     base = "http://127.0.0.1:8081" + API
 
     def __init__(self, system_id: str = "demographics.vgr.se"):
         self.store = Versioned(system_id)
+        self.statuses = Versioned(system_id)  # EHR_STATUS versions
         self.ehrs: dict[str, dict] = {}
         self.calls: list[tuple[str, str]] = []
         self.down = False
@@ -124,6 +125,8 @@ class FakeDemographics:
         if m := re.fullmatch(r"/ehr/([^/]+)", path):
             ehr = self.ehrs.get(m[1])
             return httpx.Response(200, json=ehr) if ehr else error(404, "unknown EHR", "not_found")
+        if (m := re.fullmatch(r"/ehr/([^/]+)/ehr_status", path)) and method == "PUT":
+            return self.update_ehr_status(request, m[1], body)
         if path == "/demographic/person" and method == "POST":
             return self.create_person(request, body)
         if path == "/demographic/person" and method == "GET":
@@ -198,11 +201,29 @@ class FakeDemographics:
         ehr = {
             "system_id": {"value": "demographics.vgr.se"},
             "ehr_id": {"value": ehr_id},
-            "ehr_status": body,
+            "ehr_status": self.statuses.commit(str(uuid.uuid4()), body, "creation")["data"],
             "time_created": {"value": now().isoformat()},
         }
         self.ehrs[ehr_id] = ehr
         return httpx.Response(201, json=ehr, headers={"Location": f"{self.base}/ehr/{ehr_id}"})
+
+    def update_ehr_status(self, request: httpx.Request, ehr_id: str, body) -> httpx.Response:
+        ehr = self.ehrs.get(ehr_id)
+        if ehr is None:
+            return error(404, "unknown EHR", "ehr_not_found")
+        latest, _ = self.statuses.find(ehr["ehr_status"]["uid"]["value"].split("::")[0])
+        if problem := check_if_match(request, latest):
+            return problem
+        if not isinstance(body, dict) or body.get("_type") != "EHR_STATUS":
+            return error(400, "body must be an EHR_STATUS", "malformed_ehr_status")
+        if body.get("subject") != ehr["ehr_status"]["subject"]:
+            return error(422, "the subject cannot change", "subject_changed")
+        version = self.statuses.commit(latest["uid"].split("::")[0], body, "modification")
+        ehr["ehr_status"] = version["data"]
+        headers = version_headers(version, f"{self.base}/ehr/{ehr_id}/ehr_status")
+        if wants_representation(request):
+            return httpx.Response(200, json=version["data"], headers=headers)
+        return httpx.Response(204, headers=headers)
 
     def validate(self, body) -> httpx.Response | None:
         if not isinstance(body, dict) or body.get("_type") != "PERSON":

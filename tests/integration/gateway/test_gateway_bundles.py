@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from gateway_support import PNR, PNR_2, PNR_SYSTEM, order, patient_body
 
 PATIENT_URN = "urn:uuid:6a1f0f3e-1d7c-4c1b-9d25-4a6f5b7c8d90"
@@ -57,6 +58,42 @@ def test_a_failing_transaction_leaves_nothing_behind(med_client, demographics, m
     assert all(v[-1]["data"] is None for v in medication.store.objects.values())
     assert len(medication.store.objects) == 1
     assert med_client.get("/fhir/Patient", params={"identifier": f"{PNR_SYSTEM}|{PNR}"}).json()["total"] == 0
+    # the EHR the Patient create made is closed by a second EHR_STATUS version
+    (ehr,) = demographics.ehrs.values()
+    assert (ehr["ehr_status"]["is_modifiable"], ehr["ehr_status"]["is_queryable"]) == (False, False)
+    assert ehr["ehr_status"]["uid"]["value"].endswith("::2")
+
+
+def failing_transaction() -> dict:
+    good, bad = order("placeholder"), order("placeholder")
+    good["subject"] = bad["subject"] = {"reference": PATIENT_URN}
+    del bad["requester"]  # 422 from the module
+    return transaction(good, bad)
+
+
+def test_a_retry_after_a_failed_transaction_reopens_the_ehr(med_client, demographics):
+    assert med_client.post("/fhir", json=failing_transaction()).status_code == 422
+    good = order("placeholder")
+    good["subject"] = {"reference": PATIENT_URN}
+    retried = med_client.post("/fhir", json=transaction(good))
+    assert retried.status_code == 200, retried.text
+    (ehr,) = demographics.ehrs.values()
+    assert (ehr["ehr_status"]["is_modifiable"], ehr["ehr_status"]["is_queryable"]) == (True, True)
+    assert ehr["ehr_status"]["uid"]["value"].endswith("::3")
+    patient_id = retried.json()["entry"][1]["resource"]["id"]
+    assert med_client.get("/fhir/MedicationRequest", params={"patient": patient_id}).json()["total"] == 1
+
+
+def test_an_ehr_that_was_open_before_the_transaction_stays_open(med_client, demographics):
+    """The Patient is new but its EHR is not (created directly in demographics): the undo deletes the
+    Patient and leaves the EHR as it was."""
+    demographics.create_ehr({"_type": "EHR_STATUS", "subject": {"external_ref": {"id": {"value": PNR}}},
+                             "is_modifiable": True, "is_queryable": True})  # fmt: skip
+    assert med_client.post("/fhir", json=failing_transaction()).status_code == 422
+    (ehr,) = demographics.ehrs.values()
+    assert ehr["ehr_status"]["is_modifiable"] is True
+    assert ehr["ehr_status"]["uid"]["value"].endswith("::1")
+    assert med_client.get("/fhir/Patient", params={"identifier": f"{PNR_SYSTEM}|{PNR}"}).json()["total"] == 0
 
 
 def test_batch_entries_are_independent(med_client):
@@ -92,3 +129,11 @@ def test_bad_bundles(med_client):
     assert med_client.post("/fhir", json=patch).status_code == 400
     statement = med_client.get("/fhir/metadata").json()
     assert {i["code"] for i in statement["rest"][0]["interaction"]} == {"batch", "transaction"}
+
+
+def test_the_undo_closes_the_ehr_also_without_an_ehr_cache(make_client, settings, demographics, medication):
+    settings.ehr_cache_size = 0
+    with make_client(medication=httpx.MockTransport(medication)) as client:
+        assert client.post("/fhir", json=failing_transaction()).status_code == 422
+    (ehr,) = demographics.ehrs.values()
+    assert ehr["ehr_status"]["is_modifiable"] is False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from gateway_support import ATC, CARE_UNIT, PNR, PNR_2, order, patient_body
 
 
@@ -141,10 +142,15 @@ def test_medication_down_does_not_stop_patient_reads(make_client):
         assert "medication" in response.json()["issue"][0]["diagnostics"]
 
 
-def test_ehr_lookups_are_cached(med_client, demographics):
+def test_ehr_lookups_are_cached(med_client, make_client, demographics, medication):
     tolvan = new_patient(med_client)
     for _ in range(3):
         med_client.get("/fhir/MedicationRequest", params={"patient": tolvan})
+    # the create made the EHR and keeps the Patient <-> EHR pair: no lookup at all
+    assert sum(1 for method, path in demographics.calls if path.endswith("/ehr") and method == "GET") == 0
+    with make_client(medication=httpx.MockTransport(medication)) as fresh:  # another gateway: asks once
+        for _ in range(3):
+            fresh.get("/fhir/MedicationRequest", params={"patient": tolvan})
     assert sum(1 for method, path in demographics.calls if path.endswith("/ehr") and method == "GET") == 1
 
 

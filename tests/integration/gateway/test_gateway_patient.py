@@ -404,3 +404,17 @@ def test_search_by_post_on_the_clinical_resources_reads_the_form(make_client):
         )
     assert answer.status_code != 500
     assert answer.json()["resourceType"] in ("Bundle", "OperationOutcome")
+
+
+def test_a_closed_ehr_names_no_patient(make_client, demographics):
+    """A Patient comes only from demographics' persons; the EHR -> Patient link the clinical resources
+    use is cut when the EHR is not queryable, even while a person holds its number."""
+    with make_client() as gateway:
+        assert gateway.post("/fhir/Patient", json=patient_body()).status_code == 201
+    (ehr,) = demographics.ehrs.values()
+    ehr_id = ehr["ehr_id"]["value"]
+    with make_client() as gateway:  # a fresh gateway: nothing cached
+        assert gateway.portal.call(gateway.app.state.patients.patient_id, ehr_id) is not None
+    ehr["ehr_status"] = {**ehr["ehr_status"], "is_queryable": False, "is_modifiable": False}
+    with make_client() as gateway:
+        assert gateway.portal.call(gateway.app.state.patients.patient_id, ehr_id) is None

@@ -26,11 +26,13 @@ from services.medication.app import create_app as create_medication
 from services.medication.settings import MedicationSettings
 from services.referrals.app import create_app as create_referrals
 from services.referrals.settings import ReferralsSettings
+from tests.integration.clinical_support import example
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+JOURNAL_NOTE = "vgr.journal_note.v1"
 CLINICAL = {
     "journal": (create_journal, JournalSettings),
     "medication": (create_medication, MedicationSettings),
@@ -385,3 +387,57 @@ def test_a_failing_transaction_takes_back_a_condition_it_created(gw):
     assert gw.post("/fhir", json=bundle).status_code == 404
     assert ok(gw.get("/fhir/Condition", params={"patient": patient_id}))["total"] == 0
     assert ok(gw.get("/fhir/Composition", params={"patient": patient_id}))["total"] == 0
+
+
+def test_a_failed_transaction_leaves_no_patient_and_no_open_ehr_and_a_retry_reopens_it(gw, modules):
+    demographics = TestClient(modules["demographics"], base_url="http://demographics.test")
+    api = "/rest/openehr/v1"
+
+    def ehr_status() -> dict:
+        ehr = demographics.get(f"{api}/ehr", params={"subject_id": PNR_2})
+        assert ehr.status_code == 200, ehr.text
+        return ehr.json()["ehr_status"]
+
+    def bundle(last_fails: bool) -> dict:
+        subject = {"reference": PATIENT_URN}
+        last = order("placeholder")
+        if last_fails:
+            del last["requester"]  # the template needs the care unit: 422
+        entries = [
+            {"fullUrl": PATIENT_URN, "resource": patient_body(PNR_2), "request": {"method": "POST", "url": "Patient"}},
+            {"resource": {**order("placeholder"), "subject": subject},
+             "request": {"method": "POST", "url": "MedicationRequest"}},
+            {"resource": {**note("placeholder"), "subject": subject},
+             "request": {"method": "POST", "url": "Composition"}},
+            {"resource": {**last, "subject": subject}, "request": {"method": "POST", "url": "MedicationRequest"}},
+        ]  # fmt: skip
+        return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+    failed = gw.post("/fhir", json=bundle(last_fails=True))
+    assert failed.status_code == 422, failed.text
+    assert "Bundle.entry[3]" in failed.json()["issue"][0]["diagnostics"]
+    assert ok(gw.get("/fhir/Patient", params={"identifier": f"{PNR_SYSTEM}|{PNR_2}"}))["total"] == 0
+    closed = ehr_status()
+    assert (closed["is_modifiable"], closed["is_queryable"]) == (False, False)
+    ehr_id = demographics.get(f"{api}/ehr", params={"subject_id": PNR_2}).json()["ehr_id"]["value"]
+    history = demographics.get(f"{api}/ehr/{ehr_id}/versioned_ehr_status/revision_history").json()
+    assert [item["audits"][0]["change_type"]["value"] for item in history] == ["creation", "modification"]
+    # the closed EHR takes no content, and what the transaction wrote into it is deleted
+    journal = TestClient(modules["journal"], base_url="http://journal.test")  # no lifespan: the gateway uses it
+    assert journal.get(f"{api}/query/compositions", params={"ehr_id": ehr_id}).json()["total"] == 0
+    refused = journal.post(f"{api}/ehr/{ehr_id}/composition", json=example(JOURNAL_NOTE, "halsfluss_vardcentral"))
+    assert refused.status_code == 409 and refused.json()["code"] == "ehr_not_modifiable"
+
+    retried = gw.post("/fhir", json=bundle(last_fails=False))
+    assert retried.status_code == 200, retried.text
+    patient_id = retried.json()["entry"][0]["resource"]["id"]
+    reopened = ehr_status()
+    assert (reopened["is_modifiable"], reopened["is_queryable"]) == (True, True)
+    assert reopened["uid"]["value"].endswith("::3")
+    assert demographics.get(f"{api}/ehr", params={"subject_id": PNR_2}).json()["ehr_id"]["value"] == ehr_id
+    assert ok(gw.get("/fhir/MedicationRequest", params={"patient": patient_id}))["total"] == 2
+    everything = ok(gw.get(f"/fhir/Patient/{patient_id}/$everything"))
+    kinds = sorted(e["resource"]["resourceType"] for e in everything["entry"])
+    assert kinds == ["Composition", "Condition", "MedicationRequest", "MedicationRequest", "Patient"]
+    subjects = {e["resource"]["subject"]["reference"] for e in everything["entry"] if "subject" in e["resource"]}
+    assert subjects == {f"Patient/{patient_id}"}  # not the undone Patient of the first attempt

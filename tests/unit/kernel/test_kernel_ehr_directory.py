@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from services.kernel.ehr_directory import EhrDirectory
-from services.kernel.errors import NotFound, ServiceUnavailable
+from services.kernel.errors import Conflict, NotFound, ServiceUnavailable
 
 pytestmark = pytest.mark.anyio
 KNOWN = "7d44b88c-4199-4bad-97dc-d78268e01398"
@@ -73,6 +73,26 @@ async def test_an_unknown_ehr_is_404_and_asked_again_soon():
     clock.now += 5
     with pytest.raises(NotFound):
         await ehrs.require("other")
+    assert len(asked) == 2
+
+
+async def test_an_ehr_that_is_not_modifiable_refuses_writes_with_409_and_is_asked_again_soon():
+    """One lookup answers both questions: the EHR's latest EHR_STATUS comes with it."""
+    clock = Clock()
+    modifiable = iter([False, True])
+
+    def ehr(request):
+        return httpx.Response(200, json={"ehr_id": {"value": KNOWN},
+                                         "ehr_status": {"is_modifiable": next(modifiable)}})  # fmt: skip
+
+    ehrs, asked = directory(ehr, clock)
+    with pytest.raises(Conflict) as closed:
+        await ehrs.require(KNOWN)
+    assert closed.value.code == "ehr_not_modifiable" and KNOWN in closed.value.message
+    assert await ehrs.exists(KNOWN) is True  # it exists all the same; the answer came from the cache
+    assert len(asked) == 1
+    clock.now += 5  # re-opened meanwhile: not refused for a whole TTL
+    await ehrs.require(KNOWN)
     assert len(asked) == 2
 
 
