@@ -23,7 +23,6 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from importlib.resources import files
 
-import httpx
 from fastapi import FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
@@ -35,10 +34,9 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 _correlation: ContextVar[dict[str, str] | None] = ContextVar("gateway_correlation", default=None)
 
 
-async def add_correlation_headers(request: httpx.Request) -> None:
-    """httpx request hook of every module client: the served request's id and traceparent go along."""
-    for name, value in (_correlation.get() or {}).items():
-        request.headers.setdefault(name, value)
+def correlation_headers() -> dict[str, str]:
+    """The headers every module call carries: the served request's id and traceparent."""
+    return _correlation.get() or {}
 
 
 class GatewayMetrics:
