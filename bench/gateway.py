@@ -44,7 +44,7 @@ from tempfile import TemporaryDirectory
 import httpx
 
 from archetypes.identifiers import PERSONNUMMER_SYSTEM, SAMORDNINGSNUMMER_SYSTEM
-from bench._harness import Results, Row, serve, wrk
+from bench._harness import Results, Row, access_log_to_file, serve, wrk
 from services.demographics.app import create_app as create_demographics
 from services.demographics.settings import DemographicsSettings
 from services.medication import domain as medication
@@ -159,7 +159,8 @@ def run(results: Results, seconds: float = 10.0) -> None:
         env = {f"{m.upper()}_DATABASE_URL": f"sqlite:///{Path(folder) / m}.db" for m in MODULES}
         env |= {f"{m.upper()}_MIGRATE_ON_STARTUP": "true" for m in MODULES}
         started = time.perf_counter()
-        identifiers, ehr_ids = asyncio.run(_load_demographics(env["DEMOGRAPHICS_DATABASE_URL"]))
+        with access_log_to_file("gateway-loading"):
+            identifiers, ehr_ids = asyncio.run(_load_demographics(env["DEMOGRAPHICS_DATABASE_URL"]))
         print(f"  {PATIENTS:,} persons and EHRs in {time.perf_counter() - started:.1f} s", flush=True)
         urls = {"demographics": stack.enter_context(serve("services.demographics.app:create_app", env, core=1))}
         env |= {f"{m.upper()}_DEMOGRAPHICS_URL": urls["demographics"] for m in MODULES[1:]}

@@ -37,11 +37,10 @@ from tempfile import TemporaryDirectory
 
 import httpx
 
-from bench._harness import RESULTS_DIR, Results, Row, serve
+from bench._harness import RESULTS_DIR, Results, Row, access_log_to_file, serve
 from bench.gateway import BASE, EVERYTHING_RESOURCES, everything_resources, load_clinical, load_people
 from bench.hello import create_app as create_hello
 from gateway.app import create_app as create_gateway
-from gateway.observability import access_logger
 from gateway.settings import MODULES, GatewaySettings
 from services.demographics.app import create_app as create_demographics
 from services.demographics.settings import DemographicsSettings
@@ -208,13 +207,7 @@ async def _measure(replay: str, cases: dict[str, list[str]], seconds: float, pro
 
 
 def run(results: Results, seconds: float = SECONDS, profiled: str | None = None) -> None:
-    # One access-log line per request (the gateway's, and the modules' while recording): to a file, as
-    # bench/gateway.py's servers do, so the results stay readable. The modules log through the same logger.
-    log_dir = RESULTS_DIR / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_dir / "gateway_cpu-access.log", "w") as log, TemporaryDirectory() as folder:
-        for handler in access_logger().handlers:
-            handler.setStream(log)
+    with access_log_to_file("gateway_cpu"), TemporaryDirectory() as folder:
         answers, cases = asyncio.run(_record(Path(folder)))
         if profiled is not None and profiled not in cases:
             raise SystemExit(f"no case {profiled!r}; the cases: {', '.join(cases)}")

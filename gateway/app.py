@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import httpx
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,7 +21,7 @@ from gateway import bundles
 from gateway.compartment import CompartmentSource
 from gateway.fhir.capability import capability_statement
 from gateway.fhir.errors import FhirError, Issue
-from gateway.fhir.http import fhir_request, render
+from gateway.fhir.http import FhirRoute, render
 from gateway.fhir.registry import Registry
 from gateway.fhir.responses import fhir_base
 from gateway.journal import api as journal_api
@@ -79,18 +79,22 @@ def create_app(
     for api in RESOURCE_APIS:
         for definition in getattr(api, "DEFINITIONS", None) or (api.DEFINITION,):
             registry.register(definition)
-        app.include_router(api.router, dependencies=[Depends(fhir_request)])
+        app.include_router(api.router)
 
-    app.include_router(bundles.router, dependencies=[Depends(fhir_request)])
+    app.include_router(bundles.router)
     registry.system_interactions += ["batch", "transaction"]
     _install_error_handlers(app)
     _install_operational_routes(app, modules, settings)
     app.openapi = lambda: fhir_openapi(app)
 
-    @app.get("/fhir/metadata", tags=["capabilities"], dependencies=[Depends(fhir_request)])
+    capabilities = APIRouter(tags=["capabilities"], route_class=FhirRoute)
+
+    @capabilities.get("/fhir/metadata")
     async def metadata(request: Request) -> Response:
         body = capability_statement(registry, fhir_base(request), VERSION, app.state.started)
         return render(request, body)
+
+    app.include_router(capabilities)
 
     return app
 
