@@ -79,9 +79,9 @@ def create_app(
     for api in RESOURCE_APIS:
         for definition in getattr(api, "DEFINITIONS", None) or (api.DEFINITION,):
             registry.register(definition)
-        app.include_router(api.router)
+        _add_routes(app, api.router)
 
-    app.include_router(bundles.router)
+    _add_routes(app, bundles.router)
     registry.system_interactions += ["batch", "transaction"]
     _install_error_handlers(app)
     _install_operational_routes(app, modules, settings)
@@ -94,9 +94,16 @@ def create_app(
         body = capability_statement(registry, fhir_base(request), VERSION, app.state.started)
         return render(request, body)
 
-    app.include_router(capabilities)
+    _add_routes(app, capabilities)
 
     return app
+
+
+def _add_routes(app: FastAPI, router: APIRouter) -> None:
+    """The router's routes on the app itself. Its routes are complete already (prefix, tags and
+    FhirRoute are given to the APIRouter), and FastAPI's include_router wraps a router so that each
+    request is matched twice against all its routes: about 35 µs more per request (bench/gateway_cpu.py)."""
+    app.router.routes.extend(router.routes)
 
 
 def _install_operational_routes(app: FastAPI, modules: Modules, settings: GatewaySettings) -> None:
