@@ -5,7 +5,7 @@ import importlib
 
 from bench._harness import Results
 
-BENCHMARKS = ("validation", "services", "gateway")
+BENCHMARKS = ("validation", "services", "gateway", "gateway_cpu")
 
 
 def main() -> None:

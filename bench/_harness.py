@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from deploy.run import free_port
+from gateway.observability import access_logger
 
 RESULTS_DIR = Path(__file__).parent / "results"
 
@@ -64,6 +65,22 @@ def serve(
         process.terminate()
         process.wait(10)
         log.close()
+
+
+@contextmanager
+def access_log_to_file(name: str) -> Iterator[None]:
+    """The access log of the apps run in this process (one JSON line per request; the gateway's
+    handler, which the modules' kernel then shares) goes to bench/results/logs/{name}.log, like the
+    served processes' logs, so the results stay readable."""
+    log_dir = RESULTS_DIR / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / f"{name}.log", "w") as log:
+        streams = [handler.setStream(log) for handler in access_logger().handlers]
+        try:
+            yield
+        finally:
+            for handler, stream in zip(access_logger().handlers, streams, strict=False):
+                handler.setStream(stream)
 
 
 @dataclass

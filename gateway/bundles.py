@@ -26,11 +26,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from gateway.fhir.errors import FhirError, operation_outcome
-from gateway.fhir.http import FHIR_JSON, read_resource, render
+from gateway.fhir.http import FHIR_JSON, FhirRoute, read_resource, render
 from gateway.fhir.responses import fhir_base
 from gateway.journal.mapping import composition_id, split_condition_id
 
-router = APIRouter(tags=["batch"])
+router = APIRouter(tags=["batch"], route_class=FhirRoute)
 TRANSACTION_METHODS = {"POST", "PUT", "DELETE", "GET"}
 _RUN_ORDER = {"POST": 0, "PUT": 1, "DELETE": 2, "GET": 3}
 

@@ -1,6 +1,7 @@
 """HTTP clients for the openEHR modules (the only way the gateway reaches them).
 
-One pooled `httpx.AsyncClient` per module with timeouts; idempotent reads are retried on
+One pool of kept-alive connections per module (gateway/http11.py) with timeouts, or an
+`httpx.AsyncClient` over a transport the caller gives (tests); idempotent reads are retried on
 connection failures and 502/503/504, writes never. Module errors are translated into
 `FhirError`s with the statuses the FHIR spec expects (module error model: services/README.md).
 """
@@ -13,9 +14,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
+import orjson
 
 from gateway.fhir.errors import FhirError, Issue
-from gateway.observability import add_correlation_headers
+from gateway.http11 import ConnectionPool, HttpxClient, ModuleResponse, target
+from gateway.observability import correlation_headers
 from gateway.openehr import VersionUid
 from gateway.settings import MODULES, GatewaySettings
 
@@ -24,13 +27,14 @@ log = logging.getLogger(__name__)
 API_BASE = "/rest/openehr/v1"
 _RETRY_STATUS = {502, 503, 504}
 _IDEMPOTENT = {"GET", "HEAD", "OPTIONS"}
+_JSON = {"Content-Type": "application/json"}
 
 
 class ModuleClient:
     def __init__(
         self,
         name: str,
-        http: httpx.AsyncClient,
+        http: ConnectionPool | HttpxClient,
         read_retries: int = 2,
         on_error: Callable[[str, str], None] | None = None,
     ):
@@ -50,20 +54,23 @@ class ModuleClient:
         headers: Mapping[str, str] | None = None,
         api: bool = True,
         timeout: float | None = None,
-    ) -> httpx.Response:
-        """Send one request; a module that cannot be reached raises a 503 naming it."""
-        url = (API_BASE + path) if api else path
+    ) -> ModuleResponse:
+        """Send one request (`json` as its body); a module that cannot be reached raises a 503 naming it.
+        Every call carries the served request's `X-Request-Id` (and `traceparent`)."""
+        url = target((API_BASE + path) if api else path, params)
+        sent = {**correlation_headers(), **(headers or {})}
+        body = None
+        if json is not None:
+            body = orjson.dumps(json)
+            sent |= _JSON
         attempts = 1 + (self.read_retries if method in _IDEMPOTENT else 0)
-        extra = {"timeout": timeout} if timeout is not None else {}
         for attempt in range(attempts):
             try:
-                response = await self.http.request(
-                    method, url, params=params, json=json, headers=headers, **extra
-                )
-            except httpx.TimeoutException as exc:
-                failure = f"timed out ({type(exc).__name__})"
+                response = await self.http.request(method, url, sent, body, timeout)
+            except TimeoutError as exc:
+                failure = f"timed out ({exc or type(exc).__name__})"
                 self.on_error(self.name, "timeout")
-            except httpx.TransportError as exc:
+            except OSError as exc:  # ConnectionError and the other socket failures
                 failure = f"unreachable ({type(exc).__name__}: {exc})"
                 self.on_error(self.name, "unreachable")
             else:
@@ -77,13 +84,13 @@ class ModuleClient:
                 await asyncio.sleep(0.05 * (2**attempt))
         raise FhirError(503, f"The {self.name} module is unavailable: {failure}", code="transient")
 
-    async def get(self, path: str, **kw) -> httpx.Response:
+    async def get(self, path: str, **kw) -> ModuleResponse:
         return await self.request("GET", path, **kw)
 
     async def ready(self, timeout: float) -> tuple[bool, str]:
         try:
-            response = await self.http.get("/ready", timeout=timeout)
-        except httpx.HTTPError as exc:
+            response = await self.http.request("GET", "/ready", correlation_headers(), None, timeout)
+        except OSError as exc:  # TimeoutError and ConnectionError included
             return False, f"unreachable ({type(exc).__name__})"
         return response.status_code == 200, f"{response.status_code}"
 
@@ -117,24 +124,22 @@ def build_modules(
     on_error: Callable[[str, str], None] | None = None,
 ) -> Modules:
     """One client per module. `transport` (one for all, or one per module name) lets tests use
-    `httpx.ASGITransport` on the real apps or an `httpx.MockTransport`. Every call carries the served
-    request's `X-Request-Id` (and `traceparent`); `on_error(module, kind)` counts failed calls."""
-    timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
-    limits = httpx.Limits(
-        max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
-    )
+    `httpx.ASGITransport` on the real apps or an `httpx.MockTransport` (through httpx); without one a
+    module is called over its own connection pool. `on_error(module, kind)` counts failed calls."""
     clients = {}
     for name in MODULES:
+        url = settings.module_url(name)
         module_transport = transport.get(name) if isinstance(transport, Mapping) else transport
-        http = httpx.AsyncClient(
-            base_url=settings.module_url(name), timeout=timeout, limits=limits, transport=module_transport,
-            event_hooks={"request": [add_correlation_headers]},
-        )  # fmt: skip
+        if module_transport is None:
+            http = ConnectionPool(url, settings.max_connections, settings.connect_timeout, settings.read_timeout)
+        else:
+            timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+            http = HttpxClient(httpx.AsyncClient(base_url=url, timeout=timeout, transport=module_transport))
         clients[name] = ModuleClient(name, http, settings.read_retries, on_error)
     return Modules(clients)
 
 
-def module_error(module: str, response: httpx.Response, what: str = "") -> FhirError:
+def module_error(module: str, response: ModuleResponse, what: str = "") -> FhirError:
     """Translate a module's error answer (README error model) into an OperationOutcome error."""
     try:
         body = response.json()
@@ -176,7 +181,7 @@ def module_error(module: str, response: httpx.Response, what: str = "") -> FhirE
     return FhirError(502, f"The {module} module failed ({status}): {message}", code="exception")
 
 
-def version_uid(module: str, response: httpx.Response, body: dict | None) -> VersionUid:
+def version_uid(module: str, response: ModuleResponse, body: dict | None) -> VersionUid:
     """The version uid of a module's answer: its ETag, else the body's uid."""
     etag = response.headers.get("etag", "").removeprefix("W/").strip('"')
     text = etag or (((body or {}).get("uid") or {}).get("value")) or ""
@@ -188,7 +193,7 @@ def version_uid(module: str, response: httpx.Response, body: dict | None) -> Ver
         ) from None
 
 
-def expect(module: str, response: httpx.Response, *ok: int, what: str = "") -> httpx.Response:
+def expect(module: str, response: ModuleResponse, *ok: int, what: str = "") -> ModuleResponse:
     if response.status_code in (ok or (200,)):
         return response
     raise module_error(module, response, what)

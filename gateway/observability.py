@@ -14,7 +14,6 @@ gateway does: calling modules.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -23,7 +22,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from importlib.resources import files
 
-import httpx
+import orjson
 from fastapi import FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
@@ -35,10 +34,9 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 _correlation: ContextVar[dict[str, str] | None] = ContextVar("gateway_correlation", default=None)
 
 
-async def add_correlation_headers(request: httpx.Request) -> None:
-    """httpx request hook of every module client: the served request's id and traceparent go along."""
-    for name, value in (_correlation.get() or {}).items():
-        request.headers.setdefault(name, value)
+def correlation_headers() -> dict[str, str]:
+    """The headers every module call carries: the served request's id and traceparent."""
+    return _correlation.get() or {}
 
 
 class GatewayMetrics:
@@ -53,15 +51,35 @@ class GatewayMetrics:
                                            ["route"], registry=registry)  # fmt: skip
         self.module_errors = Counter("gateway_module_call_errors", "Failed module calls, by module and kind",
                                      ["module", "kind"], registry=registry)  # fmt: skip
+        self._series: dict[tuple[str, str, int], tuple] = {}
 
     def module_call_failed(self, module: str, kind: str) -> None:
         self.module_errors.labels(module, kind).inc()
+
+    def answered(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request. The labelled series are looked up once per (method, route,
+        status): prometheus_client's labels() validates and locks on every call."""
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+                self.validation_failures.labels(route) if status == 422 else None,
+            )
+        requests, latency, validation_failures = series
+        requests.inc()
+        latency.observe(seconds)
+        if validation_failures is not None:
+            validation_failures.inc()
 
 
 def _template(scope: dict, root_path: str) -> str:
     """The answering route's template; a route with a constant prefix gets the prefix back."""
     route, path = scope.get("route"), scope.get("path", "")
     if route is not None and getattr(route, "path_regex", None) is not None:
+        if route.path_regex.match(path):
+            return route.path
         cuts = [i for i, char in enumerate(path) if char == "/"]
         prefix = next((path[:i] for i in cuts if route.path_regex.match(path[i:])), "")
         return prefix + route.path
@@ -73,8 +91,8 @@ def _template(scope: dict, root_path: str) -> str:
 
 def _json_line(record: logging.LogRecord) -> str:
     when = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
-    return json.dumps({"time": when, "level": record.levelname.lower(), "message": record.getMessage(),
-                       **getattr(record, "fields", {})}, ensure_ascii=False)  # fmt: skip
+    return orjson.dumps({"time": when, "level": record.levelname.lower(), "message": record.getMessage(),
+                         **getattr(record, "fields", {})}).decode()  # fmt: skip
 
 
 class JsonLines(logging.Formatter):
@@ -106,10 +124,15 @@ class GatewayObservability:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        received = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        request_id = received.get("x-request-id", "")
+        request_id = traceparent = ""
+        for name, value in scope.get("headers", []):  # only these two are read: no decoding of the others
+            name = name.lower()
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")
+            elif name == b"traceparent":
+                traceparent = value.decode("latin-1").strip().lower()
         correlation = {"x-request-id": request_id if _REQUEST_ID.match(request_id) else uuid.uuid4().hex}
-        if _TRACEPARENT.match(traceparent := received.get("traceparent", "").strip().lower()):
+        if _TRACEPARENT.match(traceparent):
             correlation["traceparent"] = traceparent
         token = _correlation.set(correlation)
         answered = {"status": 500}
@@ -127,13 +150,15 @@ class GatewayObservability:
         finally:
             _correlation.reset(token)
             elapsed, route, status = time.perf_counter() - started, _template(scope, root_path), answered["status"]
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(scope["method"], route).observe(elapsed)
-            if status == 422:
-                self.metrics.validation_failures.labels(route).inc()
-            fields = {"module": "gateway", "request_id": correlation["x-request-id"], "method": scope["method"],
-                      "route": route, "status": status, "duration_ms": round(elapsed * 1000, 2)}  # fmt: skip
-            self.log.info("request", extra={"fields": fields})
+            self.metrics.answered(scope["method"], route, status, elapsed)
+            if self.log.isEnabledFor(logging.INFO):
+                fields = {"module": "gateway", "request_id": correlation["x-request-id"], "method": scope["method"],
+                          "route": route, "status": status, "duration_ms": round(elapsed * 1000, 2)}  # fmt: skip
+                # A record made directly: Logger.info would first search the stack for the caller's
+                # file and line (findCaller), which the line does not show.
+                record = self.log.makeRecord(self.log.name, logging.INFO, __file__, 0, "request", (), None,
+                                             extra={"fields": fields})  # fmt: skip
+                self.log.handle(record)
 
 
 def install(app: FastAPI, metrics: GatewayMetrics) -> None:

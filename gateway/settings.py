@@ -19,8 +19,7 @@ class GatewaySettings(BaseSettings):
     connect_timeout: float = Field(2.0, gt=0, description="seconds to open a connection to a module")
     read_timeout: float = Field(10.0, gt=0, description="seconds to wait for a module's answer")
     read_retries: int = Field(2, ge=0, description="extra attempts for idempotent reads (GET) only")
-    # Small on purpose: httpcore's pool checks every connection on every request, and with 32
-    # requests in flight 100 connections measured 2-3 times slower than 8 (bench/gateway.py notes).
+    # Calls beyond this many in flight to one module wait for a free connection (within read_timeout).
     max_connections: int = Field(8, gt=0, description="connection pool size per module")
     ready_timeout: float = Field(2.0, gt=0, description="seconds /ready waits for each module")
     # The modules /ready requires (503 when one of them is not ready); the others are reported only.

@@ -29,6 +29,7 @@ from contracts.pact.consumer import (
 )
 from contracts.pact.states import CLINICAL_EXAMPLES, example
 from gateway.clinical import Compositions
+from gateway.http11 import HttpxClient
 from gateway.journal.mapping import composition_to_fhir as journal_to_fhir
 from gateway.medication.mapping import composition_to_medication_request
 from gateway.modules import ModuleClient
@@ -56,7 +57,8 @@ def _mappers(module: str):
 
 def _compositions(module: str, base: str) -> Compositions:
     template_id = CLINICAL_EXAMPLES[module][0]
-    return Compositions(ModuleClient(module, httpx.AsyncClient(base_url=base, timeout=5.0)), None, template_id)
+    http = HttpxClient(httpx.AsyncClient(base_url=base, timeout=5.0))
+    return Compositions(ModuleClient(module, http), None, template_id)
 
 
 def _audit(module: str) -> dict:

@@ -31,6 +31,7 @@ from contracts.pact.consumer import (
 from contracts.pact.gateway_clinical import HTTP_DATE_RE, UNKNOWN_OBJECT
 from contracts.pact.states import ehr_status, person_document
 from gateway.fhir.search import SearchRequest
+from gateway.http11 import HttpxClient
 from gateway.modules import ModuleClient
 from gateway.patient.mapping import patient_to_person, person_to_patient
 from gateway.patient.service import PatientService
@@ -41,7 +42,8 @@ PREFER = "return=representation"
 
 
 def _service(base: str) -> PatientService:
-    return PatientService(ModuleClient("demographics", httpx.AsyncClient(base_url=base, timeout=5.0)), cache_size=0)
+    http = HttpxClient(httpx.AsyncClient(base_url=base, timeout=5.0))
+    return PatientService(ModuleClient("demographics", http), cache_size=0)
 
 
 def _as_gateway_sends(number: str) -> tuple[dict, dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from gateway.fhir import registry as r
+from gateway.fhir.http import FhirRoute
 from gateway.fhir.routes import Handlers, add_routes
 
 SP = "http://hl7.org/fhir/SearchParameter/"
@@ -65,7 +66,7 @@ CONDITION = r.ResourceDef(
 )
 DEFINITIONS = (COMPOSITION, CONDITION)
 
-router = APIRouter(tags=["journal"])
+router = APIRouter(tags=["journal"], route_class=FhirRoute)
 
 
 def compositions(request: Request) -> Handlers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from gateway.fhir import registry as r
+from gateway.fhir.http import FhirRoute
 from gateway.fhir.routes import Handlers, add_routes
 
 SP = "http://hl7.org/fhir/SearchParameter/"
@@ -54,7 +55,7 @@ DEFINITION = r.ResourceDef(
     search_include=["MedicationRequest:subject", "MedicationRequest:patient"],
 )
 
-router = APIRouter(tags=["MedicationRequest"])
+router = APIRouter(tags=["MedicationRequest"], route_class=FhirRoute)
 
 
 def handlers(request: Request) -> Handlers:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from gateway import compartment
 from gateway.fhir import registry as r
 from gateway.fhir.errors import FhirError
-from gateway.fhir.http import prefer, read_resource, render, search_form
+from gateway.fhir.http import FhirRoute, prefer, read_resource, render, search_form
 from gateway.fhir.responses import (
     check_id,
     fhir_base,
@@ -69,7 +69,7 @@ DEFINITION = r.ResourceDef(
 # Only these date prefixes reach the module (README: "FHIR-like prefixes").
 _BIRTHDATE_PREFIXES = {"eq", "ne", "gt", "lt", "ge", "le"}
 
-router = APIRouter(prefix="/fhir/Patient", tags=["Patient"])
+router = APIRouter(prefix="/fhir/Patient", tags=["Patient"], route_class=FhirRoute)
 
 
 def service(request: Request) -> PatientService:

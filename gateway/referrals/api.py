@@ -7,6 +7,7 @@ from functools import partial
 from fastapi import APIRouter, Request
 
 from gateway.fhir import registry as r
+from gateway.fhir.http import FhirRoute
 from gateway.fhir.routes import Handlers, add_routes
 
 SP = "http://hl7.org/fhir/SearchParameter/"
@@ -73,7 +74,7 @@ TASK = r.ResourceDef(
 )
 DEFINITIONS = (SERVICE_REQUEST, TASK)
 
-router = APIRouter(tags=["referrals"])
+router = APIRouter(tags=["referrals"], route_class=FhirRoute)
 
 
 def handlers_for(resource_type: str):

@@ -11,6 +11,7 @@ from gateway.fhir.routes import version_number
 from gateway.fhir.search import parse_date, parse_token, shape
 from gateway.journal.mapping import condition_id, split_condition_id
 from gateway.modules import module_error
+from gateway.openehr import fhir_instant
 from gateway.settings import GatewaySettings
 
 
@@ -136,3 +137,18 @@ def test_a_condition_id_with_a_non_ascii_index_is_unknown():
     valid = condition_id(ehr, obj, 2)
     assert split_condition_id(valid) == (ehr, obj, 2)
     assert split_condition_id(valid.rsplit("-", 1)[0] + "-²") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "instant"),
+    [
+        ("Tue, 24 Nov 2026 06:18:57 GMT", "2026-11-24T06:18:57Z"),  # the form HTTP servers send
+        ("Tue, 24 Nov 2026 07:18:57 +0100", "2026-11-24T06:18:57Z"),  # older forms still read
+        ("2026-11-24T07:18:57.956790+01:00", "2026-11-24T06:18:57.956Z"),
+        ("Tue, 31 Feb 2026 06:18:57 GMT", None),
+        ("soon GMT", None),
+        ("", None),
+    ],
+)
+def test_module_timestamps_become_fhir_instants(text, instant):
+    assert fhir_instant(text) == instant
