@@ -99,3 +99,20 @@ def test_sqlite_work_runs_on_the_event_loop_and_server_work_on_a_thread_with_the
     assert seen == "request 42"
     assert (worker_thread == loop_thread) is (engine.dialect.name == "sqlite")
     engine.dispose()
+
+
+@pytest.mark.parametrize("module", ["demographics", "journal", "medication", "referrals"])
+def test_postgresql_stores_documents_with_lz4_after_migrating(database_url, module):
+    import importlib
+
+    upgrade(importlib.import_module(f"services.{module}.app").MIGRATIONS, database_url)
+    engine = create_database_engine(database_url)
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            method = connection.exec_driver_sql(
+                "SELECT attcompression FROM pg_attribute WHERE attrelid = 'original_version'::regclass"
+                " AND attname = 'data'"
+            ).scalar_one()
+            assert method == "l"
+        assert connection.exec_driver_sql("SELECT count(*) FROM original_version").scalar_one() == 0
+    engine.dispose()
