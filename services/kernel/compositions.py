@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.kernel.careflow import steps_derived_once
@@ -35,7 +36,7 @@ from services.kernel.http import (
     set_version_headers,
     wants_representation,
 )
-from services.kernel.openehr_json import document_with_uid, original_version_json, revision_history_json, with_uid
+from services.kernel.openehr_json import document_with_uid, original_version_json, revision_history_json
 from services.kernel.search import SearchIndex, parse_iso_datetime
 from services.kernel.store import SearchPage, SearchQuery, VersionedStore
 from services.kernel.templates import TemplateRegistry, Validator, check_against_template
@@ -347,42 +348,39 @@ def query_router(service: CompositionService) -> APIRouter:
     @router.get(
         "/query/compositions",
         responses={
-            200: {"description": "{total, offset, limit, items: [{ehr_id, uid, time_committed, index, composition}]}"},
+            200: {
+                "description": "{total, offset, limit, items: [{ehr_id, uid, time_committed, index, composition}]}",
+                "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+            },
             **error_responses(400),
         },
     )
-    def query_compositions(
+    async def query_compositions(
         common: CommonSearch = Depends(common_search), fields: dict[str, str] = Depends(field_parameters)
-    ) -> dict:
-        page = service.search(
-            SearchQuery(
-                ehr_ids=common.ehr_id,
-                template_id=common.template_id,
-                date_from=parse_moment(common.date_from) if common.date_from else None,
-                date_to=parse_moment(common.date_to, end_of_day=True) if common.date_to else None,
-                fields=fields,
-                newest_first=common.sort == "-date",
-                offset=common.offset,
-                limit=common.limit,
-            )
+    ) -> Response:
+        query = SearchQuery(
+            ehr_ids=common.ehr_id,
+            template_id=common.template_id,
+            date_from=parse_moment(common.date_from) if common.date_from else None,
+            date_to=parse_moment(common.date_to, end_of_day=True) if common.date_to else None,
+            fields=fields,
+            newest_first=common.sort == "-date",
+            offset=common.offset,
+            limit=common.limit,
         )
-        return {
-            "total": page.total,
-            "offset": common.offset,
-            "limit": common.limit,
-            "items": [
-                {
-                    "ehr_id": hit.version.ehr_id,
-                    "uid": str(hit.version.uid),
-                    "time_committed": hit.version.time_committed.isoformat(),
-                    "index": {
-                        "date": hit.clinical_time.isoformat() if hit.clinical_time else None,
-                        **hit.index,
-                    },
-                    "composition": with_uid(hit.version),
-                }
-                for hit in page.hits
-            ],
-        }
+        page = await run_blocking(service.store.engine, lambda: service.search(query))
+        # The compositions go out as stored (uid spliced in), never parsed and written again.
+        items = [
+            {
+                "ehr_id": hit.version.ehr_id,
+                "uid": str(hit.version.uid),
+                "time_committed": hit.version.time_committed.isoformat(),
+                "index": {"date": hit.clinical_time.isoformat() if hit.clinical_time else None, **hit.index},
+                "composition": orjson.Fragment(document_with_uid(hit.version)),
+            }
+            for hit in page.hits
+        ]
+        page_json = {"total": page.total, "offset": common.offset, "limit": common.limit, "items": items}
+        return Response(orjson.dumps(page_json), media_type="application/json")
 
     return router

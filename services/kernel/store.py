@@ -68,7 +68,7 @@ def _version_from_row(row: sa.Row, ehr_id: str | None) -> Version:
         change_type=ChangeType(row.change_type),
         lifecycle_state=LifecycleState(row.lifecycle_state),
         template_id=row.template_id,
-        payload=row.data,
+        payload=row.data.encode() if isinstance(row.data, str) else row.data,
     )
 
 
@@ -79,6 +79,12 @@ def version_from_row(row: sa.Row) -> Version:
 
 
 _VERSION_COLUMNS = (*original_version.c, versioned_object.c.ehr_id)
+# A page of search hits is sent on as stored: the documents are read as text, not parsed.
+_HIT_COLUMNS = (
+    *(column for column in original_version.c if column.name != "data"),
+    sa.cast(original_version.c.data, sa.Text).label("data"),
+    versioned_object.c.ehr_id,
+)
 _joined = original_version.join(versioned_object, versioned_object.c.id == original_version.c.object_id)
 
 
@@ -442,7 +448,7 @@ class VersionedStore:
             index_entry.c.clinical_time.desc() if query.newest_first else index_entry.c.clinical_time.asc()
         )
         page = (
-            sa.select(*_VERSION_COLUMNS, index_entry.c.clinical_time)
+            sa.select(*_HIT_COLUMNS, index_entry.c.clinical_time)
             .select_from(
                 _joined.join(
                     index_entry,
