@@ -12,8 +12,8 @@ generator, so what the gateway itself spends is hard to see. Here:
 3. a fresh gateway app in this process is called directly as an ASGI app, one request at a time,
    after one warm-up round (the EHR cache filled, as it is in steady state). `time.process_time()`
    then counts what the gateway spends: middleware, routing, dependencies, the module calls
-   through httpx and httpcore (a real TCP round trip), mapping and JSON; not uvicorn's own HTTP
-   parsing, which hello-world pays alike.
+   through aiohttp (gateway/module_http.py; a real TCP round trip), mapping and JSON; not
+   uvicorn's own HTTP parsing, which hello-world pays alike.
 
 The baseline is the hello-world app (bench/hello.py) called the same way in the same run; the
 ratio says how many hello-world requests one gateway request costs in CPU.

@@ -29,9 +29,9 @@ from contracts.pact.consumer import (
 )
 from contracts.pact.states import CLINICAL_EXAMPLES, example
 from gateway.clinical import Compositions
-from gateway.http11 import HttpxClient
 from gateway.journal.mapping import composition_to_fhir as journal_to_fhir
 from gateway.medication.mapping import composition_to_medication_request
+from gateway.module_http import HttpxClient
 from gateway.modules import ModuleClient
 from gateway.openehr import VersionUid, joined_id
 from gateway.referrals.mapping import composition_to_service_request, composition_to_task

@@ -31,7 +31,7 @@ from contracts.pact.consumer import (
 from contracts.pact.gateway_clinical import HTTP_DATE_RE, UNKNOWN_OBJECT
 from contracts.pact.states import ehr_status, person_document
 from gateway.fhir.search import SearchRequest
-from gateway.http11 import HttpxClient
+from gateway.module_http import HttpxClient
 from gateway.modules import ModuleClient
 from gateway.patient.mapping import patient_to_person, person_to_patient
 from gateway.patient.service import PatientService
