@@ -13,6 +13,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -170,6 +171,11 @@ class EhrRepository:
             connection.execute(sa.select(sa.func.count()).select_from(ehr).limit(1))
 
 
+def selective(query: PersonQuery) -> bool:
+    """Whether the query has a condition few persons meet: an identifier, a name word or a birthdate."""
+    return query.identifier is not None or bool(query.words) or bool(query.birthdate)
+
+
 class _SearchSql:
     """The person search as SQL text, run on the driver's cursor (see `services.kernel.database.driver_cursor`).
 
@@ -191,12 +197,12 @@ class _SearchSql:
         """`:name` placeholders (sqlite3's style) as psycopg's `%(name)s` on PostgreSQL."""
         return text if self.sqlite else re.sub(r":(\w+)", r"%(\1)s", text)
 
-    def conditions(self, query: PersonQuery) -> tuple[str, dict[str, object]]:
+    def conditions(self, query: PersonQuery, *, filter_only: bool = False) -> tuple[str, dict[str, object]]:
         """The WHERE clause over `index_entry ie` and its parameters. Every condition is an indexed
         `(field, value)` lookup: an IN over a range scan of the value index, so the database starts from
         the few matching values, not from every person."""
         params: dict[str, object] = {"state": LifecycleState.COMPLETE.value, "template_id": self.template_id}
-        where = ["ie.lifecycle_state = :state", "ie.template_id = :template_id"]
+        where = [self.everyone]
 
         def has(field: str, condition: str) -> str:
             return f"ie.object_id IN (SELECT object_id FROM index_value WHERE field = '{field}' AND {condition})"
@@ -217,7 +223,7 @@ class _SearchSql:
             params["gender"] = query.gender
             # Most persons have a gender: a filter on the candidates the other conditions found (checked
             # per candidate by primary key), or, alone, the driving condition.
-            if query.identifier is not None or query.words or query.birthdate:
+            if filter_only or selective(query):
                 where.append("EXISTS (SELECT 1 FROM index_value g WHERE g.object_id = ie.object_id"
                              f" AND g.field = '{GENDER}' AND g.value = :gender)")  # fmt: skip
             else:
@@ -246,20 +252,58 @@ class _SearchSql:
             }[condition.prefix])  # fmt: skip
         return " AND ".join(bounds)
 
+    _VERSION = (
+        "ov.object_id, ov.version, ov.system_id, ov.contribution_id, ov.time_committed, ov.committer_name,"
+        " ov.committer_hsa_id, ov.change_type, ov.lifecycle_state, ov.template_id, {data}"
+    )
+    _DOCUMENT = " JOIN original_version ov ON ov.object_id = {source}.object_id AND ov.version = {source}.version"
+    everyone = "ie.lifecycle_state = :state AND ie.template_id = :template_id"
+
     def page(self, where: str) -> str:
         """The page in name order (persons without a name last), each row with the total and its document."""
         return self._sql(
-            "SELECT p.total, ov.object_id, ov.version, ov.system_id, ov.contribution_id, ov.time_committed,"
-            " ov.committer_name, ov.committer_hsa_id, ov.change_type, ov.lifecycle_state, ov.template_id,"
-            f" {self.data} FROM (SELECT ie.object_id, ie.version, s.value AS sort_value, count(*) OVER () AS total"
-            f" FROM index_entry ie LEFT JOIN index_value s ON s.object_id = ie.object_id AND s.field = '{SORT}'"
-            f" WHERE {where} ORDER BY s.value NULLS LAST, ie.object_id LIMIT :limit OFFSET :offset) p"
-            " JOIN original_version ov ON ov.object_id = p.object_id AND ov.version = p.version"
-            " ORDER BY p.sort_value NULLS LAST, p.object_id"
+            f"SELECT p.total, {self._VERSION.format(data=self.data)} FROM (SELECT ie.object_id, ie.version,"
+            " s.value AS sort_value, count(*) OVER () AS total FROM index_entry ie LEFT JOIN index_value s"
+            f" ON s.object_id = ie.object_id AND s.field = '{SORT}' WHERE {where}"
+            " ORDER BY s.value NULLS LAST, ie.object_id LIMIT :limit OFFSET :offset) p"
+            + self._DOCUMENT.format(source="p")
+            + " ORDER BY p.sort_value NULLS LAST, p.object_id"
         )
 
     def count(self, where: str) -> str:
         return self._sql(f"SELECT count(*) FROM index_entry ie WHERE {where}")
+
+    def counts(self, where: str) -> str:
+        """The matches of a query without a selective condition, and every person (to judge its selectivity)."""
+        return self._sql(
+            f"SELECT count(*), (SELECT count(*) FROM index_entry ie WHERE {self.everyone}) FROM index_entry ie"
+            f" WHERE {where}"
+        )
+
+    def named_page(self, filters: str) -> str:
+        """A page of the persons with a name, read in name order from the value index (field, value, object_id)
+        and stopped at the page's end, each candidate checked against `filters`: for a query that most
+        persons meet, where the general statement would sort them all."""
+        return self._sql(
+            f"SELECT NULL, {self._VERSION.format(data=self.data)} FROM index_value s JOIN index_entry ie"
+            f" ON ie.object_id = s.object_id{self._DOCUMENT.format(source='ie')} WHERE s.field = '{SORT}'"
+            f" AND {filters} ORDER BY s.value, s.object_id LIMIT :limit OFFSET :offset"
+        )
+
+    def named_count(self, filters: str) -> str:
+        return self._sql(
+            f"SELECT count(*) FROM index_value s JOIN index_entry ie ON ie.object_id = s.object_id"
+            f" WHERE s.field = '{SORT}' AND {filters}"
+        )
+
+    def unnamed_page(self, filters: str) -> str:
+        """Persons without a name (after everyone with one), by object id."""
+        return self._sql(
+            f"SELECT NULL, {self._VERSION.format(data=self.data)} FROM index_entry ie"
+            f"{self._DOCUMENT.format(source='ie')} WHERE {filters} AND NOT EXISTS (SELECT 1 FROM index_value s"
+            f" WHERE s.object_id = ie.object_id AND s.field = '{SORT}')"
+            " ORDER BY ie.object_id LIMIT :limit OFFSET :offset"
+        )
 
     def version(self, row: tuple) -> Version:
         _, object_id, number, system_id, contribution_id, time_committed, name, hsa_id, change, state, template_id, data = row  # noqa: E501  # fmt: skip
@@ -292,8 +336,12 @@ class PersonSearch:
         return self._sql.page(where), {**params, "limit": query.limit, "offset": query.offset}
 
     def search(self, query: PersonQuery) -> tuple[int, list[Version]]:
-        statement, params = self.statement(query)
         with driver_cursor(self.engine) as cursor:
+            if not selective(query):
+                found = self._unselective(cursor, query)
+                if found is not None:
+                    return found
+            statement, params = self.statement(query)
             cursor.execute(statement, params)
             rows = cursor.fetchall()
             if rows:
@@ -304,6 +352,32 @@ class PersonSearch:
                 where, params = self._sql.conditions(query)
                 cursor.execute(self._sql.count(where), params)
                 total = cursor.fetchone()[0]
+        return total, [self._sql.version(row) for row in rows]
+
+    # A query that at least 1/8 of the persons meet reads its page in name order from the index: the scan
+    # passes about 1/share candidates per row of the page (male or female: 2) instead of sorting all matches.
+    _UNSELECTIVE_SHARE = 8
+
+    def _unselective(self, cursor: Any, query: PersonQuery) -> tuple[int, list[Version]] | None:
+        """Everyone, or everyone of a gender: counted, then the page read in name order from the value index
+        (stopping at the page's end) instead of sorting every match. None when the query turns out to be
+        selective after all (a rare gender code): the general statement then serves it."""
+        where, params = self._sql.conditions(query)
+        cursor.execute(self._sql.counts(where), params)
+        total, everyone = cursor.fetchone()
+        if total * self._UNSELECTIVE_SHARE < everyone:
+            return None
+        filters, params = self._sql.conditions(query, filter_only=True)
+        rows: list[tuple] = []
+        if total > query.offset:
+            cursor.execute(self._sql.named_page(filters), {**params, "limit": query.limit, "offset": query.offset})
+            rows = cursor.fetchall()
+        missing = min(query.limit - len(rows), total - query.offset - len(rows))
+        if missing > 0:  # the page reaches the persons without a name, who come last
+            cursor.execute(self._sql.named_count(filters), params)
+            skip = max(0, query.offset - cursor.fetchone()[0])
+            cursor.execute(self._sql.unnamed_page(filters), {**params, "limit": missing, "offset": skip})
+            rows += cursor.fetchall()
         return total, [self._sql.version(row) for row in rows]
 
     def holders(self, identifiers: list[str], other_than: str | None = None) -> dict[str, str]:

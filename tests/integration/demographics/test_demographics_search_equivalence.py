@@ -57,6 +57,11 @@ QUERIES = [
     {"offset": 1000},
     {"name": "a", "offset": 1000},
     {"limit": 1},
+    # everyone, or a gender most have: the page read in name order, then the persons without a name
+    {"offset": 30, "limit": 20},
+    {"offset": 33, "limit": 2},
+    {"gender": "male", "offset": 2, "limit": 50},
+    {"gender": "female", "offset": 1000},
 ]
 
 
