@@ -56,6 +56,9 @@ def create_database_engine(url: str, *, inline_short_calls: bool = False) -> Eng
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Reads map the file instead of copying pages through SQLite's small (2 MB) per-connection cache:
+        # a 426-hit name search on 10,000 persons spent 2.6 ms in SQLite with the cache, 1.4 ms mapped.
+        cursor.execute("PRAGMA mmap_size=268435456")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
