@@ -91,16 +91,12 @@ def run(results: Results, seconds: float = 5.0) -> None:
     with serve("bench.hello:create_app") as hello:
         hello_rps = wrk(hello, ["/hello"], connections=CONNECTIONS, seconds=seconds).requests_per_s
     results.add(Row("hello-world (baseline)", f"GET at {CONNECTIONS} clients", hello_rps, "req/s"))
-    # PostgreSQL twice: calls on threads (the default), and short calls on the event loop
-    # (`<MODULE>_INLINE_DATABASE_CALLS`, for a database on the same host, as here).
-    kinds = ["sqlite", "postgresql", "postgresql, short calls on the event loop"]
+    kinds = ["sqlite", "postgresql"]
     for kind in kinds:
         with ExitStack() as stack, TemporaryDirectory() as folder:
             urls = _database_urls(stack, kind, Path(folder))
             env = {f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()}
             env |= {f"{name.upper()}_MIGRATE_ON_STARTUP": "true" for name in urls}
-            if "event loop" in kind:
-                env |= {f"{name.upper()}_INLINE_DATABASE_CALLS": "true" for name in urls}
             demographics = stack.enter_context(serve("services.demographics.app:create_app", env))
             env |= {f"{name.upper()}_DEMOGRAPHICS_URL": demographics for name in CLINICAL}
             ehr_id = _create_ehr(demographics)

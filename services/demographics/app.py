@@ -32,7 +32,7 @@ def create_app(
     templates: TemplateRegistry | None = None,
 ) -> FastAPI:
     settings = settings or DemographicsSettings()
-    engine = create_database_engine(settings.database_url, inline_short_calls=settings.inline_database_calls)
+    engine = create_database_engine(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):

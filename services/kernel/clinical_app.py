@@ -43,7 +43,7 @@ def create_clinical_app(
     templates: TemplateRegistry | None = None,
     demographics_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    engine = create_database_engine(settings.database_url, inline_short_calls=settings.inline_database_calls)
+    engine = create_database_engine(settings.database_url)
     ehrs = EhrDirectory(
         settings.demographics_url,
         timeout_seconds=settings.ehr_lookup_timeout_seconds,

@@ -71,7 +71,7 @@ class CompositionService:
         return {k: v for k, v in body.items() if k != "uid"}, template_id
 
     async def _database(self, work: Callable[[], Version]) -> Version:
-        return await run_blocking(self.store.engine, work, short=True)
+        return await run_blocking(self.store.engine, work)
 
     def _transition(self) -> Callable[[Version, dict | None], None] | None:
         rule = self.module.check_transition

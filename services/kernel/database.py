@@ -32,16 +32,12 @@ def _json_from_database(raw: str | bytes | memoryview) -> object:
 _JSON = {"json_serializer": lambda value: jsontext.dumps(value).decode(), "json_deserializer": _json_from_database}
 
 
-def create_database_engine(url: str, *, inline_short_calls: bool = False) -> Engine:
-    """The engine of a module's database; `inline_short_calls`: see `run_blocking` (server databases)."""
+def create_database_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # No pool_pre_ping: it costs a round trip on every request; a connection the server dropped is
         # noticed on use, and the pool then discards all of its connections at once.
-        engine = sa.create_engine(url, pool_size=10, max_overflow=20, **_JSON)
-        if inline_short_calls:
-            _INLINE_SHORT_CALLS.add(engine)
-        return engine
+        return sa.create_engine(url, pool_size=10, max_overflow=20, **_JSON)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **_JSON)
@@ -155,20 +151,11 @@ _T = TypeVar("_T")
 _NETWORK_DATABASE_THREADS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="database")
 
 
-# Server databases whose short calls run on the event loop (`create_database_engine(inline_short_calls=True)`).
-_INLINE_SHORT_CALLS: weakref.WeakSet[Engine] = weakref.WeakSet()
-
-
-async def run_blocking(engine: Engine, work: Callable[[], _T], *, short: bool = False) -> _T:
-    """Runs a store call for an async route.
-
-    SQLite is in this process and answers in microseconds: every call runs right here, as a thread hop
-    (~0.1 ms of CPU) would cost more than it saves. A server database answers over the network: a call
-    runs on a thread so that the event loop serves others meanwhile, except a `short` one (a fixed
-    statement by key: a read by uid, a commit) when the engine was made with `inline_short_calls`: then
-    the loop waits out its round trips itself, which costs less CPU than the hop and the threads' GIL
-    handoffs and answers commits in arrival order (a steadier latency), for a database close by."""
-    if engine.dialect.name == "sqlite" or (short and engine in _INLINE_SHORT_CALLS):
+async def run_blocking(engine: Engine, work: Callable[[], _T]) -> _T:
+    """Runs a store call for an async route. SQLite is in this process and answers in microseconds: the
+    call runs right here, as a thread hop (~0.1 ms) would cost more than it saves. A server database
+    answers over the network: the call runs on a thread, so the event loop serves others meanwhile."""
+    if engine.dialect.name == "sqlite":
         return work()
     context = contextvars.copy_context()
     return await asyncio.get_running_loop().run_in_executor(_NETWORK_DATABASE_THREADS, context.run, work)

@@ -25,12 +25,6 @@ class ServiceSettings(BaseSettings):
         "(production runs `python -m services.<name> migrate`)",
     )
     base_path: str = Field("/rest/openehr/v1", description="base path of the openEHR REST API (EHRbase's)")
-    inline_database_calls: bool = Field(
-        False,
-        description="PostgreSQL: run a request's short database calls (a read by uid, a commit) on the event "
-        "loop instead of a thread: less CPU and commits answered in arrival order, but the loop waits out "
-        "each round trip and commit flush; for a database on the same host or a fast network",
-    )
 
     def model_post_init(self, _context) -> None:
         if not self.database_url:

@@ -84,25 +84,20 @@ def test_a_failed_write_on_the_driver_connection_leaves_nothing_and_raises_sqlal
     assert store.history(created.uid.object_id)[0].uid == created.uid
 
 
-@pytest.mark.parametrize("inline_short_calls", [False, True])
-def test_where_database_work_runs_and_that_it_keeps_the_request_context(database_url, inline_short_calls):
-    """SQLite: always on the event loop. A server database: on a thread, except short calls of an engine
-    made with inline_short_calls."""
-    engine = create_database_engine(database_url, inline_short_calls=inline_short_calls)
+def test_sqlite_work_runs_on_the_event_loop_and_server_work_on_a_thread_with_the_request_context(database_url):
+    engine = create_database_engine(database_url)
     marker = contextvars.ContextVar("marker", default=None)
 
-    async def run(short: bool) -> tuple[int, str | None]:
+    async def run() -> tuple[int, str | None]:
         marker.set("request 42")
-        return await run_blocking(engine, lambda: (threading.get_ident(), marker.get()), short=short)
+        return await run_blocking(engine, lambda: (threading.get_ident(), marker.get()))
 
-    async def main() -> tuple[int, list[tuple[int, str | None]]]:
-        return threading.get_ident(), [await run(short=False), await run(short=True)]
+    async def main() -> tuple[int, tuple[int, str | None]]:
+        return threading.get_ident(), await run()
 
-    loop_thread, [(long_thread, seen_long), (short_thread, seen_short)] = asyncio.run(main())
-    assert seen_long == seen_short == "request 42"
-    sqlite = engine.dialect.name == "sqlite"
-    assert (long_thread == loop_thread) is sqlite
-    assert (short_thread == loop_thread) is (sqlite or inline_short_calls)
+    loop_thread, (worker_thread, seen) = asyncio.run(main())
+    assert seen == "request 42"
+    assert (worker_thread == loop_thread) is (engine.dialect.name == "sqlite")
     engine.dispose()
 
 
