@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +44,9 @@ def create_database_engine(url: str) -> Engine:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **_JSON)
     _SQLITE_WRITERS[engine] = threading.Lock()
+    in_file = bool(parsed.database) and parsed.database != ":memory:"
+    if in_file:
+        _CHECKPOINTS.watch(engine, parsed.database)
 
     @sa.event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record) -> None:
@@ -55,6 +60,8 @@ def create_database_engine(url: str) -> Engine:
         # Reads map the file instead of copying pages through SQLite's small (2 MB) per-connection cache:
         # a 426-hit name search on 10,000 persons spent 2.6 ms in SQLite with the cache, 1.4 ms mapped.
         cursor.execute("PRAGMA mmap_size=268435456")
+        if in_file:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # the background checkpointer does it (below)
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -66,6 +73,52 @@ def create_database_engine(url: str) -> Engine:
         )
 
     return engine
+
+
+class _Checkpointer:
+    """Copies every watched SQLite database's write-ahead log back into the database file, on one thread
+    of its own.
+
+    SQLite does this itself in the commit that fills the log past 1,000 pages, fsync included: with the
+    store's calls on the event loop (`run_blocking`), every request waited for it, about 0.2 ms per
+    commit on average (wall time over CPU time, 2,100 journal commits in process: 1.15 -> 0.98 ms). A
+    PASSIVE checkpoint waits for no reader or writer, and the driver releases the GIL while it runs.
+    The thread has a connection of its own per database, opened read-write only if the file exists."""
+
+    INTERVAL_SECONDS = 0.05
+
+    def __init__(self) -> None:
+        self.engines: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def watch(self, engine: Engine, path: str) -> None:
+        with self.lock:
+            self.engines[engine] = str(Path(path).resolve())
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="sqlite-checkpoints", daemon=True)
+                self.thread.start()
+
+    def _run(self) -> None:
+        connections: dict[str, sqlite3.Connection] = {}
+        while True:
+            time.sleep(self.INTERVAL_SECONDS)
+            with self.lock:
+                watched = set(self.engines.values())
+            for path in set(connections) - watched:
+                connections.pop(path).close()
+            for path in watched:
+                try:
+                    if path not in connections:
+                        connections[path] = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=0)
+                    connections[path].execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+                except sqlite3.Error:  # gone, or busy: the next round copies what this one did not
+                    stale = connections.pop(path, None)
+                    if stale is not None:
+                        stale.close()
+
+
+_CHECKPOINTS = _Checkpointer()
 
 
 def read_connection(engine: Engine) -> Connection:

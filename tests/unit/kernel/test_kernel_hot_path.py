@@ -7,6 +7,7 @@ import asyncio
 import contextvars
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,32 @@ def test_postgresql_stores_documents_with_lz4_after_migrating(database_url, modu
             assert method == "l"
         assert connection.exec_driver_sql("SELECT count(*) FROM original_version").scalar_one() == 0
     engine.dispose()
+
+
+def test_sqlite_write_ahead_log_is_copied_back_by_the_background_checkpointer(tmp_path):
+    database = tmp_path / "checkpoints.db"
+    engine = create_database_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0  # no commit does it
+        connection.exec_driver_sql("CREATE TABLE note (text TEXT)")
+    for _ in range(200):
+        with engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO note VALUES (?)", ("x" * 3000,))
+    deadline = time.monotonic() + 10
+    while database.stat().st_size < 600_000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert database.stat().st_size >= 600_000, "the 600 KB written are in the database file, not only the log"
+    engine.dispose()
+
+
+def test_the_checkpointer_never_creates_a_database_that_is_gone(tmp_path):
+    database = tmp_path / "gone.db"
+    engine = create_database_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE note (text TEXT)")
+    engine.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    time.sleep(0.3)
+    assert not database.exists()
+    del engine
