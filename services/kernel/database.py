@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from services.kernel import jsontext
 
 _WRITE = "openehr_write"
+DATABASE_THREADS = 8  # calls to a server database run on this many threads (see run_blocking)
 # SQLite has one writer at a time. Writers of this process queue on a lock instead of in SQLite's
 # busy handler, which sleeps with back-off (up to 100 ms a try) and turned 16 concurrent commits into
 # second-long tail latencies. Other processes on the same file still meet the busy handler.
@@ -38,8 +39,10 @@ def create_database_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # No pool_pre_ping: it costs a round trip on every request; a connection the server dropped is
-        # noticed on use, and the pool then discards all of its connections at once.
-        return sa.create_engine(url, pool_size=10, max_overflow=20, **_JSON)
+        # noticed on use, and the pool then discards all of its connections at once. As many kept
+        # connections as database threads: a connection beyond pool_size is closed when it is returned,
+        # and opening one again (a new server process) put milliseconds into the tail of busy moments.
+        return sa.create_engine(url, pool_size=DATABASE_THREADS, max_overflow=DATABASE_THREADS, **_JSON)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **_JSON)
@@ -201,7 +204,7 @@ def driver_cursor(engine: Engine, *, write: bool = False) -> Iterator[Any]:
 
 # --- where database work runs ---------------------------------------------------------------------
 _T = TypeVar("_T")
-_NETWORK_DATABASE_THREADS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="database")
+_NETWORK_DATABASE_THREADS = ThreadPoolExecutor(max_workers=DATABASE_THREADS, thread_name_prefix="database")
 
 
 async def run_blocking(engine: Engine, work: Callable[[], _T]) -> _T:
