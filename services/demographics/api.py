@@ -230,7 +230,8 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
     @api.get("/demographic/person/{uid}", tags=["person"], responses=error_responses(400, 404))
     async def get_person(uid: str, request: Request) -> Response:
         """The latest version (object id) or a given version (version uid); deleted -> 404 `deleted`."""
-        return person_response(request, await run_blocking(persons.store.engine, lambda: persons.get(uid)), 200, True)
+        person = await run_blocking(persons.store.engine, lambda: persons.get(uid), read_by_key=True)
+        return person_response(request, person, 200, True)
 
     @api.put("/demographic/person/{uid}", tags=["person"],
              openapi_extra=documented(IF_MATCH_HEADER, *COMMITTER_HEADERS, PREFER_HEADER, **_JSON_BODY),

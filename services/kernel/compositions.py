@@ -114,10 +114,14 @@ class CompositionService:
         """By object id: the latest version (404 `deleted` if that is a deletion); by version uid: that."""
         if is_version_uid(uid):
             version_uid = VersionUid.parse(uid)
-            version = await self._database(lambda: self.store.version(version_uid, ehr_id))
+            version = await run_blocking(
+                self.store.engine, lambda: self.store.version(version_uid, ehr_id), read_by_key=True
+            )
         else:
             object_id = parse_object_id(uid)
-            version = await self._database(lambda: self.store.latest(object_id, ehr_id))
+            version = await run_blocking(
+                self.store.engine, lambda: self.store.latest(object_id, ehr_id), read_by_key=True
+            )
         if version.is_deleted:
             raise Deleted(f"Composition {version.uid.object_id} was deleted in version {version.uid}")
         return version

@@ -85,20 +85,22 @@ def test_a_failed_write_on_the_driver_connection_leaves_nothing_and_raises_sqlal
     assert store.history(created.uid.object_id)[0].uid == created.uid
 
 
-def test_sqlite_work_runs_on_the_event_loop_and_server_work_on_a_thread_with_the_request_context(database_url):
+def test_where_database_work_runs_and_that_it_keeps_the_request_context(database_url):
+    """SQLite: always on the event loop. A server database: on a thread, except a read by key."""
     engine = create_database_engine(database_url)
     marker = contextvars.ContextVar("marker", default=None)
 
-    async def run() -> tuple[int, str | None]:
+    async def run(read_by_key: bool) -> tuple[int, str | None]:
         marker.set("request 42")
-        return await run_blocking(engine, lambda: (threading.get_ident(), marker.get()))
+        return await run_blocking(engine, lambda: (threading.get_ident(), marker.get()), read_by_key=read_by_key)
 
-    async def main() -> tuple[int, tuple[int, str | None]]:
-        return threading.get_ident(), await run()
+    async def main() -> tuple[int, list[tuple[int, str | None]]]:
+        return threading.get_ident(), [await run(read_by_key=False), await run(read_by_key=True)]
 
-    loop_thread, (worker_thread, seen) = asyncio.run(main())
-    assert seen == "request 42"
-    assert (worker_thread == loop_thread) is (engine.dialect.name == "sqlite")
+    loop_thread, [(other_thread, seen_other), (read_thread, seen_read)] = asyncio.run(main())
+    assert seen_other == seen_read == "request 42"
+    assert (other_thread == loop_thread) is (engine.dialect.name == "sqlite")
+    assert read_thread == loop_thread
     engine.dispose()
 
 
