@@ -125,9 +125,8 @@ def narrative_text(text: dict | None, where: str) -> str:
 # -- COMPOSITION -> Composition / Condition ------------------------------------------------------
 
 
-def _entries(composition: dict, archetype: str, name: str | None = None) -> list[dict]:
-    found = [c for c in composition.get("content") or [] if c.get("archetype_node_id") == archetype]
-    return [c for c in found if name is None or (c.get("name") or {}).get("value") == name]
+def _entries(composition: dict, archetype: str) -> list[dict]:
+    return [c for c in composition.get("content") or [] if c.get("archetype_node_id") == archetype]
 
 
 def _event_text(observation: dict) -> str | None:
@@ -139,8 +138,18 @@ def _event_text(observation: dict) -> str | None:
     return None
 
 
-def _synopsis(composition: dict, name: str) -> str | None:
-    for entry in _entries(composition, SYNOPSIS, name):
+def _by_archetype(composition: dict) -> dict[str, list[dict]]:
+    """The note's entries by archetype, in order (one walk for every section)."""
+    found: dict[str, list[dict]] = {}
+    for entry in composition.get("content") or ():
+        found.setdefault(entry.get("archetype_node_id"), []).append(entry)
+    return found
+
+
+def _synopsis(synopses: list[dict], name: str) -> str | None:
+    for entry in synopses:
+        if (entry.get("name") or {}).get("value") != name:
+            continue
         value = value_of((entry.get("data") or {}).get("items"), "at0002")
         if value:
             return value.get("value")
@@ -174,16 +183,17 @@ def composition_to_fhir(
     custodian = party_reference(context.get("health_care_facility"), "Organization")
     if custodian:
         out["custodian"] = custodian
+    entries = _by_archetype(composition)
     texts = {
-        ANAMNES: next((t for t in map(_event_text, _entries(composition, STORY)) if t), None),
-        STATUS: next((t for t in map(_event_text, _entries(composition, PROGRESS)) if t), None),
-        BEDOMNING: _synopsis(composition, BEDOMNING),
-        PLAN: _synopsis(composition, PLAN),
+        ANAMNES: next((t for t in map(_event_text, entries.get(STORY, ())) if t), None),
+        STATUS: next((t for t in map(_event_text, entries.get(PROGRESS, ())) if t), None),
+        BEDOMNING: _synopsis(entries.get(SYNOPSIS, []), BEDOMNING),
+        PLAN: _synopsis(entries.get(SYNOPSIS, []), PLAN),
     }
     sections = []
     for title in SECTION_ORDER:
         if title == DIAGNOS:
-            found = diagnoses(composition)
+            found = entries.get(DIAGNOSIS)
             if found:
                 lines = [_diagnosis_line(d) for d in found]
                 prefix = condition_id_prefix(ehr_id, uid.object_id)
