@@ -9,7 +9,8 @@ generator, so what the gateway itself spends is hard to see. Here:
    recorded (status, headers, body);
 2. one replay server (uvicorn, pinned to core 1) stands in for the four modules, answering each
    recorded call with its recorded answer (a call not recorded is a 404, which stops the run);
-3. a fresh gateway app in this process is called directly as an ASGI app, one request at a time,
+3. a fresh gateway app in this process, its lifespan started as uvicorn would (its garbage
+   collection settings), is called directly as an ASGI app, one request at a time,
    after one warm-up round (the EHR cache filled, as it is in steady state). `time.process_time()`
    then counts what the gateway spends: middleware, routing, dependencies, the module calls
    through aiohttp (gateway/module_http.py; a real TCP round trip), mapping and JSON; not
@@ -197,12 +198,10 @@ async def _measure(replay: str, cases: dict[str, list[str]], seconds: float, pro
     settings = GatewaySettings(read_retries=0, **{f"{m}_url": f"{replay}/{m}" for m in MODULES})
     gateway = create_gateway(settings)
     measured = {}
-    try:
+    async with gateway.router.lifespan_context(gateway):  # as uvicorn runs it (GC settings, closing)
         for name, targets in cases.items():
             profile = cProfile.Profile() if name == profiled else None
             measured[name] = (*await cpu_per_request(gateway, targets, seconds, profile), profile)
-    finally:
-        await gateway.state.modules.aclose()
     return hello_us, measured
 
 

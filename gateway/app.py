@@ -6,6 +6,7 @@ uvicorn gateway.app:create_app --factory --port 8080
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Mapping
 from contextlib import asynccontextmanager
@@ -44,6 +45,15 @@ VERSION = "0.1.0"
 RESOURCE_APIS = (patient_api, medication_api, journal_api, referrals_api)
 
 
+def tune_garbage_collection(threshold: int) -> None:
+    """Freeze what is alive now (imports, the app) out of later collections, and collect the
+    youngest generation after `threshold` allocations (the older ones as before)."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(threshold, older, oldest)
+
+
 def create_app(
     settings: GatewaySettings | None = None,
     transport: httpx.AsyncBaseTransport | Mapping[str, httpx.AsyncBaseTransport] | None = None,
@@ -54,6 +64,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if settings.gc_threshold:
+            tune_garbage_collection(settings.gc_threshold)
         yield
         await modules.aclose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -70,17 +71,23 @@ def code_of(dv: dict | None) -> str | None:
 
 
 def items_with(items: list[dict] | None, node_id: str) -> list[dict]:
-    return [i for i in items or [] if isinstance(i, dict) and i.get("archetype_node_id") == node_id]
+    return [i for i in items or () if isinstance(i, dict) and i.get("archetype_node_id") == node_id]
 
 
 def first_with(items: list[dict] | None, node_id: str) -> dict | None:
-    found = items_with(items, node_id)
-    return found[0] if found else None
+    # A plain loop that stops at the first match: the mappings ask this hundreds of times per
+    # $everything, and building the list of every match first cost twice as much.
+    for i in items or ():
+        if isinstance(i, dict) and i.get("archetype_node_id") == node_id:
+            return i
+    return None
 
 
 def value_of(items: list[dict] | None, node_id: str) -> dict | None:
-    found = first_with(items, node_id)
-    return found.get("value") if found else None
+    for i in items or ():
+        if isinstance(i, dict) and i.get("archetype_node_id") == node_id:
+            return i.get("value")
+    return None
 
 
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -123,9 +130,20 @@ def fhir_instant(text: str | None) -> str | None:
 # -- shared by the clinical mappings ---------------------------------------------------------------
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def uuid_hex(text: str) -> str:
+    """`uuid.UUID(text).hex` (ValueError when `text` is no UUID), without building a UUID for the
+    canonical lower-case form the modules send (a UUID object cost more than the rest of an id)."""
+    if len(text) == 36 and _CANONICAL_UUID.fullmatch(text):
+        return text.replace("-", "")
+    return uuid.UUID(text).hex
+
+
 def joined_id(ehr_id: str, object_id: str) -> str:
     """The FHIR id of a composition: EHR id and object id as 64 hex digits (FHIR ids stop at 64)."""
-    return uuid.UUID(ehr_id).hex + uuid.UUID(object_id).hex
+    return uuid_hex(ehr_id) + uuid_hex(object_id)
 
 
 def split_joined_id(resource_id: str) -> tuple[str, str] | None:

@@ -39,6 +39,7 @@ from gateway.openehr import (
     joined_id,
     party_reference,
     split_joined_id,
+    uuid_hex,
     value_of,
 )
 
@@ -73,9 +74,20 @@ VERIFICATION_TO_CERTAINTY = {"provisional": "at0075", "confirmed": "at0076"}
 # -- ids -----------------------------------------------------------------------------------------
 
 
+# Base 32 (RFC 4648, lower case, unpadded) two digits at a time: base64.b32encode is pure Python
+# and cost more than the rest of a Condition's mapping.
+_B32_PAIRS = tuple(a + b for a in "abcdefghijklmnopqrstuvwxyz234567" for b in "abcdefghijklmnopqrstuvwxyz234567")
+
+
+def condition_id_prefix(ehr_id: str, object_id: str) -> str:
+    """Both UUIDs' 32 bytes in base 32 without padding (52 digits): a Condition id without `-{n}`.
+    The same as `base64.b32encode(bytes).decode().rstrip("=").lower()`: 256 bits and 4 zero bits."""
+    n = int(uuid_hex(ehr_id) + uuid_hex(object_id), 16) << 4
+    return "".join([_B32_PAIRS[(n >> shift) & 1023] for shift in range(250, -1, -10)])
+
+
 def condition_id(ehr_id: str, object_id: str, index: int) -> str:
-    raw = uuid.UUID(ehr_id).bytes + uuid.UUID(object_id).bytes
-    return base64.b32encode(raw).decode().rstrip("=").lower() + f"-{index}"
+    return f"{condition_id_prefix(ehr_id, object_id)}-{index}"
 
 
 def split_condition_id(resource_id: str) -> tuple[str, str, int] | None:
@@ -113,9 +125,8 @@ def narrative_text(text: dict | None, where: str) -> str:
 # -- COMPOSITION -> Composition / Condition ------------------------------------------------------
 
 
-def _entries(composition: dict, archetype: str, name: str | None = None) -> list[dict]:
-    found = [c for c in composition.get("content") or [] if c.get("archetype_node_id") == archetype]
-    return [c for c in found if name is None or (c.get("name") or {}).get("value") == name]
+def _entries(composition: dict, archetype: str) -> list[dict]:
+    return [c for c in composition.get("content") or [] if c.get("archetype_node_id") == archetype]
 
 
 def _event_text(observation: dict) -> str | None:
@@ -127,8 +138,18 @@ def _event_text(observation: dict) -> str | None:
     return None
 
 
-def _synopsis(composition: dict, name: str) -> str | None:
-    for entry in _entries(composition, SYNOPSIS, name):
+def _by_archetype(composition: dict) -> dict[str, list[dict]]:
+    """The note's entries by archetype, in order (one walk for every section)."""
+    found: dict[str, list[dict]] = {}
+    for entry in composition.get("content") or ():
+        found.setdefault(entry.get("archetype_node_id"), []).append(entry)
+    return found
+
+
+def _synopsis(synopses: list[dict], name: str) -> str | None:
+    for entry in synopses:
+        if (entry.get("name") or {}).get("value") != name:
+            continue
         value = value_of((entry.get("data") or {}).get("items"), "at0002")
         if value:
             return value.get("value")
@@ -146,38 +167,37 @@ def composition_to_fhir(
     meta: dict = {"versionId": str(uid.version)}
     if last_updated:
         meta["lastUpdated"] = last_updated
+    name = (composition.get("name") or {}).get("value")
+    context = composition.get("context") or {}
     out: dict = {
         "resourceType": "Composition",
         "id": composition_id(ehr_id, uid.object_id),
         "meta": meta,
         "status": "final",
-        "type": {"coding": [dict(PROGRESS_NOTE)], "text": (composition.get("name") or {}).get("value")},
+        "type": {"coding": [dict(PROGRESS_NOTE)], "text": name},
         "subject": {"reference": f"Patient/{patient_id}"} if patient_id else {"display": f"EHR {ehr_id}"},
-        "date": ((composition.get("context") or {}).get("start_time") or {}).get("value"),
+        "date": (context.get("start_time") or {}).get("value"),
         "author": [party_reference(composition.get("composer"), "Practitioner") or {"display": "okänd"}],
-        "title": (composition.get("name") or {}).get("value") or "Journalanteckning",
+        "title": name or "Journalanteckning",
     }
-    custodian = party_reference(
-        (composition.get("context") or {}).get("health_care_facility"), "Organization"
-    )
+    custodian = party_reference(context.get("health_care_facility"), "Organization")
     if custodian:
         out["custodian"] = custodian
+    entries = _by_archetype(composition)
     texts = {
-        ANAMNES: next((t for t in map(_event_text, _entries(composition, STORY)) if t), None),
-        STATUS: next((t for t in map(_event_text, _entries(composition, PROGRESS)) if t), None),
-        BEDOMNING: _synopsis(composition, BEDOMNING),
-        PLAN: _synopsis(composition, PLAN),
+        ANAMNES: next((t for t in map(_event_text, entries.get(STORY, ())) if t), None),
+        STATUS: next((t for t in map(_event_text, entries.get(PROGRESS, ())) if t), None),
+        BEDOMNING: _synopsis(entries.get(SYNOPSIS, []), BEDOMNING),
+        PLAN: _synopsis(entries.get(SYNOPSIS, []), PLAN),
     }
     sections = []
     for title in SECTION_ORDER:
         if title == DIAGNOS:
-            found = diagnoses(composition)
+            found = entries.get(DIAGNOSIS)
             if found:
                 lines = [_diagnosis_line(d) for d in found]
-                refs = [
-                    {"reference": f"Condition/{condition_id(ehr_id, uid.object_id, i)}"}
-                    for i in range(len(found))
-                ]
+                prefix = condition_id_prefix(ehr_id, uid.object_id)
+                refs = [{"reference": f"Condition/{prefix}-{i}"} for i in range(len(found))]
                 sections.append({"title": DIAGNOS, "text": narrative("\n".join(lines)), "entry": refs})
         elif texts[title]:
             sections.append({"title": title, "text": narrative(texts[title])})
@@ -196,21 +216,58 @@ def condition_to_fhir(
     composition: dict, version_uid: str, ehr_id: str, patient_id: str | None, index: int,
     last_updated: str | None = None,
 ) -> dict:  # fmt: skip
+    """The Condition of the note's `index`-th diagnosis."""
     uid = VersionUid.parse(version_uid)
-    entry = diagnoses(composition)[index]
-    items = (entry.get("data") or {}).get("items") or []
-    name = value_of(items, "at0002") or {}
+    note = _NoteFacts(composition, uid, ehr_id, patient_id, last_updated)
+    return _condition(diagnoses(composition)[index], condition_id(ehr_id, uid.object_id, index), note)
+
+
+def conditions_to_fhir(
+    composition: dict, version_uid: str, ehr_id: str, patient_id: str | None, last_updated: str | None = None
+) -> list[dict]:
+    """The Condition of each diagnosis of the note, in order (one walk of the note for all)."""
+    found = diagnoses(composition)
+    if not found:
+        return []
+    uid = VersionUid.parse(version_uid)
+    note = _NoteFacts(composition, uid, ehr_id, patient_id, last_updated)
+    prefix = condition_id_prefix(ehr_id, uid.object_id)
+    return [_condition(entry, f"{prefix}-{i}", note) for i, entry in enumerate(found)]
+
+
+class _NoteFacts:
+    """What every Condition of a note takes from the note itself."""
+
+    __slots__ = ("composer", "ehr_id", "evidence", "last_updated", "patient_id", "recorded", "version")
+
+    def __init__(self, composition: dict, uid: VersionUid, ehr_id: str, patient_id: str | None,
+                 last_updated: str | None):  # fmt: skip
+        self.version = str(uid.version)
+        self.last_updated = last_updated
+        self.ehr_id, self.patient_id = ehr_id, patient_id
+        self.recorded = ((composition.get("context") or {}).get("start_time") or {}).get("value")
+        self.composer = composition.get("composer")
+        self.evidence = f"Composition/{composition_id(ehr_id, uid.object_id)}"
+
+
+def _condition(entry: dict, resource_id: str, note: _NoteFacts) -> dict:
+    """The Condition of one problem_diagnosis entry of a note."""
+    by_node: dict = {}
+    for item in (entry.get("data") or {}).get("items") or ():  # the first of each node, as value_of
+        if isinstance(item, dict):
+            by_node.setdefault(item.get("archetype_node_id"), item)
+    name = (by_node.get("at0002") or {}).get("value") or {}
     code = name.get("defining_code") or {}
-    meta: dict = {"versionId": str(uid.version)}
-    if last_updated:
-        meta["lastUpdated"] = last_updated
+    meta: dict = {"versionId": note.version}
+    if note.last_updated:
+        meta["lastUpdated"] = note.last_updated
     out: dict = {
         "resourceType": "Condition",
-        "id": condition_id(ehr_id, uid.object_id, index),
+        "id": resource_id,
         "meta": meta,
         "category": [{"coding": [{"system": CATEGORY, "code": "encounter-diagnosis"}]}],
     }
-    certainty = (value_of(items, "at0073") or {}).get("defining_code", {}).get("code_string")
+    certainty = ((by_node.get("at0073") or {}).get("value") or {}).get("defining_code", {}).get("code_string")
     if certainty in CERTAINTY:
         status = CERTAINTY[certainty][0]
         out["verificationStatus"] = {"coding": [{"system": VERIFICATION, "code": status}]}
@@ -219,21 +276,21 @@ def condition_to_fhir(
         concept = {"coding": [{"system": ICD10SE_SYSTEM, "code": code.get("code_string"),
                                "display": name.get("value")}], "text": name.get("value")}  # fmt: skip
     out["code"] = concept
-    out["subject"] = {"reference": f"Patient/{patient_id}"} if patient_id else {"display": f"EHR {ehr_id}"}
-    onset = value_of(items, "at0077")
+    out["subject"] = ({"reference": f"Patient/{note.patient_id}"} if note.patient_id
+                      else {"display": f"EHR {note.ehr_id}"})  # fmt: skip
+    onset = (by_node.get("at0077") or {}).get("value")
     if onset and onset.get("value"):
         out["onsetDateTime"] = onset["value"]
-    recorded = ((composition.get("context") or {}).get("start_time") or {}).get("value")
-    if recorded:
-        out["recordedDate"] = recorded
-    recorder = party_reference(composition.get("composer"), "Practitioner")
+    if note.recorded:
+        out["recordedDate"] = note.recorded
+    recorder = party_reference(note.composer, "Practitioner")
     if recorder:
         out["recorder"] = recorder
-    notes = [value_of(items, node) for node in ("at0009", "at0069")]
+    notes = [(by_node.get(node) or {}).get("value") for node in ("at0009", "at0069")]
     notes = [{"text": n["value"]} for n in notes if n and n.get("value")]
     if notes:
         out["note"] = notes
-    out["evidence"] = [{"detail": [{"reference": f"Composition/{composition_id(ehr_id, uid.object_id)}"}]}]
+    out["evidence"] = [{"detail": [{"reference": note.evidence}]}]
     return out
 
 

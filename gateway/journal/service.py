@@ -12,6 +12,7 @@ from gateway.journal.mapping import (
     composition_to_fhir,
     condition_to_fhir,
     condition_to_note,
+    conditions_to_fhir,
     diagnoses,
     fhir_to_composition,
     note_to_condition,
@@ -97,15 +98,12 @@ class JournalService:
         return condition_to_fhir(composition, str(uid), ehr_id, patient_id, index, updated)
 
     def _conditions(self, item: dict, patients: dict, codes: set[str] | None = None) -> list[dict]:
-        found = []
-        for index in range(len(diagnoses(item["composition"]))):
-            condition = condition_to_fhir(item["composition"], item["uid"], item["ehr_id"],
-                                          patients.get(item["ehr_id"]), index,
-                                          fhir_instant(item.get("time_committed")))  # fmt: skip
-            coded = {c.get("code") for c in condition["code"].get("coding", [])}
-            if codes is None or coded & codes:
-                found.append(condition)
-        return found
+        updated = fhir_instant(item.get("time_committed"))
+        conditions = conditions_to_fhir(item["composition"], item["uid"], item["ehr_id"],
+                                        patients.get(item["ehr_id"]), updated)  # fmt: skip
+        if codes is None:
+            return conditions
+        return [c for c in conditions if {coding.get("code") for coding in c["code"].get("coding", [])} & codes]
 
     async def search_conditions(self, search: SearchRequest) -> tuple[list[dict], int]:
         """Conditions are entries of notes: the module finds the notes, the gateway the entries, so
@@ -137,6 +135,8 @@ class JournalService:
         known = dict(patients)
         out = []
         for item in items:
-            out.append(self._composition(item, known))
-            out += self._conditions(item, known)
+            args = (item["composition"], item["uid"], item["ehr_id"], known.get(item["ehr_id"]),
+                    fhir_instant(item.get("time_committed")))  # fmt: skip
+            out.append(composition_to_fhir(*args))
+            out += conditions_to_fhir(*args)
         return out

@@ -134,7 +134,11 @@ def latest_action(composition: dict) -> dict | None:
 
 
 def status_of(composition: dict) -> str:
-    action = latest_action(composition)
+    return _status_after(latest_action(composition))
+
+
+def _status_after(action: dict | None) -> str:
+    """The order's status after its latest ACTION (None: no ACTION yet)."""
     if action is None:
         return "active"  # an order is in force from when it is issued (the module's rule)
     transition = action.get("ism_transition") or {}
@@ -159,8 +163,8 @@ def composition_to_medication_request(
     order_id = value_of(((instruction.get("protocol") or {}).get("items")), ORDER_ID)
     if order_id and order_id.get("id"):
         mr["identifier"] = [identifier_from_dv(order_id)]
-    mr["status"] = status_of(composition)
     action = latest_action(composition)
+    mr["status"] = _status_after(action)
     if action:
         reason = value_of((action.get("description") or {}).get("items"), ACTION_REASON)
         if reason and reason.get("value"):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import random
+import uuid
 
 import pytest
 from fhir.resources.R4B.composition import Composition
@@ -13,14 +16,16 @@ from gateway.journal.mapping import (
     composition_id,
     composition_to_fhir,
     condition_id,
+    condition_id_prefix,
     condition_to_fhir,
+    conditions_to_fhir,
     diagnoses,
     fhir_to_composition,
     narrative_text,
     split_composition_id,
     split_condition_id,
 )
-from gateway.openehr import MappingError
+from gateway.openehr import MappingError, uuid_hex
 
 EHR = "5b8e3c1a-4a7f-4f43-9a0e-2a9d1c3b7e10"
 OBJ = "0c6f5f0e-8d2b-4c57-b3a6-6e1a1e2d9f44"
@@ -148,3 +153,40 @@ def test_what_cannot_be_a_journal_note(change, expression):
     with pytest.raises(MappingError) as caught:
         fhir_to_composition({**NOTE, **change}, "now")
     assert caught.value.expression == expression
+
+
+def _reference_condition_id(ehr_id: str, object_id: str, index: int) -> str:
+    """Condition ids as first written (base64.b32encode): ids are in URLs clients keep."""
+    raw = uuid.UUID(ehr_id).bytes + uuid.UUID(object_id).bytes
+    return base64.b32encode(raw).decode().rstrip("=").lower() + f"-{index}"
+
+
+def test_condition_ids_are_the_ones_base64_b32encode_gave() -> None:
+    randomness = random.Random(20261124)
+    edges = [uuid.UUID(int=0), uuid.UUID(int=(1 << 128) - 1), uuid.UUID(int=1), uuid.UUID(int=1 << 127)]
+    pairs = [(a, b) for a in edges for b in edges]
+    pairs += [(uuid.UUID(int=randomness.getrandbits(128)), uuid.UUID(int=randomness.getrandbits(128)))
+              for _ in range(5000)]  # fmt: skip
+    for n, (a, b) in enumerate(pairs):
+        # the modules' canonical form, and the other spellings uuid.UUID reads
+        for ehr_id, object_id in ((str(a), str(b)), (a.hex, str(b).upper()), (f"{{{a}}}", f"urn:uuid:{b}")):
+            expected = _reference_condition_id(ehr_id, object_id, n)
+            assert condition_id(ehr_id, object_id, n) == expected
+            assert condition_id_prefix(ehr_id, object_id) == expected.rpartition("-")[0]
+            assert uuid_hex(ehr_id) == uuid.UUID(ehr_id).hex
+    with pytest.raises(ValueError):
+        condition_id("not-a-uuid", OBJ, 0)
+
+
+def test_conditions_to_fhir_is_condition_to_fhir_of_each_diagnosis() -> None:
+    resource = copy.deepcopy(NOTE)
+    second = {**resource["contained"][0], "id": "d2", "note": [{"text": "Beskrivning"}, {"text": "Kommentar"}],
+              "verificationStatus": {"coding": [{"code": "provisional"}]}}  # fmt: skip
+    resource["contained"].append(second)
+    resource["section"][1]["entry"].append({"reference": "#d2"})
+    note = fhir_to_composition(resource, "2024-05-02T10:00:00Z")
+    uid = f"{OBJ}::node::2"
+    together = conditions_to_fhir(note, uid, EHR, "p1", "2024-05-02T10:00:01Z")
+    assert together == [condition_to_fhir(note, uid, EHR, "p1", i, "2024-05-02T10:00:01Z")
+                        for i in range(len(together))]  # fmt: skip
+    assert len(together) == 2 and together[1]["id"].endswith("-1")

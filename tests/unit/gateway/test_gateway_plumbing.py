@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from gateway.app import create_app
 from gateway.clinical import date_bounds
 from gateway.fhir.errors import FhirError
 from gateway.fhir.routes import version_number
@@ -152,3 +156,18 @@ def test_a_condition_id_with_a_non_ascii_index_is_unknown():
 )
 def test_module_timestamps_become_fhir_instants(text, instant):
     assert fhir_instant(text) == instant
+
+
+@pytest.mark.parametrize("threshold", [12_345, 0])
+def test_the_lifespan_sets_garbage_collection(threshold: int) -> None:
+    before = gc.get_threshold()
+    gc.unfreeze()  # another app's lifespan in this process may have frozen objects already
+    unanswered = httpx.MockTransport(lambda request: httpx.Response(404))
+    app = create_app(GatewaySettings(gc_threshold=threshold), transport=unanswered)
+    try:
+        with TestClient(app):
+            assert gc.get_threshold() == ((threshold, *before[1:]) if threshold else before)
+            assert (gc.get_freeze_count() > 0) == bool(threshold)
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
