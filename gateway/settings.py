@@ -38,7 +38,10 @@ class GatewaySettings(BaseSettings):
     # models) is frozen out of later collections, and the youngest generation is collected after
     # this many allocations instead of Python's 700. A $everything parses and builds some ten
     # thousand dicts; with the defaults, collections cost about a fifth of its CPU. 0: leave both.
-    gc_threshold: int = Field(7_000, ge=0)
+    gc_threshold: int = Field(
+        7_000, ge=0, description="allocations between collections of the youngest generation (Python: 700); "
+        "what is alive at startup is frozen out of collections; 0: Python's defaults"
+    )
 
     def module_url(self, module: str) -> str:
         return getattr(self, f"{module}_url").rstrip("/")
