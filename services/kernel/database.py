@@ -174,18 +174,21 @@ def driver_cursor(engine: Engine, *, write: bool = False) -> Iterator[Any]:
     PostgreSQL runs reads and single-statement writes in autocommit (no BEGIN/COMMIT round trips; under
     READ COMMITTED a transaction would not make several reads consistent anyway); a write block is one
     transaction. SQLite's writers take the write lock up front (BEGIN IMMEDIATE), queued on this process's
-    lock as Core's writers are."""
-    pooled = engine.raw_connection()
-    driver = pooled.driver_connection
-    postgresql = engine.dialect.name == "postgresql"
-    try:
-        with driver_errors(engine):
-            if postgresql:
-                driver.autocommit = True
-                with driver.transaction() if write else nullcontext(), driver.cursor() as cursor:
-                    yield cursor
-            elif write:
-                with _SQLITE_WRITERS.get(engine) or nullcontext():
+    lock as Core's writers are, and like them (`write_transaction`) before a connection: a writer that
+    held a connection while it waited for the lock could leave the lock's holder without one (a
+    deadlock once the pool ran dry, seen loading 10,000 persons with 32 requests at a time)."""
+    sqlite_writer = _SQLITE_WRITERS.get(engine) if write else None
+    with sqlite_writer or nullcontext():
+        pooled = engine.raw_connection()
+        driver = pooled.driver_connection
+        postgresql = engine.dialect.name == "postgresql"
+        try:
+            with driver_errors(engine):
+                if postgresql:
+                    driver.autocommit = True
+                    with driver.transaction() if write else nullcontext(), driver.cursor() as cursor:
+                        yield cursor
+                elif write:
                     cursor = driver.cursor()
                     cursor.execute("BEGIN IMMEDIATE")
                     try:
@@ -194,12 +197,12 @@ def driver_cursor(engine: Engine, *, write: bool = False) -> Iterator[Any]:
                         driver.rollback()
                         raise
                     cursor.execute("COMMIT")
-            else:
-                yield driver.cursor()
-    finally:
-        if postgresql and not driver.closed:
-            driver.autocommit = False  # as Core expects it back from the pool
-        pooled.close()
+                else:
+                    yield driver.cursor()
+        finally:
+            if postgresql and not driver.closed:
+                driver.autocommit = False  # as Core expects it back from the pool
+            pooled.close()
 
 
 # --- where database work runs ---------------------------------------------------------------------

@@ -148,3 +148,29 @@ def test_the_checkpointer_never_creates_a_database_that_is_gone(tmp_path):
     time.sleep(0.3)
     assert not database.exists()
     del engine
+
+
+def test_a_sqlite_writer_waits_for_the_write_lock_before_it_takes_a_connection(tmp_path):
+    """Core's writers (write_transaction) take the lock, then a connection; the hot path must do the same,
+    or a writer holding a connection while it waits could leave the lock's holder without one."""
+    from services.kernel.database import _SQLITE_WRITERS
+
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'order.db'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE note (text TEXT)")
+    done = threading.Event()
+
+    def write() -> None:
+        with driver_cursor(engine, write=True) as cursor:
+            cursor.execute("INSERT INTO note VALUES ('x')")
+        done.set()
+
+    with _SQLITE_WRITERS[engine]:
+        writer = threading.Thread(target=write)
+        writer.start()
+        time.sleep(0.2)
+        assert engine.pool.checkedout() == 0, "the waiting writer holds no connection"
+        assert not done.is_set()
+    writer.join(5)
+    assert done.is_set()
+    engine.dispose()
