@@ -20,7 +20,11 @@ class GatewaySettings(BaseSettings):
     read_timeout: float = Field(10.0, gt=0, description="seconds to wait for a module's answer")
     read_retries: int = Field(2, ge=0, description="extra attempts for idempotent reads (GET) only")
     # Calls beyond this many in flight to one module wait for a free connection (within read_timeout).
-    max_connections: int = Field(8, gt=0, description="connection pool size per module")
+    # No smaller than the requests the gateway serves at once: with 8, 32 clients' Patient reads waited
+    # for a connection and the p99 was 143 ms at a p50 of 25 ms; with 32, p99 26.5 ms (2,000 patients).
+    max_connections: int = Field(
+        32, gt=0, description="connections kept per module (no fewer than the requests served at once)"
+    )
     ready_timeout: float = Field(2.0, gt=0, description="seconds /ready waits for each module")
     # The modules /ready requires (503 when one of them is not ready); the others are reported only.
     # A deployment that should keep serving Patient reads while, say, referrals is down lists fewer.
