@@ -1,4 +1,5 @@
-"""Engines for the embedded default (a SQLite file) and for PostgreSQL, and the write transaction."""
+"""Engines for the embedded default (a SQLite file) and for PostgreSQL: the write transaction, the driver
+cursor of the store's hot path, where a store call runs (`run_blocking`), and SQLite's checkpointer."""
 
 from __future__ import annotations
 
