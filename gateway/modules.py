@@ -194,6 +194,15 @@ def version_uid(module: str, response: ModuleResponse, body: dict | None) -> Ver
         ) from None
 
 
+def replaced_version(what: str, current: VersionUid, if_match: int | None) -> VersionUid:
+    """The version a FHIR update or delete replaces: the current one, which If-Match (a FHIR version
+    number), when sent, must name (else 412 with the current ETag)."""
+    if if_match is not None and if_match != current.version:
+        raise FhirError(412, f"{what} is at version {current.version}, not {if_match}", code="conflict",
+                        headers={"ETag": f'W/"{current.version}"'})  # fmt: skip
+    return current
+
+
 def expect(module: str, response: ModuleResponse, *ok: int, what: str = "") -> ModuleResponse:
     if response.status_code in (ok or (200,)):
         return response

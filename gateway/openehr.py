@@ -33,9 +33,6 @@ class VersionUid:
             raise ValueError(f"{text!r} is not a version uid object_id::system_id::n")
         return cls(parts[0], parts[1], int(parts[2]))
 
-    def with_version(self, n: int) -> VersionUid:
-        return VersionUid(self.object_id, self.system_id, n)
-
     def __str__(self) -> str:
         return f"{self.object_id}::{self.system_id}::{self.version}"
 

@@ -17,7 +17,7 @@ from gateway.medication.mapping import (
     status_of,
     with_status,
 )
-from gateway.modules import ModuleClient
+from gateway.modules import ModuleClient, replaced_version
 from gateway.openehr import MappingError, fhir_instant
 from gateway.patient.service import PatientService, mapping_error
 
@@ -125,9 +125,7 @@ class MedicationService:
         ehr_id, object_id = self._ids(resource_id)
         what = f"MedicationRequest/{resource_id}"
         current, uid, _ = await self.compositions.get(ehr_id, object_id, what)
-        if if_match is not None and if_match != uid.version:
-            raise FhirError(412, f"{what} is at version {uid.version}, not {if_match}", code="conflict",
-                            headers={"ETag": f'W/"{uid.version}"'})  # fmt: skip
+        expected = replaced_version(what, uid, if_match)
         patient_id = await self.patients.patient_id(ehr_id)
         current_mr = as_received(composition_to_medication_request(current, str(uid), ehr_id, patient_id))
         body_subject = (mr.get("subject") or {}).get("reference")
@@ -154,6 +152,5 @@ class MedicationService:
             updated = with_status(current, status, now(), (mr.get("statusReason") or {}).get("text"))
         except MappingError as exc:
             raise mapping_error(exc) from None
-        expected = uid.with_version(if_match) if if_match is not None else uid
         stored, new_uid, changed = await self.compositions.update(ehr_id, object_id, updated, expected, what)
         return composition_to_medication_request(stored, str(new_uid), ehr_id, patient_id, changed)

@@ -14,7 +14,7 @@ from typing import Any
 from archetypes.identifiers import InvalidIdentifier, parse_person_identifier
 from gateway.fhir.errors import FhirError
 from gateway.fhir.search import SearchRequest, parse_date, parse_token
-from gateway.modules import ModuleClient, expect, module_error, version_uid
+from gateway.modules import ModuleClient, expect, module_error, replaced_version, version_uid
 from gateway.openehr import MappingError, VersionUid, fhir_instant
 from gateway.patient.mapping import (
     GENDER_TO_CODE,
@@ -396,14 +396,7 @@ class PatientService:
         except MappingError as exc:
             raise mapping_error(exc) from None
         current_person, current, _ = await self._get_person(patient_id)
-        if if_match is not None and if_match != current.version:
-            raise FhirError(
-                412,
-                f"Patient/{patient_id} is at version {current.version}, not {if_match}",
-                code="conflict",
-                headers={"ETag": f'W/"{current.version}"'},
-            )
-        target = current.with_version(if_match) if if_match is not None else current
+        target = replaced_version(f"Patient/{patient_id}", current, if_match)
         response = await self.module.request(
             "PUT",
             f"/demographic/person/{patient_id}",
@@ -426,14 +419,7 @@ class PatientService:
             if exc.status == 410:
                 return  # already deleted: delete is idempotent
             raise
-        if if_match is not None and if_match != current.version:
-            raise FhirError(
-                412,
-                f"Patient/{patient_id} is at version {current.version}, not {if_match}",
-                code="conflict",
-                headers={"ETag": f'W/"{current.version}"'},
-            )
-        expected = current.with_version(if_match) if if_match is not None else current
+        expected = replaced_version(f"Patient/{patient_id}", current, if_match)
         response = await self.module.request(
             "DELETE", f"/demographic/person/{patient_id}", headers={"If-Match": f'"{expected}"'}
         )

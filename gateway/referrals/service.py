@@ -6,7 +6,7 @@ from gateway.clinical import Compositions, now
 from gateway.fhir.errors import FhirError
 from gateway.fhir.http import as_received
 from gateway.fhir.search import SearchRequest, parse_token
-from gateway.modules import ModuleClient
+from gateway.modules import ModuleClient, replaced_version
 from gateway.openehr import MappingError, fhir_instant
 from gateway.patient.service import PatientService, mapping_error
 from gateway.referrals.mapping import (
@@ -139,13 +139,7 @@ class ReferralService:
         ehr_id, object_id = self._ids(resource_type, resource_id)
         what = f"{resource_type}/{resource_id}"
         current, uid, _ = await self.compositions.get(ehr_id, object_id, what)
-        if if_match is not None and if_match != uid.version:
-            raise FhirError(
-                412,
-                f"{what} is at version {uid.version}, not {if_match}",
-                code="conflict",
-                headers={"ETag": f'W/"{uid.version}"'},
-            )
+        expected = replaced_version(what, uid, if_match)
         patient_id = await self.patients.patient_id(ehr_id)
         shown = self._render(resource_type, current, str(uid), ehr_id, patient_id, None)
         normal = as_received(shown)
@@ -168,7 +162,6 @@ class ReferralService:
             updated = with_status(current, new, now(), reason)
         except MappingError as exc:
             raise mapping_error(exc) from None
-        expected = uid.with_version(if_match) if if_match is not None else uid
         stored, new_uid, changed_at = await self.compositions.update(
             ehr_id, object_id, updated, expected, what
         )
