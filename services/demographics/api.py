@@ -15,6 +15,7 @@ from services.demographics.service import EhrService, Page, PersonService
 from services.kernel import jsontext
 from services.kernel.compositions import parse_moment
 from services.kernel.database import run_blocking
+from services.kernel.direct_routes import DirectRoute
 from services.kernel.errors import BadRequest, ErrorDetail, error_responses, json_body
 from services.kernel.http import (
     COMMITTER_HEADERS,
@@ -25,12 +26,15 @@ from services.kernel.http import (
     committer,
     documented,
     expected_version,
-    set_version_headers,
+    version_response,
     wants_representation,
 )
 from services.kernel.openehr_json import document_with_uid, original_version_json, revision_history_json, with_uid
+from services.kernel.service_app import one_level
 from services.kernel.versioning import Version
 
+# Documented as FastAPI documented it when it was a declared parameter (the released document has it so).
+_PERSON_UID = {"in": "path", "name": "uid", "required": True, "schema": {"title": "Uid", "type": "string"}}
 _JSON_BODY = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
 }
@@ -43,15 +47,6 @@ def render_ehr(record: EhrRecord) -> dict[str, Any]:
         "ehr_status": with_uid(record.status),
         "time_created": {"value": record.time_created.isoformat()},
     }
-
-
-def version_response(request: Request, version: Version, status: int, representation: bool,
-                     location: str) -> Response:  # fmt: skip
-    """A version's answer: the object (uid = version uid) or an empty body, with ETag, Location and Last-Modified."""
-    response = (Response(document_with_uid(version), status_code=status, media_type="application/json")
-                if representation else Response(status_code=status))  # fmt: skip
-    set_version_headers(response, request, version, location)
-    return response
 
 
 # --- person search: the gateway's Patient?identifier= on every patient lookup ---------------------------
@@ -110,6 +105,8 @@ def render_page(page: Page) -> bytes:
 
 def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRouter:
     api = APIRouter()  # mounted under base_path by the app; here it makes the Location headers
+    # The gateway's Patient read and search: served directly (services/kernel/direct_routes.py).
+    direct = APIRouter(route_class=DirectRoute)
 
     def ehr_response(request: Request, record: EhrRecord, status: int, representation: bool) -> Response:
         location = str(request.base_url).rstrip("/") + f"{base_path}/ehr/{record.ehr_id}"
@@ -218,8 +215,8 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
     def create_person(request: Request, body: Any = Depends(json_body)) -> Response:
         return person_response(request, persons.create(body, committer(request)), 201, wants_representation(request))
 
-    @api.get("/demographic/person", tags=["person"], response_model=dict[str, Any],
-             openapi_extra=documented(*_SEARCH_PARAMETERS), responses=error_responses(400))  # fmt: skip
+    @direct.get("/demographic/person", tags=["person"], response_model=dict[str, Any],
+                openapi_extra=documented(*_SEARCH_PARAMETERS), responses=error_responses(400))  # fmt: skip
     async def search_persons(request: Request) -> Response:
         """Persons by identifier (any form), name/family/given prefix (case and accents folded),
         birthdate ([eq|ne|gt|lt|ge|le]YYYY[-MM[-DD]], repeatable) and gender."""
@@ -227,9 +224,11 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
         page = await run_blocking(persons.store.engine, lambda: persons.search(query))
         return Response(render_page(page), media_type="application/json")
 
-    @api.get("/demographic/person/{uid}", tags=["person"], responses=error_responses(400, 404))
-    async def get_person(uid: str, request: Request) -> Response:
+    @direct.get("/demographic/person/{uid}", tags=["person"], responses=error_responses(400, 404),
+                openapi_extra=documented(_PERSON_UID))  # fmt: skip
+    async def get_person(request: Request) -> Response:
         """The latest version (object id) or a given version (version uid); deleted -> 404 `deleted`."""
+        uid = request.path_params["uid"]
         person = await run_blocking(persons.store.engine, lambda: persons.get(uid), read_by_key=True)
         return person_response(request, person, 200, True)
 
@@ -259,4 +258,4 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
     def party_version(object_id: str, version_uid: str) -> dict[str, Any]:
         return original_version_json(persons.version(object_id, version_uid))
 
-    return api
+    return one_level(direct, api)

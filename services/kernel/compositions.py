@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.kernel.careflow import steps_derived_once
 from services.kernel.database import run_blocking
+from services.kernel.direct_routes import DirectRoute
 from services.kernel.ehr_directory import EhrDirectory
 from services.kernel.errors import BadRequest, Deleted, error_responses, json_body
 from services.kernel.http import (
@@ -33,11 +34,12 @@ from services.kernel.http import (
     committer,
     documented,
     expected_version,
-    set_version_headers,
+    version_response,
     wants_representation,
 )
 from services.kernel.openehr_json import document_with_uid, original_version_json, revision_history_json
 from services.kernel.search import SearchIndex, parse_iso_datetime
+from services.kernel.service_app import one_level
 from services.kernel.store import SearchPage, SearchQuery, VersionedStore
 from services.kernel.templates import TemplateRegistry, Validator, check_against_template
 from services.kernel.versioning import Committer, Version, VersionUid, is_version_uid, parse_object_id
@@ -182,24 +184,21 @@ def composition_media(templates: TemplateRegistry) -> dict:
 
 
 def _version_response(request: Request, version: Version, status: int, representation: bool) -> Response:
-    object_path = request.url.path.split("/composition")[0]
-    response = (
-        Response(document_with_uid(version), status_code=status, media_type="application/json")
-        if representation
-        else Response(status_code=status if status != 200 else 204)
-    )
-    set_version_headers(response, request, version, f"{object_path}/composition/{version.uid}")
-    return response
+    object_path = request.scope["path"].split("/composition")[0]
+    status = status if representation or status != 200 else 204
+    return version_response(request, version, status, representation, f"{object_path}/composition/{version.uid}")
 
 
 def composition_router(service: CompositionService) -> APIRouter:
-    """POST/GET/PUT/DELETE composition, revision history, version at time and version by uid."""
+    """POST/GET/PUT/DELETE composition (direct routes: nearly every request is one of them), revision
+    history, version at time and version by uid."""
+    direct = APIRouter(tags=["composition"], route_class=DirectRoute)
     router = APIRouter(tags=["composition"])
     media = composition_media(service.module.templates)
     body = {"requestBody": {"required": True, "content": {"application/json": media}}}
     commit = documented(EHR_ID, *COMMITTER_HEADERS, PREFER_HEADER, **body)
 
-    @router.post(
+    @direct.post(
         "/ehr/{ehr_id}/composition",
         status_code=201,
         openapi_extra=commit,
@@ -217,7 +216,7 @@ def composition_router(service: CompositionService) -> APIRouter:
         version = await service.create(EHR_ID(request), await json_body(request), committer(request))
         return _version_response(request, version, 201, wants_representation(request))
 
-    @router.get(
+    @direct.get(
         "/ehr/{ehr_id}/composition/{uid}",
         openapi_extra=documented(EHR_ID, OBJECT_OR_VERSION_UID),
         responses={
@@ -229,7 +228,7 @@ def composition_router(service: CompositionService) -> APIRouter:
         version = await service.read(EHR_ID(request), OBJECT_OR_VERSION_UID(request))
         return _version_response(request, version, 200, True)
 
-    @router.put(
+    @direct.put(
         "/ehr/{ehr_id}/composition/{uid}",
         status_code=200,
         openapi_extra=documented(
@@ -251,7 +250,7 @@ def composition_router(service: CompositionService) -> APIRouter:
         version = await service.update(ehr_id, uid, expected, await json_body(request), who)
         return _version_response(request, version, 200, wants_representation(request))
 
-    @router.delete(
+    @direct.delete(
         "/ehr/{ehr_id}/composition/{uid}",
         status_code=204,
         openapi_extra=documented(EHR_ID, OBJECT_OR_VERSION_UID, IF_MATCH_HEADER, *COMMITTER_HEADERS),
@@ -290,7 +289,7 @@ def composition_router(service: CompositionService) -> APIRouter:
     def version_by_uid(ehr_id: EhrId, object_id: ObjectId, version_uid: VersionUidPath) -> dict:
         return original_version_json(service.version(ehr_id, object_id, version_uid))
 
-    return router
+    return one_level(direct, router)
 
 
 @dataclass(frozen=True)

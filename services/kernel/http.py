@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from contextlib import suppress
 from dataclasses import dataclass
-from email.utils import format_datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import Path, Request, Response
 
 from services.kernel.errors import BadRequest, ErrorDetail
+from services.kernel.openehr_json import document_with_uid
 from services.kernel.versioning import Committer, Version, VersionUid
 
 UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -134,7 +136,45 @@ def _committer_name(header: str | None) -> str | None:
     return header.strip() if "=" not in header else None
 
 
-def set_version_headers(response: Response, request: Request, version: Version, location_path: str) -> None:
-    response.headers["ETag"] = version.uid.etag
-    response.headers["Last-Modified"] = format_datetime(version.time_committed, usegmt=True)
-    response.headers["Location"] = str(request.base_url).rstrip("/") + location_path
+def version_response(
+    request: Request, version: Version, status: int, representation: bool, location_path: str
+) -> Response:
+    """A version's answer: the object (`uid` its version uid) or an empty body, with `ETag`, `Last-Modified`
+    and `Location` (the absolute URL of `location_path`)."""
+    headers = {
+        "ETag": version.uid.etag,
+        "Last-Modified": http_date(version.time_committed),
+        "Location": base_url(request) + location_path,
+    }
+    if representation:
+        return Response(document_with_uid(version), status_code=status, headers=headers, media_type="application/json")
+    return Response(status_code=status, headers=headers)
+
+
+def base_url(request: Request) -> str:
+    """The server's absolute URL as the client named it (scheme, Host, root path), without a final slash."""
+    scope = request.scope
+    server = scope.get("server")  # a list from some ASGI servers: made hashable for the cache
+    return _base_url(scope.get("scheme", "http"), request.headers.get("host"), server and tuple(server),
+                     scope.get("root_path", ""))  # fmt: skip
+
+
+@lru_cache(maxsize=256)
+def _base_url(scheme: str, host: str | None, server: tuple[str, int] | None, root_path: str) -> str:
+    # Starlette's `request.base_url` parses and rebuilds the URL on every request; a server is reached by
+    # few names, so the answer is kept per name.
+    scope = {"type": "http", "scheme": scheme, "server": server, "root_path": root_path, "path": "/",
+             "query_string": b"", "headers": [] if host is None else [(b"host", host.encode("latin-1"))]}  # fmt: skip
+    return str(Request(scope).base_url).rstrip("/")
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(moment: datetime) -> str:
+    """An HTTP date (RFC 9110 IMF-fixdate) of an aware datetime, as `email.utils.format_datetime(usegmt=True)`
+    writes it, at a fifth of its cost."""
+    t = moment.astimezone(UTC)
+    return (f"{_DAYS[t.weekday()]}, {t.day:02d} {_MONTHS[t.month - 1]} {t.year:04d} "
+            f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} GMT")  # fmt: skip

@@ -3,7 +3,9 @@ template definitions, and migrating the embedded database at startup."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -11,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
+from services.kernel.direct_routes import DirectRoutes, direct_routes
 from services.kernel.errors import error_responses, install_error_handlers
 from services.kernel.migrations import upgrade
 from services.kernel.observability import install_observability, install_offline_docs
@@ -31,20 +34,47 @@ def new_service_app(
 ) -> FastAPI:
     """A FastAPI app with the module's API under the openEHR base path, `/health` and `/ready` (with these
     readiness checks), the error model, request ids, metrics, access logs and offline `/docs`, and the
-    schema migrated when the settings ask."""
+    schema migrated when the settings ask. The API's direct routes are served by `DirectRoutes`."""
     if settings.migrate_on_startup:
         upgrade(migrations, settings.database_url)
-    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @asynccontextmanager
+    async def with_garbage_collection_tuned(app: FastAPI):
+        if settings.gc_threshold:
+            tune_garbage_collection(settings.gc_threshold)
+        if lifespan is None:
+            yield
+        else:
+            async with lifespan(app):
+                yield
+
+    # FastAPI's native OpenTelemetry is off: the module's own metrics and access log observe every request
+    # (and no OpenTelemetry provider is configured here); its check per request cost ~5 us.
+    app = FastAPI(title=title, version="1.0.0", lifespan=with_garbage_collection_tuned, docs_url=None, redoc_url=None,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})  # fmt: skip
     # FastAPI tries routes in the order they were added: the API, which answers nearly every request,
     # comes before operations and docs.
     app.include_router(api, prefix=settings.base_path)
     app.include_router(health_router(checks))
     install_error_handlers(app)
+    app.add_middleware(
+        DirectRoutes, routes=direct_routes(api, settings.base_path), exception_handlers=app.exception_handlers
+    )
     install_observability(app, settings.module_name)
     install_offline_docs(app)
     app.state.settings = settings
     app.openapi = lambda: _openapi_as_answered(app)
     return app
+
+
+def tune_garbage_collection(threshold: int) -> None:
+    """Freeze what is alive at startup (imports, the app, compiled schemas) out of later collections, and
+    collect the youngest generation after `threshold` allocations instead of Python's 700 (the older ones
+    as before). The gateway does the same (it may not import the kernel)."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(threshold, older, oldest)
 
 
 def one_level(*routers: APIRouter) -> APIRouter:

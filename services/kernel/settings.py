@@ -25,6 +25,12 @@ class ServiceSettings(BaseSettings):
         "(production runs `python -m services.<name> migrate`)",
     )
     base_path: str = Field("/rest/openehr/v1", description="base path of the openEHR REST API (EHRbase's)")
+    # With Python's default of 700, a commit (a 9 KB composition parsed, validated and indexed: thousands
+    # of objects) ran several collections of the youngest generation.
+    gc_threshold: int = Field(
+        7_000, ge=0, description="allocations between collections of the youngest generation (Python: 700); "
+        "what is alive at startup is frozen out of collections; 0: Python's defaults"
+    )
 
     def model_post_init(self, _context) -> None:
         if not self.database_url:

@@ -97,7 +97,8 @@ class _HotPath:
     and documents as JSON text. Everything else (searches, a module's own queries) stays on Core.
     """
 
-    # The document is read as text: a read by uid sends it on without parsing it.
+    # The document is read as JSON text, which a read by uid sends on without parsing it; as bytes on SQLite
+    # (the column's UTF-8 as stored, not decoded into a str and encoded again).
     _COLUMNS = (
         "ov.object_id, ov.version, ov.system_id, ov.contribution_id, ov.time_committed, ov.committer_name,"
         " ov.committer_hsa_id, ov.change_type, ov.lifecycle_state, ov.template_id, {data}, vo.ehr_id"
@@ -106,7 +107,7 @@ class _HotPath:
 
     def __init__(self, dialect: sa.Dialect):
         self.sqlite = dialect.name == "sqlite"
-        columns = self._COLUMNS.format(data="ov.data" if self.sqlite else "CAST(ov.data AS text)")
+        columns = self._COLUMNS.format(data="CAST(ov.data AS BLOB)" if self.sqlite else "CAST(ov.data AS text)")
         # Written with :name placeholders, the style sqlite3 takes; psycopg's is %(name)s.
         sql = (lambda text: text) if self.sqlite else (lambda text: re.sub(r":(\w+)", r"%(\1)s", text))
         self.insert_object = sql("INSERT INTO versioned_object (id, ehr_id, time_created) VALUES (:id, :ehr_id, :now)")

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import json
+import sqlite3
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -174,3 +177,52 @@ def test_a_sqlite_writer_waits_for_the_write_lock_before_it_takes_a_connection(t
     writer.join(5)
     assert done.is_set()
     engine.dispose()
+
+
+def test_a_sqlite_read_keeps_no_snapshot_and_each_thread_reads_on_its_own_connection(tmp_path):
+    """Reads use their thread's kept connection, outside the pool: a read left unfinished (one row fetched
+    of many) must not pin the write-ahead log, and a later read must see what was committed meanwhile."""
+    database = tmp_path / "readers.db"
+    engine = create_database_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE note (n INTEGER)")
+        connection.exec_driver_sql("INSERT INTO note VALUES (1), (2), (3)")
+    with driver_cursor(engine) as cursor:
+        cursor.execute("SELECT n FROM note")
+        assert cursor.fetchone() == (1,)
+        first = cursor.connection
+    assert engine.pool.checkedout() == 0
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO note VALUES (4)")
+    checkpoint = sqlite3.connect(database)
+    busy, _, _ = checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    checkpoint.close()
+    assert busy == 0, "no reader holds an old snapshot"
+    with driver_cursor(engine) as cursor:
+        assert cursor.execute("SELECT count(*) FROM note").fetchone() == (4,)
+        assert cursor.connection is first, "the thread's connection is kept"
+    others = []
+
+    def read_elsewhere() -> None:
+        with driver_cursor(engine) as cursor:
+            others.append((cursor.connection, cursor.execute("PRAGMA journal_mode").fetchone()))
+
+    reader = threading.Thread(target=read_elsewhere)
+    reader.start()
+    reader.join(5)
+    assert others[0][0] is not first and others[0][1] == ("wal",), "another thread: its own, configured"
+    engine.dispose()
+    with driver_cursor(engine) as cursor:  # after a dispose, a new connection
+        assert cursor.connection is not first
+        assert cursor.execute("SELECT count(*) FROM note").fetchone() == (4,)
+    engine.dispose()
+
+
+def test_the_kept_sqlite_readers_do_not_keep_their_engine_alive(tmp_path):
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'collected.db'}")
+    with driver_cursor(engine) as cursor:
+        cursor.execute("SELECT 1")
+    collected = weakref.ref(engine)
+    del engine, cursor
+    gc.collect()
+    assert collected() is None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime
+
 import pytest
-from fastapi import Depends, FastAPI, Query
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.testclient import TestClient
 
 from services.kernel.errors import (
@@ -14,7 +17,14 @@ from services.kernel.errors import (
     UnprocessableEntity,
     install_error_handlers,
 )
-from services.kernel.http import committer, expected_version, header_text, wants_representation
+from services.kernel.http import (
+    base_url,
+    committer,
+    expected_version,
+    header_text,
+    http_date,
+    wants_representation,
+)
 from services.kernel.versioning import Committer, VersionUid
 
 UID = "8c07d7dd-db6c-43a3-9a79-6aadf71f2e47::journal.vgr.se::3"
@@ -121,3 +131,31 @@ def test_bad_parameters_and_unknown_routes_use_the_same_body(client):
     assert bad.json()["details"][0]["pointer"] == "/limit"
     missing = client.get("/nowhere")
     assert missing.status_code == 404 and set(missing.json()) == {"message", "code", "details"}
+
+
+@pytest.mark.parametrize("offset_hours", [0, 1, -5, 14])
+def test_http_date_is_what_the_standard_library_writes(offset_hours):
+    zone = timezone(timedelta(hours=offset_hours))
+    moment = datetime(1999, 12, 31, 23, 59, 59, 999_999, tzinfo=zone)
+    for _ in range(400):  # every weekday and month, a leap day, both ends of a day
+        assert http_date(moment) == format_datetime(moment.astimezone(UTC), usegmt=True)
+        moment += timedelta(days=3, hours=7, minutes=13, seconds=29)
+
+
+@pytest.mark.parametrize(
+    ("scheme", "headers", "server", "root_path", "expected"),
+    [
+        ("http", [(b"host", b"journal:8082")], ("10.0.0.1", 8082), "", "http://journal:8082"),
+        ("https", [(b"host", b"ehr.vgr.se")], ["10.0.0.1", 443], "/journal", "https://ehr.vgr.se/journal"),
+        ("http", [], ("127.0.0.1", 80), "", "http://127.0.0.1"),
+        ("http", [], ("127.0.0.1", 8082), "", "http://127.0.0.1:8082"),
+        ("http", [(b"host", b"bad host:x")], ("127.0.0.1", 8082), "", None),  # as Starlette has it
+    ],
+)
+def test_base_url_is_starlettes_without_the_final_slash(scheme, headers, server, root_path, expected):
+    scope = {"type": "http", "scheme": scheme, "headers": headers, "server": server, "root_path": root_path,
+             "path": root_path + "/ehr", "query_string": b""}  # fmt: skip
+    request = Request(scope)
+    assert base_url(request) == str(request.base_url).rstrip("/")
+    if expected is not None:
+        assert base_url(request) == expected
