@@ -83,46 +83,43 @@ def time_at(*attributes: str) -> TimeExtractor:
     return extract
 
 
-def walk(node: object, inside: str | None = None) -> list[tuple[dict, str | None]]:
-    """Every object in a composition, in document order, with the archetype id of the nearest enclosing
-    archetype root. Plain recursion into a list, not nested generators: a commit walks its whole
-    composition, and every level of generator nesting costs each object below it another resume
-    (a 9 KB note: 0.06 ms instead of 0.16 ms)."""
-    found: list[tuple[dict, str | None]] = []
-
-    def visit(node: dict | list, inside: str | None) -> None:
-        if isinstance(node, dict):
-            details = node.get("archetype_details")
-            archetype = value_at(details, "archetype_id", "value") if details is not None else None
-            inside = archetype if isinstance(archetype, str) else inside
-            found.append((node, inside))
-            children = node.values()
-        else:
-            children = node
-        for child in children:
-            if isinstance(child, _CONTAINERS):
-                visit(child, inside)
-
-    if isinstance(node, _CONTAINERS):
-        visit(node, inside)
-    return found
-
-
-_CONTAINERS = (dict, list)
-
-
 def coded_values(terminology: str, *, within: str | None = None) -> Extractor:
-    """Codes of a terminology (e.g. ICD-10-SE), optionally only inside archetypes whose id starts `within`."""
+    """Codes of a terminology (e.g. ICD-10-SE) anywhere in a composition, or only where the nearest
+    enclosing archetype root's id starts with `within` (a CLUSTER archetyped inside it is not "within").
 
-    def extract(composition: dict) -> Iterable[str]:
-        for node, archetype in walk(composition):
-            if within and not (archetype or "").startswith(within):
-                continue
-            code = node.get("defining_code")
-            if value_at(code, "terminology_id", "value") == terminology and isinstance(
-                code.get("code_string"), str
-            ):
-                yield code["code_string"]
+    One recursive walk that collects as it goes, testing exact types: a commit walks its whole
+    composition (a 9 KB note, 134 objects: 26 us, against 62 us for a walk listing every object first)."""
+
+    def extract(composition: dict) -> list[str]:
+        codes: list[str] = []
+
+        def visit(node: dict, inside: bool) -> None:
+            details = node.get("archetype_details")
+            if type(details) is dict and within is not None:
+                archetype = value_at(details, "archetype_id", "value")
+                if type(archetype) is str:
+                    inside = archetype.startswith(within)
+            code = node.get("defining_code") if inside else None
+            if type(code) is dict and value_at(code, "terminology_id", "value") == terminology:
+                code_string = code.get("code_string")
+                if type(code_string) is str:
+                    codes.append(code_string)
+            for child in node.values():
+                if type(child) is dict:
+                    visit(child, inside)
+                elif type(child) is list:
+                    visit_all(child, inside)
+
+        def visit_all(items: list, inside: bool) -> None:
+            for item in items:
+                if type(item) is dict:
+                    visit(item, inside)
+                elif type(item) is list:
+                    visit_all(item, inside)
+
+        if type(composition) is dict:
+            visit(composition, within is None)
+        return codes
 
     return extract
 

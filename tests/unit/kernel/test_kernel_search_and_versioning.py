@@ -146,3 +146,25 @@ def test_a_bare_upper_date_includes_the_whole_day_and_garbage_is_400():
     )
     with pytest.raises(BadRequest):
         parse_moment("2026-13-45")
+
+
+def test_coded_values_belong_to_the_nearest_archetype_root_and_are_found_in_nested_lists():
+    def code(value: str) -> dict:
+        return {"defining_code": {"terminology_id": {"value": "ICD-10-SE"}, "code_string": value}}
+
+    def archetyped(archetype_id: str, **content) -> dict:
+        return {"archetype_details": {"archetype_id": {"value": archetype_id}}, **content}
+
+    composition = archetyped("openEHR-EHR-COMPOSITION.note.v1", content=[
+        archetyped("openEHR-EHR-EVALUATION.problem_diagnosis.v1", items=[
+            [code("A01"), [code("A02")]],  # lists in lists
+            archetyped("openEHR-EHR-CLUSTER.anatomical_location.v1", value=code("X99")),  # its own root
+            {"archetype_details": {"archetype_id": {"value": 7}}, "value": code("A03")},  # no id: still inside
+        ]),
+        {"value": code("B01")},
+        {"defining_code": {"terminology_id": {"value": "ICD-10-SE"}, "code_string": 12}},  # not a string
+    ])  # fmt: skip
+    within = coded_values("ICD-10-SE", within="openEHR-EHR-EVALUATION.problem_diagnosis")
+    assert within(composition) == ["A01", "A02", "A03"]
+    assert sorted(coded_values("ICD-10-SE")(composition)) == ["A01", "A02", "A03", "B01", "X99"]
+    assert coded_values("ICD-10-SE")([code("A01")]) == []  # not a composition
