@@ -18,7 +18,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.kernel.careflow import steps_derived_once
-from services.kernel.database import run_blocking
+from services.kernel.database import run_blocking, run_write
 from services.kernel.direct_routes import DirectRoute
 from services.kernel.ehr_directory import EhrDirectory
 from services.kernel.errors import BadRequest, Deleted, error_responses, json_body
@@ -73,7 +73,7 @@ class CompositionService:
         return {k: v for k, v in body.items() if k != "uid"}, template_id
 
     async def _database(self, work: Callable[[], Version]) -> Version:
-        return await run_blocking(self.store.engine, work)
+        return await run_write(self.store.engine, work)
 
     def _transition(self) -> Callable[[Version, dict | None], None] | None:
         rule = self.module.check_transition

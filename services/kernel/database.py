@@ -1,5 +1,6 @@
 """Engines for the embedded default (a SQLite file) and for PostgreSQL: the write transaction, the driver
-cursor of the store's hot path, where a store call runs (`run_blocking`), and SQLite's checkpointer."""
+cursor of the store's hot path, where a store call runs (`run_blocking`, `run_write` with SQLite's group
+commit), and SQLite's checkpointer."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def create_database_engine(url: str) -> Engine:
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **_JSON)
     _SQLITE_WRITERS[engine] = threading.Lock()
     _SQLITE_READERS[engine] = _ThreadReaders(engine)
+    _WRITE_BATCHES[engine] = _WriteBatch(engine)
     in_file = bool(parsed.database) and parsed.database != ":memory:"
     if in_file:
         _CHECKPOINTS.watch(engine, parsed.database)
@@ -179,6 +181,8 @@ def single_statement_connection(engine: Engine) -> Connection:
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One all-or-nothing write: committed when the block ends, rolled back on any exception."""
+    if engine in _IN_BATCH.cursors:
+        raise RuntimeError("a write of a batch (run_write) writes through driver_cursor(write=True) only")
     with (
         _SQLITE_WRITERS.get(engine) or nullcontext(),
         engine.connect().execution_options(**{_WRITE: True}) as connection,
@@ -222,6 +226,11 @@ def driver_cursor(engine: Engine, *, write: bool = False) -> Iterator[Any]:
                 yield cursor
         finally:
             cursor.close()  # ends the statement, and with it the read's snapshot of the database
+        return
+    batch_cursor = _IN_BATCH.cursors.get(engine) if write else None
+    if batch_cursor is not None:  # a write of a batch: its savepoint and commit are the batch's
+        with driver_errors(engine):
+            yield batch_cursor
         return
     sqlite_writer = _SQLITE_WRITERS.get(engine) if write else None
     with sqlite_writer or nullcontext():
@@ -270,3 +279,74 @@ async def run_blocking(engine: Engine, work: Callable[[], _T], *, read_by_key: b
         return work()
     context = contextvars.copy_context()
     return await asyncio.get_running_loop().run_in_executor(_NETWORK_DATABASE_THREADS, context.run, work)
+
+
+async def run_write(engine: Engine, work: Callable[[], _T]) -> _T:
+    """Runs a store write for an async route: all or nothing, like `driver_cursor(engine, write=True)`.
+
+    With SQLite, the writes that requests on the event loop reach at the same time are committed together
+    (group commit): one transaction with a savepoint per write, so a write that fails leaves nothing and
+    the others stand. A commit writes every page it touched to the write-ahead log; writes that share
+    pages share that cost (a 9 KB journal note: 21 pages and 71 us alone, 11 pages and 36 us each in
+    groups of 8). Each request still gets its answer only once its write is committed. `work` writes
+    through `driver_cursor(engine, write=True)` only (which then yields the batch's cursor). A server
+    database runs a write on a thread, as `run_blocking` does; the server groups its own flushes."""
+    batch = _WRITE_BATCHES.get(engine)
+    if batch is None:
+        return await run_blocking(engine, work)
+    return await batch.add(work)
+
+
+class _WriteBatch:
+    """The SQLite writes of one engine waiting for the next group commit on the event loop."""
+
+    def __init__(self, engine: Engine):
+        self._engine = weakref.ref(engine)
+        self._waiting: list[tuple[Callable[[], Any], asyncio.Future, contextvars.Context]] = []
+
+    def add(self, work: Callable[[], _T]) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if not self._waiting:
+            # After the requests already ready to run on this turn of the loop, which may add theirs.
+            loop.call_soon(self._commit)
+        # The caller's context (e.g. the care-flow steps derived once per write) goes with its work.
+        self._waiting.append((work, future, contextvars.copy_context()))
+        return future
+
+    def _commit(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        engine = self._engine()
+        outcomes: list[tuple[asyncio.Future, bool, Any]] = []
+        try:
+            with driver_cursor(engine, write=True) as cursor:
+                _IN_BATCH.cursors[engine] = cursor
+                try:
+                    for work, future, context in waiting:
+                        cursor.execute("SAVEPOINT write")
+                        try:
+                            outcomes.append((future, True, context.run(work)))
+                        except Exception as error:  # this write's failure, answered to its caller
+                            cursor.execute("ROLLBACK TO write")
+                            outcomes.append((future, False, error))
+                        cursor.execute("RELEASE write")
+                finally:
+                    del _IN_BATCH.cursors[engine]
+        except Exception as error:  # the commit itself failed: no write of the batch stands
+            outcomes = [(future, False, error) for _, future, _ in waiting]
+        for future, succeeded, outcome in outcomes:
+            if future.cancelled():
+                continue
+            if succeeded:
+                future.set_result(outcome)
+            else:
+                future.set_exception(outcome)
+
+
+class _InBatch(threading.local):
+    def __init__(self) -> None:
+        self.cursors: dict[Engine, Any] = {}
+
+
+_IN_BATCH = _InBatch()  # the cursor of the batch being committed on this thread, per engine
+_WRITE_BATCHES: weakref.WeakKeyDictionary[Engine, _WriteBatch] = weakref.WeakKeyDictionary()

@@ -17,7 +17,13 @@ import pytest
 import sqlalchemy as sa
 
 from services.kernel import jsontext
-from services.kernel.database import create_database_engine, driver_cursor, run_blocking
+from services.kernel.database import (
+    create_database_engine,
+    driver_cursor,
+    run_blocking,
+    run_write,
+    write_transaction,
+)
 from services.kernel.migrations import upgrade
 from services.kernel.openehr_json import document_with_uid, with_uid
 from services.kernel.schema import original_version
@@ -226,3 +232,94 @@ def test_the_kept_sqlite_readers_do_not_keep_their_engine_alive(tmp_path):
     del engine, cursor
     gc.collect()
     assert collected() is None
+
+
+# --- group commit (run_write) -------------------------------------------------------------------------
+
+
+def _commits_seen(engine) -> list[str]:
+    """The COMMIT statements that the engine's connections run from now on (SQLite's trace callback)."""
+    seen: list[str] = []
+
+    @sa.event.listens_for(engine, "connect")
+    def trace(dbapi_connection, _record) -> None:
+        dbapi_connection.set_trace_callback(lambda sql: seen.append(sql) if sql.startswith("COMMIT") else None)
+
+    engine.dispose()  # connections opened from now on are traced
+    return seen
+
+
+def test_sqlite_writes_that_arrive_together_are_committed_together_and_each_stands_alone(tmp_path):
+    """Ten writes reached at once: one transaction on SQLite (each in a savepoint), and the one that fails
+    leaves nothing while the other nine stand; each caller gets its own outcome and keeps its context."""
+    database_url = f"sqlite:///{tmp_path / 'group.db'}"
+    upgrade(MIGRATIONS, database_url)
+    store = VersionedStore(create_database_engine(database_url), "test.vgr.se")
+    commits = _commits_seen(store.engine)
+    marker = contextvars.ContextVar("marker", default=None)
+
+    def create(n: int) -> Version:
+        assert marker.get() == f"request {n}", "the work runs in its caller's context"
+        created = store.create(ehr_id="e1", data={"_type": "X", "n": n}, template_id="t", committer=NURSE)
+        if n == 4:
+            raise RuntimeError("the fourth write fails after its statements")
+        return created
+
+    async def request(n: int) -> Version:
+        marker.set(f"request {n}")
+        return await run_write(store.engine, lambda: create(n))
+
+    async def main() -> list:
+        return await asyncio.gather(*(request(n) for n in range(10)), return_exceptions=True)
+
+    outcomes = asyncio.run(main())
+    assert [type(o).__name__ for o in outcomes] == ["Version"] * 4 + ["RuntimeError"] + ["Version"] * 5
+    with store.engine.connect() as connection:
+        stored = sorted(d["n"] for d in connection.execute(sa.select(original_version.c.data)).scalars())
+    assert stored == [0, 1, 2, 3, 5, 6, 7, 8, 9], "nothing of the failed write, everything of the others"
+    for outcome in outcomes:
+        if isinstance(outcome, Version):
+            assert store.latest(outcome.uid.object_id).data["n"] == outcome.data["n"]
+    assert len(commits) == 1, "one transaction for the ten"
+    store.engine.dispose()
+
+
+def test_when_the_group_commit_fails_no_write_of_it_stands(tmp_path):
+    """A failure at COMMIT (here a deferred foreign key check) fails every write of the group."""
+    database_url = f"sqlite:///{tmp_path / 'group.db'}"
+    upgrade(MIGRATIONS, database_url)
+    engine = create_database_engine(database_url)
+    store = VersionedStore(engine, "test.vgr.se")
+
+    def create(n: int) -> Version:
+        return store.create(ehr_id="e1", data={"_type": "X", "n": n}, template_id="t", committer=NURSE)
+
+    def dangling() -> None:
+        with driver_cursor(engine, write=True) as cursor:
+            cursor.execute("PRAGMA defer_foreign_keys = ON")
+            cursor.execute(store._sql.insert_entry, {"id": "nobody", "ehr_id": "e1", "template_id": "t", "version": 1,
+                                                    "now": "2026-01-01 00:00:00.000000", "clinical_time": None,
+                                                    "lifecycle_state": "complete"})  # fmt: skip
+
+    async def main() -> list:
+        writes = [run_write(engine, lambda n=n: create(n)) for n in range(3)]
+        return await asyncio.gather(*writes, run_write(engine, dangling), return_exceptions=True)
+
+    outcomes = asyncio.run(main())
+    assert all(isinstance(o, sa.exc.IntegrityError) for o in outcomes), outcomes
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM original_version").scalar_one() == 0
+    assert asyncio.run(run_write(engine, lambda: create(7))).data["n"] == 7, "the next group commits"
+    engine.dispose()
+
+
+def test_a_write_of_a_group_cannot_open_a_transaction_of_its_own(tmp_path):
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'nested.db'}")
+
+    def nested() -> None:
+        with write_transaction(engine) as connection:
+            connection.exec_driver_sql("SELECT 1")
+
+    with pytest.raises(RuntimeError, match="driver_cursor"):
+        asyncio.run(run_write(engine, nested))
+    engine.dispose()
