@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gateway import bundles
 from gateway.compartment import CompartmentSource
 from gateway.fhir.capability import capability_statement
+from gateway.fhir.direct import DirectFhirRoutes
 from gateway.fhir.errors import FhirError, Issue
 from gateway.fhir.http import FhirRoute, render
 from gateway.fhir.registry import Registry
@@ -69,9 +70,14 @@ def create_app(
         yield
         await modules.aclose()
 
+    # FastAPI's native OpenTelemetry is off: the gateway's own metrics and access log observe every request
+    # (no OpenTelemetry provider is configured); its check cost every request ~5 us.
     app = FastAPI(
-        title="FHIR R4 gateway", version=VERSION, lifespan=lifespan, docs_url=None, redoc_url=None
+        title="FHIR R4 gateway", version=VERSION, lifespan=lifespan, docs_url=None, redoc_url=None,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    # FHIR routes served directly (inside the observability middleware, which is added after it).
+    app.add_middleware(DirectFhirRoutes, routes=app.router.routes, exception_handlers=app.exception_handlers)
     install_observability(app, metrics)  # request ids, /metrics, access log, offline /docs
     app.state.metrics = metrics
     app.state.settings = settings

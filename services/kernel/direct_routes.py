@@ -75,8 +75,8 @@ class DirectRoutes:
         if scope["type"] == "http":
             path, method = scope["path"], scope["method"]
             root_path = scope.get("root_path", "")
-            if root_path and path.startswith(root_path):  # stripped as Starlette's router strips it
-                path = "" if path == root_path else path[len(root_path) :] if path[len(root_path)] == "/" else path
+            if root_path and path.startswith(root_path) and path[len(root_path) : len(root_path) + 1] in ("", "/"):
+                path = path[len(root_path) :]  # stripped as Starlette's router strips it
             for served in self.served:
                 if method in served.methods and (match := served.pattern.match(path)):
                     # What Starlette's router puts in the scope: the observability middleware names the
@@ -99,6 +99,8 @@ class DirectRoutes:
 
     def _handler_for(self, error: Exception) -> ExceptionHandler | None:
         for kind in type(error).__mro__:
+            if kind is Exception:
+                return None  # the server error middleware's
             if kind in self.exception_handlers:
                 return self.exception_handlers[kind]
         return None

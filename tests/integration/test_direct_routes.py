@@ -56,13 +56,14 @@ async def journal(tmp_path):
     plain_app.state.service.store.engine.dispose()
 
 
-def test_the_composition_routes_are_direct_and_the_rest_is_not(tmp_path):
+def test_the_composition_routes_and_the_query_are_direct_and_the_rest_is_not(tmp_path):
     app = journal_app(JournalSettings(database_url=f"sqlite:///{tmp_path}/j.db", migrate_on_startup=True))
     served = {(method, f"{prefix}{route.path}") for prefix, route in direct_routes(app_api(app), BASE)
               for method in route.methods}  # fmt: skip
     composition, one = f"{BASE}/ehr/{{ehr_id}}/composition", f"{BASE}/ehr/{{ehr_id}}/composition/{{uid}}"
-    assert {("POST", composition), ("GET", one), ("PUT", one), ("DELETE", one)} <= served
-    assert not any("versioned_composition" in path or "query" in path for _, path in served)
+    query = f"{BASE}/query/compositions"
+    assert {("POST", composition), ("GET", one), ("PUT", one), ("DELETE", one), ("GET", query)} <= served
+    assert not any("versioned_composition" in path or "definition" in path for _, path in served)
     app.state.service.store.engine.dispose()
 
 
@@ -117,6 +118,12 @@ async def test_writes_and_reads_answer_the_same_through_either_path(journal):
         ("DELETE", f"/ehr/{KNOWN_EHR}/composition/{{uid}}", None, {"If-Match": "{uid}::journal.vgr.se::2"}),
         ("PATCH", f"/ehr/{KNOWN_EHR}/composition/{{uid}}", None, {}),  # not a direct route: 405 by FastAPI
         ("GET", f"/ehr/{KNOWN_EHR}/versioned_composition/{{uid}}/revision_history", None, {}),  # not direct
+        ("GET", f"/query/compositions?ehr_id={KNOWN_EHR}&ehr_id={UNKNOWN_EHR}&sort=date&limit=5", None, {}),
+        ("GET", "/query/compositions?diagnosis_code=J06.9&date_from=2020-01-01&date_to=2030-01-01", None, {}),
+        ("GET", "/query/compositions?offset=-1&limit=abc&sort=up", None, {}),  # three errors, each named
+        ("GET", "/query/compositions?limit=1001&offset=5", None, {}),
+        ("GET", "/query/compositions?date_from=yesterday", None, {}),
+        ("GET", "/query/compositions?offset=3&limit=2", None, {}),  # past the end: the total still counted
     ],
 )
 async def test_a_request_gets_the_same_answer_through_either_path(journal, method, path, body, headers):

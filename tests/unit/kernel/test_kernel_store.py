@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import random
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,61 @@ def test_creating_an_object_id_twice_is_a_conflict_and_changes_nothing(store):
         store.create(ehr_id="e1", data=doc("b"), template_id="t", committer=NURSE, object_id=oid)
     assert [v.data["status"] for v in store.history(oid)] == ["a"]
     assert count(store, contribution) == 1
+
+
+def test_search_agrees_with_its_definition_on_random_data(store):
+    """The search's SQL against the search's meaning, written out in Python over the latest versions:
+    filters (EHRs, template, clinical dates, index fields), order (clinical date, no date last, then object
+    id), paging and total, on random data with updates, deletions and compositions without a date."""
+    rng = random.Random(7)
+    latest: dict[str, dict] = {}  # object id -> {"ehr", "template", "time", "status", "ward", "deleted"}
+    for _ in range(60):
+        facts = {"ehr": rng.choice(["e1", "e2", "e3"]), "template": rng.choice(["t", "u"]),
+                 "time": rng.choice([None, *(f"2026-11-{d:02d}T{h:02d}:00:00Z" for d in (1, 2, 3) for h in (8, 20))]),
+                 "status": rng.choice(["active", "stopped"]), "ward": rng.choice(["A", "B", None])}  # fmt: skip
+        data = doc(facts["status"], facts["time"], **({"ward": facts["ward"]} if facts["ward"] else {}))
+        if data["time"] is None:
+            del data["time"]
+        version = store.create(ehr_id=facts["ehr"], data=data, template_id=facts["template"], committer=NURSE)
+        if rng.random() < 0.3:
+            facts["status"] = data["status"] = "stopped"
+            version = store.update(expected=version.uid, ehr_id=facts["ehr"], data=data,
+                                   template_id=facts["template"], committer=NURSE)  # fmt: skip
+        if rng.random() < 0.15:
+            store.delete(expected=version.uid, ehr_id=facts["ehr"], committer=NURSE)
+            facts["deleted"] = True
+        latest[version.uid.object_id] = facts
+
+    def moment(text: str | None) -> datetime | None:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+    def expected(query: SearchQuery) -> tuple[int, list[str]]:
+        chosen = [
+            (object_id, facts) for object_id, facts in latest.items()
+            if not facts.get("deleted")
+            and (not query.ehr_ids or facts["ehr"] in query.ehr_ids)
+            and (not query.template_id or facts["template"] == query.template_id)
+            and (not query.date_from or (facts["time"] and moment(facts["time"]) >= query.date_from))
+            and (not query.date_to or (facts["time"] and moment(facts["time"]) <= query.date_to))
+            and all(facts.get(name) == value for name, value in query.fields.items())
+        ]  # fmt: skip
+        dated = sorted((f for f in chosen if f[1]["time"]), key=lambda f: f[0])
+        dated.sort(key=lambda f: moment(f[1]["time"]), reverse=query.newest_first)
+        ordered = dated + sorted((f for f in chosen if not f[1]["time"]), key=lambda f: f[0])
+        return len(chosen), [object_id for object_id, _ in ordered][query.offset : query.offset + query.limit]
+
+    for _ in range(150):
+        query = SearchQuery(
+            ehr_ids=rng.sample(["e1", "e2", "e3", "e9"], rng.choice([0, 1, 2])),
+            template_id=rng.choice([None, "t", "u"]),
+            date_from=rng.choice([None, moment("2026-11-02T00:00:00Z")]),
+            date_to=rng.choice([None, moment("2026-11-02T20:00:00Z")]),
+            fields=rng.choice([{}, {"status": "active"}, {"ward": "A"}, {"status": "stopped", "ward": "B"}]),
+            newest_first=rng.random() < 0.5, offset=rng.choice([0, 0, 3, 40]), limit=rng.choice([1, 5, 100]),
+        )  # fmt: skip
+        page = store.search(query)
+        assert (page.total, [hit.version.uid.object_id for hit in page.hits]) == expected(query), query
+        for hit in page.hits:
+            facts = latest[hit.version.uid.object_id]
+            assert hit.version.ehr_id == facts["ehr"] and hit.clinical_time == moment(facts["time"])
+            assert hit.index == {"status": [facts["status"]], **({"ward": [facts["ward"]]} if facts["ward"] else {})}
