@@ -16,7 +16,6 @@ module refuses (a workflow step cannot go back) is named in the answer's Operati
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -248,7 +247,7 @@ async def _undo(request: Request, client: httpx.AsyncClient, written: list[tuple
             if status >= 400:
                 failed.append(f"the update of {rtype}/{rid} ({status})")
             continue
-        with contextlib.suppress(FhirError):
+        try:
             if rtype == "Patient":
                 await state.patients.undo_create(rid)
             elif rtype == "MedicationRequest":
@@ -259,4 +258,6 @@ async def _undo(request: Request, client: httpx.AsyncClient, written: list[tuple
                 await state.journal.compositions.delete_resource(composition_id(*ids[:2]))
             elif rtype == "ServiceRequest":
                 await state.referrals.compositions.delete_resource(rid)
+        except FhirError as exc:  # e.g. the module went down meanwhile: the client must know what stays
+            failed.append(f"the create of {rtype}/{rid} ({exc.status})")
     return failed

@@ -137,3 +137,24 @@ def test_the_undo_closes_the_ehr_also_without_an_ehr_cache(make_client, settings
         assert client.post("/fhir", json=failing_transaction()).status_code == 422
     (ehr,) = demographics.ehrs.values()
     assert ehr["ehr_status"]["is_modifiable"] is False
+
+
+def test_a_create_the_undo_cannot_take_back_is_named(make_client, demographics, medication, journal, referrals):
+    """The medication module refuses the undo's DELETE (down by then): the answer names the order that
+    stays instead of saying nothing was saved; the Patient is still taken back."""
+
+    def medication_down_for_deletes(request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE":
+            raise httpx.ConnectError("connection refused", request=request)
+        return medication(request)
+
+    transports = {"medication": httpx.MockTransport(medication_down_for_deletes),
+                  "journal": httpx.MockTransport(journal), "referrals": httpx.MockTransport(referrals)}  # fmt: skip
+    with make_client(**transports) as client:
+        response = client.post("/fhir", json=failing_transaction())
+    assert response.status_code == 422
+    diagnostics = response.json()["issue"][0]["diagnostics"]
+    (order_id,) = [(medication.ehr_of[o] + o).replace("-", "") for o in medication.store.objects]
+    assert f"could not undo the create of MedicationRequest/{order_id} (503)" in diagnostics, diagnostics
+    assert "nothing was saved" not in diagnostics
+    assert all(v[-1]["data"] is None for v in demographics.store.objects.values()), "the Patient is undone"
