@@ -30,8 +30,8 @@ class GatewaySettings(BaseSettings):
     # A deployment that should keep serving Patient reads while, say, referrals is down lists fewer.
     ready_modules: list[str] = Field(default_factory=lambda: list(MODULES))
 
-    # The absolute base URL clients see (behind a proxy). Without it, X-Forwarded-Proto/Host
-    # and then the request's own URL decide.
+    # The absolute FHIR base URL clients see behind a proxy, `/fhir` included (https://host/fhir).
+    # Without it, X-Forwarded-Proto/Host/Prefix and then the request's own URL decide.
     public_base_url: str | None = None
 
     default_page_size: int = Field(20, gt=0)

@@ -99,17 +99,18 @@ def is_pretty(request: Request) -> bool:
 
 
 def base_url(request: Request, public_base_url: str | None) -> str:
-    """The absolute URL of the FHIR base (`.../fhir`) as the client sees it."""
+    """The absolute URL of the FHIR base (`.../fhir`) as the client sees it: the configured public base
+    (the whole FHIR base, `https://host/fhir`, as deploy/ and SETTINGS.md give it), else from the
+    X-Forwarded-* headers, else from the request itself."""
     if public_base_url:
-        root = public_base_url.rstrip("/")
+        return public_base_url.rstrip("/")
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
+    host = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
+    prefix = request.headers.get("x-forwarded-prefix", "").split(",")[0].strip().rstrip("/")
+    if host:
+        root = f"{proto or request.url.scheme}://{host}{prefix}"
     else:
-        proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
-        host = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
-        prefix = request.headers.get("x-forwarded-prefix", "").split(",")[0].strip().rstrip("/")
-        if host:
-            root = f"{proto or request.url.scheme}://{host}{prefix}"
-        else:
-            root = f"{proto or request.url.scheme}://{request.url.netloc}{prefix}"
+        root = f"{proto or request.url.scheme}://{request.url.netloc}{prefix}"
     return root + "/fhir"
 
 

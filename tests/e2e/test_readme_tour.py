@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
 from deploy.run import DEFAULT_PORTS, Stack, free_port
@@ -64,3 +65,21 @@ def test_the_fhirpy_snippet_runs_as_written(base_url, toured):
         exec(compile(snippet.replace(DEFAULT_BASE, base_url), "README.md", "exec"), {})
     lines = printed.getvalue().splitlines()
     assert lines[0].endswith("1912-12-12") and "Paracetamol stopped" in lines
+
+
+def test_links_and_locations_of_the_running_stack_lead_back_to_it(base_url, toured):
+    """`make run` configures the gateway's public base (GATEWAY_PUBLIC_BASE_URL, the FHIR base): the
+    Bundle links and Location headers a client follows must be URLs of this stack ("/fhir/fhir" was not)."""
+    for number, given in (("194211012382", "Anna"), ("194211012390", "Berit")):  # valid personnummer
+        identifier = {"system": "http://electronichealth.se/identifier/personnummer", "value": number}
+        created = httpx.post(f"{base_url}/Patient", json={
+            "resourceType": "Patient", "name": [{"family": "Länkström", "given": [given]}], "identifier": [identifier]})
+        assert created.status_code == 201, created.text
+        assert created.headers["location"].startswith(f"{base_url}/Patient/")
+        assert httpx.get(created.headers["location"]).status_code == 200
+    first = httpx.get(f"{base_url}/Patient", params={"family": "länkström", "_count": "1"}).json()
+    links = {link["relation"]: link["url"] for link in first["link"]}
+    assert links["self"].startswith(f"{base_url}/Patient?")
+    second = httpx.get(links["next"])
+    assert second.status_code == 200, links["next"]
+    assert second.json()["entry"][0]["resource"]["id"] != first["entry"][0]["resource"]["id"]

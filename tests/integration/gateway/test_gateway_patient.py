@@ -213,10 +213,13 @@ def test_links_behind_a_proxy(client, make_client, settings):
     bundle = client.get("/fhir/Patient", params={"_count": "1"}, headers=headers).json()
     assert all(link["url"].startswith("https://fhir.vgregion.se/fhir/Patient?") for link in bundle["link"])
     assert bundle["entry"][0]["fullUrl"].startswith("https://fhir.vgregion.se/fhir/Patient/")
-    settings.public_base_url = "https://api.example.se/gw"
+    # The configured public base is the whole FHIR base, as deploy/ sets it (make run, compose, Kubernetes).
+    settings.public_base_url = "https://api.example.se/gw/fhir"
     with make_client() as configured:
         created = create(configured, patient_body(PNR_2))
         assert created.headers["location"].startswith("https://api.example.se/gw/fhir/Patient/")
+        page = configured.get("/fhir/Patient", params={"_count": "1"}).json()
+        assert page["link"][0]["url"].startswith("https://api.example.se/gw/fhir/Patient?")
 
 
 def test_summary_count_total_none_and_elements(client):
