@@ -148,7 +148,8 @@ class _HotPath:
         self.latest_in_ehr = sql(latest + " AND vo.ehr_id = :ehr_id ORDER BY ov.version DESC LIMIT 1")
 
     def search_conditions(self, query: SearchQuery) -> tuple[str, dict[str, object]]:
-        """The WHERE clause of a search over index_entry `ie`, and its parameters."""
+        """The WHERE clause of a search over index_entry `ie` (:name placeholders, made the driver's by the
+        statement that takes it), and its parameters."""
         conditions, params = ["ie.lifecycle_state = :complete"], {"complete": LifecycleState.COMPLETE.value}
         if query.ehr_ids:
             names = [f"e{i}" for i in range(len(query.ehr_ids))]
@@ -167,7 +168,7 @@ class _HotPath:
             conditions.append(f"EXISTS (SELECT 1 FROM index_value iv WHERE iv.object_id = ie.object_id"
                               f" AND iv.field = :f{i} AND iv.value = :v{i})")  # fmt: skip
             params |= {f"f{i}": name, f"v{i}": value}
-        return self.sql(" AND ".join(conditions)), params
+        return " AND ".join(conditions), params
 
     def search_page(self, where: str, newest_first: bool) -> str:
         """A page of hits, each row with the search's total (a window count) last."""
@@ -179,7 +180,7 @@ class _HotPath:
         )
 
     def search_count(self, where: str) -> str:
-        return f"SELECT count(*) FROM index_entry ie WHERE {where}"
+        return self.sql(f"SELECT count(*) FROM index_entry ie WHERE {where}")
 
     def index_values(self, objects: int) -> str:
         names = ", ".join(f":o{i}" for i in range(objects))
