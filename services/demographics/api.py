@@ -35,9 +35,7 @@ from services.kernel.versioning import Version
 
 # Documented as FastAPI documented it when it was a declared parameter (the released document has it so).
 _PERSON_UID = {"in": "path", "name": "uid", "required": True, "schema": {"title": "Uid", "type": "string"}}
-_JSON_BODY = {
-    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
-}
+_JSON_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
 def render_ehr(record: EhrRecord) -> dict[str, Any]:
@@ -229,7 +227,7 @@ def router(ehrs: EhrService, persons: PersonService, base_path: str) -> APIRoute
     async def get_person(request: Request) -> Response:
         """The latest version (object id) or a given version (version uid); deleted -> 404 `deleted`."""
         uid = request.path_params["uid"]
-        person = await run_blocking(persons.store.engine, lambda: persons.get(uid), read_by_key=True)
+        person = await persons.read(uid)
         return person_response(request, person, 200, True)
 
     @api.put("/demographic/person/{uid}", tags=["person"],

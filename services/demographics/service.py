@@ -96,9 +96,7 @@ class EhrService:
             raise BadRequest(f"subject_id: {error}", "bad_parameter") from error
         record = self.repository.by_subject(namespace or self.namespace, canonical)
         if record is None:
-            raise NotFound(
-                f"No EHR for subject {canonical} in {namespace or self.namespace}", "ehr_not_found"
-            )
+            raise NotFound(f"No EHR for subject {canonical} in {namespace or self.namespace}", "ehr_not_found")
         return record
 
     # --- EHR_STATUS (VERSIONED_EHR_STATUS) ----------------------------------------------------
@@ -212,10 +210,13 @@ class PersonService:
 
     # --- reads --------------------------------------------------------------------------------
 
-    def get(self, uid: str) -> Version:
+    async def read(self, uid: str) -> Version:
         """The latest version (object id) or the given version (version uid); deleted -> 404 `deleted`."""
-        version = self.store.version(VersionUid.parse(uid)) if is_version_uid(uid) else self.store.latest(
-            parse_object_id(uid))  # fmt: skip
+        if is_version_uid(uid):
+            version_uid = VersionUid.parse(uid)
+            version = await self.store.read(version_uid.object_id, uid=version_uid)
+        else:
+            version = await self.store.read(parse_object_id(uid))
         if version.is_deleted:
             raise Deleted(f"Person {version.uid.object_id} was deleted in version {version.uid}")
         return version

@@ -117,14 +117,9 @@ class CompositionService:
         """By object id: the latest version (404 `deleted` if that is a deletion); by version uid: that."""
         if is_version_uid(uid):
             version_uid = VersionUid.parse(uid)
-            version = await run_blocking(
-                self.store.engine, lambda: self.store.version(version_uid, ehr_id), read_by_key=True
-            )
+            version = await self.store.read(version_uid.object_id, ehr_id, version_uid)
         else:
-            object_id = parse_object_id(uid)
-            version = await run_blocking(
-                self.store.engine, lambda: self.store.latest(object_id, ehr_id), read_by_key=True
-            )
+            version = await self.store.read(parse_object_id(uid), ehr_id)
         if version.is_deleted:
             raise Deleted(f"Composition {version.uid.object_id} was deleted in version {version.uid}")
         return version
@@ -320,8 +315,9 @@ def query_parameters(index: SearchIndex) -> list[dict]:
         _query_parameter("offset", {"default": 0, "minimum": 0, "type": "integer"}),
         _query_parameter("limit", {"default": 20, "maximum": 1000, "minimum": 1, "type": "integer"}),
         *(
-            _query_parameter(name, {**_OPTIONAL_TEXT, **({"enum": list(f.allowed)} if f.allowed else {})},
-                             f.description)  # fmt: skip
+            _query_parameter(
+                name, {**_OPTIONAL_TEXT, **({"enum": list(f.allowed)} if f.allowed else {})}, f.description
+            )  # fmt: skip
             for name, f in index.declared.items()
         ),
     ]

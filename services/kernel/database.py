@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -75,9 +75,7 @@ def create_database_engine(url: str) -> Engine:
     def _begin(connection: Connection) -> None:
         # A write takes SQLite's write lock up front: a deferred transaction that read first could not
         # upgrade to writing once another writer committed, and would fail with "database is locked".
-        connection.exec_driver_sql(
-            "BEGIN IMMEDIATE" if connection.get_execution_options().get(_WRITE) else "BEGIN"
-        )
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get(_WRITE) else "BEGIN")
 
     return engine
 
@@ -265,20 +263,59 @@ _T = TypeVar("_T")
 _NETWORK_DATABASE_THREADS = ThreadPoolExecutor(max_workers=DATABASE_THREADS, thread_name_prefix="database")
 
 
-async def run_blocking(engine: Engine, work: Callable[[], _T], *, read_by_key: bool = False) -> _T:
+async def run_blocking(engine: Engine, work: Callable[[], _T]) -> _T:
     """Runs a store call for an async route.
 
     SQLite is in this process and answers in microseconds: every call runs right here, as a thread hop
     (~0.1 ms of CPU) would cost more than it saves. A server database answers over the network: a call
-    runs on a thread, so that the event loop serves others while the server works and flushes a commit.
-    A `read_by_key` (a version by uid: one round trip, no flush) runs here too: on threads, the hops and
-    GIL handoffs put a tail on reads (PostgreSQL, 16 clients, same run: p99 60-68 ms on threads, 14-19 ms
-    here, at ~1,550 reads/s either way). Commits stay on threads: waiting out each flush here cut
-    commits from ~700/s to as few as 180/s."""
-    if engine.dialect.name == "sqlite" or read_by_key:
+    runs on a thread, so that the event loop serves others while the server works and flushes a commit
+    (waiting out each flush here cut commits from ~700/s to as few as 180/s). Reads by key do not come
+    here: see `CoalescedReads`."""
+    if engine.dialect.name == "sqlite":
         return work()
     context = contextvars.copy_context()
     return await asyncio.get_running_loop().run_in_executor(_NETWORK_DATABASE_THREADS, context.run, work)
+
+
+_Key = TypeVar("_Key")
+
+
+class CoalescedReads(Generic[_Key, _T]):
+    """Reads by key from a server database (a version by uid) that requests on the event loop reach at
+    the same time, answered by one query.
+
+    Such a read is one round trip and no flush, so it runs right here, not on a thread: there the hops
+    and GIL handoffs put a tail on reads (PostgreSQL, 16 clients, same run: p99 60-68 ms on threads,
+    14-19 ms here). But each round trip then stalls the loop, and the server's core idles while the
+    database answers; reads that share a query share that wait, and the driver's work per query.
+    `read_many` answers the keys in order, each with its result or the exception to raise."""
+
+    def __init__(self, read_many: Callable[[list[_Key]], list[_T | Exception]]):
+        self._read_many = read_many
+        self._waiting: list[tuple[_Key, asyncio.Future]] = []
+
+    def read(self, key: _Key) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if not self._waiting:
+            # After the requests already ready to run on this turn of the loop, which may add theirs.
+            loop.call_soon(self._answer)
+        self._waiting.append((key, future))
+        return future
+
+    def _answer(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        try:
+            outcomes = self._read_many([key for key, _ in waiting])
+        except Exception as error:  # the query itself failed: every read gets its error
+            outcomes = [error] * len(waiting)
+        for (_, future), outcome in zip(waiting, outcomes, strict=True):
+            if future.cancelled():
+                continue
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
 
 async def run_write(engine: Engine, work: Callable[[], _T]) -> _T:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from services.kernel import jsontext
-from services.kernel.database import driver_cursor, driver_errors, read_connection
+from services.kernel.database import CoalescedReads, driver_cursor, driver_errors, read_connection
 from services.kernel.errors import Conflict, Deleted, NotFound, PreconditionFailed
 from services.kernel.schema import original_version, versioned_object
 from services.kernel.search import IndexedValues, SearchIndex
@@ -146,6 +146,18 @@ class _HotPath:
         latest = f"SELECT {columns} {self._FROM} WHERE ov.object_id = :object_id"
         self.latest = sql(latest + " ORDER BY ov.version DESC LIMIT 1")
         self.latest_in_ehr = sql(latest + " AND vo.ehr_id = :ehr_id ORDER BY ov.version DESC LIMIT 1")
+        # PostgreSQL: reads by key, many in one statement (see VersionedStore.read); the number of each
+        # read's row, and a given version or (none given) the latest.
+        self.by_keys = (
+            None
+            if self.sqlite
+            else (
+                f"SELECT k.n, v.* FROM unnest(CAST(%(ids)s AS text[]), CAST(%(versions)s AS int[]))"
+                f" WITH ORDINALITY AS k(object_id, version, n) CROSS JOIN LATERAL (SELECT {columns} {self._FROM}"
+                " WHERE ov.object_id = k.object_id AND (k.version IS NULL OR ov.version = k.version)"
+                " ORDER BY ov.version DESC LIMIT 1) AS v"
+            )
+        )
 
     def search_conditions(self, query: SearchQuery) -> tuple[str, dict[str, object]]:
         """The WHERE clause of a search over index_entry `ie` (:name placeholders, made the driver's by the
@@ -198,7 +210,20 @@ class _HotPath:
         return (datetime.fromisoformat(value) if isinstance(value, str) else value).replace(tzinfo=UTC)
 
     def version(self, row: tuple) -> Version:
-        object_id, number, system_id, contribution_id, time_committed, name, hsa_id, change, state, template_id, data, ehr_id = row  # noqa: E501
+        (
+            object_id,
+            number,
+            system_id,
+            contribution_id,
+            time_committed,
+            name,
+            hsa_id,
+            change,
+            state,
+            template_id,
+            data,
+            ehr_id,
+        ) = row  # noqa: E501
         return Version(
             uid=VersionUid(object_id, system_id, number),
             ehr_id=ehr_id,
@@ -212,12 +237,28 @@ class _HotPath:
         )
 
 
+def _no_object(object_id: str, ehr_id: str | None) -> NotFound:
+    return NotFound(f"No object {object_id}" + (f" in EHR {ehr_id}" if ehr_id else ""))
+
+
+def _no_version(uid: VersionUid, ehr_id: str | None) -> NotFound:
+    return NotFound(f"No version {uid}" + (f" in EHR {ehr_id}" if ehr_id else ""), "version_not_found")
+
+
+@dataclass(frozen=True)
+class _ReadKey:
+    object_id: str
+    uid: VersionUid | None  # None: the latest version
+    ehr_id: str | None
+
+
 class VersionedStore:
     def __init__(self, engine: Engine, system_id: str, index: SearchIndex | None = None):
         self.engine = engine
         self.system_id = system_id
         self.index = index
         self._sql = _HotPath(engine.dialect)
+        self._reads = None if self._sql.sqlite else CoalescedReads(self._read_many)
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -423,7 +464,7 @@ class VersionedStore:
             cursor.execute(self._sql.latest_in_ehr, {"object_id": object_id, "ehr_id": ehr_id})
         row = cursor.fetchone()
         if row is None:
-            raise NotFound(f"No object {object_id}" + (f" in EHR {ehr_id}" if ehr_id else ""))
+            raise _no_object(object_id, ehr_id)
         return self._sql.version(row)
 
     def latest(self, object_id: str, ehr_id: str | None = None) -> Version:
@@ -440,8 +481,36 @@ class VersionedStore:
                 cursor.execute(self._sql.by_uid_in_ehr, {**key, "ehr_id": ehr_id})
             row = cursor.fetchone()
         if row is None:
-            raise NotFound(f"No version {uid}" + (f" in EHR {ehr_id}" if ehr_id else ""), "version_not_found")
+            raise _no_version(uid, ehr_id)
         return self._sql.version(row)
+
+    async def read(self, object_id: str, ehr_id: str | None = None, uid: VersionUid | None = None) -> Version:
+        """`version(uid)` if a uid is given, else `latest(object_id)`, for an async route: on SQLite right
+        here, on PostgreSQL with the other reads of this turn of the event loop (`CoalescedReads`)."""
+        if self._reads is None:
+            return self.latest(object_id, ehr_id) if uid is None else self.version(uid, ehr_id)
+        return await self._reads.read(_ReadKey(object_id, uid, ehr_id))
+
+    def _read_many(self, keys: list[_ReadKey]) -> list[Version | NotFound]:
+        """Many reads by key in one statement, each answered as `latest` or `version` would."""
+        parameters = {"ids": [key.object_id for key in keys],
+                      "versions": [None if key.uid is None else key.uid.version for key in keys]}  # fmt: skip
+        with driver_cursor(self.engine) as cursor:
+            cursor.execute(self._sql.by_keys, parameters)
+            rows = {row[0]: row[1:] for row in cursor.fetchall()}
+        answers: list[Version | NotFound] = []
+        for n, key in enumerate(keys, start=1):
+            row = rows.get(n)
+            version = None if row is None else self._sql.version(row)
+            if version is not None and key.ehr_id is not None and version.ehr_id != key.ehr_id:
+                version = None
+            if key.uid is None:
+                answers.append(version or _no_object(key.object_id, key.ehr_id))
+            elif version is None or version.uid.system_id != key.uid.system_id:
+                answers.append(_no_version(key.uid, key.ehr_id))
+            else:
+                answers.append(version)
+        return answers
 
     def history(self, object_id: str, ehr_id: str | None = None) -> list[Version]:
         query = (
@@ -455,7 +524,7 @@ class VersionedStore:
         with read_connection(self.engine) as connection:
             rows = connection.execute(query).all()
         if not rows:
-            raise NotFound(f"No object {object_id}" + (f" in EHR {ehr_id}" if ehr_id else ""))
+            raise _no_object(object_id, ehr_id)
         return [_version_from_row(row, row.ehr_id) for row in rows]
 
     def at_time(self, object_id: str, moment: datetime, ehr_id: str | None = None) -> Version:

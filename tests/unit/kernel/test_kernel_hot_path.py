@@ -24,6 +24,7 @@ from services.kernel.database import (
     run_write,
     write_transaction,
 )
+from services.kernel.errors import NotFound
 from services.kernel.migrations import upgrade
 from services.kernel.openehr_json import document_with_uid, with_uid
 from services.kernel.schema import original_version
@@ -95,22 +96,59 @@ def test_a_failed_write_on_the_driver_connection_leaves_nothing_and_raises_sqlal
 
 
 def test_where_database_work_runs_and_that_it_keeps_the_request_context(database_url):
-    """SQLite: always on the event loop. A server database: on a thread, except a read by key."""
+    """SQLite: on the event loop. A server database: on a thread."""
     engine = create_database_engine(database_url)
     marker = contextvars.ContextVar("marker", default=None)
 
-    async def run(read_by_key: bool) -> tuple[int, str | None]:
+    async def main() -> tuple[int, tuple[int, str | None]]:
         marker.set("request 42")
-        return await run_blocking(engine, lambda: (threading.get_ident(), marker.get()), read_by_key=read_by_key)
+        return threading.get_ident(), await run_blocking(engine, lambda: (threading.get_ident(), marker.get()))
 
-    async def main() -> tuple[int, list[tuple[int, str | None]]]:
-        return threading.get_ident(), [await run(read_by_key=False), await run(read_by_key=True)]
-
-    loop_thread, [(other_thread, seen_other), (read_thread, seen_read)] = asyncio.run(main())
-    assert seen_other == seen_read == "request 42"
-    assert (other_thread == loop_thread) is (engine.dialect.name == "sqlite")
-    assert read_thread == loop_thread
+    loop_thread, (work_thread, seen) = asyncio.run(main())
+    assert seen == "request 42"
+    assert (work_thread == loop_thread) is (engine.dialect.name == "sqlite")
     engine.dispose()
+
+
+def test_concurrent_reads_by_key_answer_as_single_reads_and_share_one_statement_on_postgresql(store):
+    """Every kind of read by key, all at once: each gets what `latest` or `version` gives it alone
+    (NotFound with the same message included); on PostgreSQL as one statement, on the event loop."""
+    first = store.create(ehr_id="e1", data={"_type": "X", "n": 1}, template_id="t", committer=NURSE)
+    object_id = first.uid.object_id
+    second = store.update(expected=first.uid, ehr_id="e1", data={"_type": "X", "n": 2}, template_id="t",
+                          committer=NURSE)  # fmt: skip
+    other = store.create(ehr_id="e2", data={"_type": "Y"}, template_id="t", committer=NURSE)
+    gone = store.delete(expected=other.uid, ehr_id="e2", committer=NURSE)
+    missing = "0f6a9a4e-55b5-4c55-8c3c-3f1f3e0f3c2b"
+    reads = [
+        (object_id, None, None), (object_id, "e1", None), (object_id, "e2", None), (missing, None, None),
+        (object_id, "e1", first.uid), (object_id, None, second.uid),
+        (object_id, "e1", VersionUid(object_id, "elsewhere", 1)), (object_id, "e2", first.uid),
+        (object_id, None, VersionUid(object_id, store.system_id, 3)), (other.uid.object_id, "e2", None),
+        (other.uid.object_id, None, gone.uid), (missing, "e1", VersionUid(missing, store.system_id, 1)),
+    ]  # fmt: skip
+
+    def alone(object_id, ehr_id, uid):
+        try:
+            version = store.latest(object_id, ehr_id) if uid is None else store.version(uid, ehr_id)
+            return version.uid, bytes(version.payload) if version.payload else None
+        except Exception as error:
+            return type(error), str(error)
+
+    async def together():
+        outcomes = await asyncio.gather(*(store.read(*read) for read in reads), return_exceptions=True)
+        return [(type(o), str(o)) if isinstance(o, Exception) else (o.uid, bytes(o.payload) if o.payload else None)
+                for o in outcomes]  # fmt: skip
+
+    expected = [alone(*read) for read in reads]
+    calls = []
+    original = store._read_many if store.engine.dialect.name == "postgresql" else None
+    if original is not None:
+        store._reads._read_many = lambda keys: calls.append(len(keys)) or original(keys)
+    assert asyncio.run(together()) == expected
+    assert [o[0] for o in expected].count(NotFound) == 6, "the reads cover both answers"
+    if original is not None:
+        assert calls == [len(reads)], "one statement answered all the reads"
 
 
 @pytest.mark.parametrize("module", ["demographics", "journal", "medication", "referrals"])
