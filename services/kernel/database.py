@@ -281,41 +281,78 @@ _Key = TypeVar("_Key")
 
 
 class CoalescedReads(Generic[_Key, _T]):
-    """Reads by key from a server database (a version by uid) that requests on the event loop reach at
-    the same time, answered by one query.
+    """Reads by key from PostgreSQL (a version by uid) that requests on the event loop reach at the same
+    time, answered by one statement on a connection of the event loop's own.
 
-    Such a read is one round trip and no flush, so it runs right here, not on a thread: there the hops
-    and GIL handoffs put a tail on reads (PostgreSQL, 16 clients, same run: p99 60-68 ms on threads,
-    14-19 ms here). But each round trip then stalls the loop, and the server's core idles while the
-    database answers; reads that share a query share that wait, and the driver's work per query.
-    `read_many` answers the keys in order, each with its result or the exception to raise."""
+    Such a read is one round trip and no flush. On threads, the hops and GIL handoffs put a tail on reads
+    (16 clients, same run: p99 60-68 ms, against 14-19 ms on the loop); run on the loop with a blocking
+    driver, every round trip stalled the loop while the server's core idled. Here the loop serves other
+    requests while a statement is out, and the reads they reach meanwhile go together in the next one:
+    they share its round trip and the driver's work. One statement is out at a time.
+    `statement(keys)` gives the SQL and its parameters; `answer(keys, rows)` answers the keys in order,
+    each with its result or the exception to raise."""
 
-    def __init__(self, read_many: Callable[[list[_Key]], list[_T | Exception]]):
-        self._read_many = read_many
+    def __init__(
+        self,
+        engine: Engine,
+        statement: Callable[[list[_Key]], tuple[str, dict[str, Any]]],
+        answer: Callable[[list[_Key], list[tuple]], list[_T | Exception]],
+    ):
+        self._engine = weakref.ref(engine)
+        self._statement = statement
+        self._answer = answer
         self._waiting: list[tuple[_Key, asyncio.Future]] = []
+        self._task: asyncio.Task | None = None
+        self._connection: Any = None  # psycopg's AsyncConnection, opened on first use on the loop
+        sa.event.listen(engine, "engine_disposed", lambda _engine: self._close())
 
     def read(self, key: _Key) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        if not self._waiting:
-            # After the requests already ready to run on this turn of the loop, which may add theirs.
-            loop.call_soon(self._answer)
         self._waiting.append((key, future))
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:  # (a loop of a test ended)
+            # Its first step runs after the requests already ready on this turn of the loop: they add theirs.
+            self._task = loop.create_task(self._run())
         return future
 
-    def _answer(self) -> None:
-        waiting, self._waiting = self._waiting, []
-        try:
-            outcomes = self._read_many([key for key, _ in waiting])
-        except Exception as error:  # the query itself failed: every read gets its error
-            outcomes = [error] * len(waiting)
-        for (_, future), outcome in zip(waiting, outcomes, strict=True):
-            if future.cancelled():
-                continue
-            if isinstance(outcome, Exception):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            waiting = [(key, future) for key, future in self._waiting if future.get_loop() is loop]
+            self._waiting = []
+            keys = [key for key, _ in waiting]
+            try:
+                outcomes = self._answer(keys, await self._rows(keys))
+            except Exception as error:  # the statement failed: every read gets its error
+                outcomes = [error] * len(waiting)
+            for (_, future), outcome in zip(waiting, outcomes, strict=True):
+                if future.cancelled():
+                    continue
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+
+    async def _rows(self, keys: list[_Key]) -> list[tuple]:
+        engine = self._engine()
+        sql, parameters = self._statement(keys)
+        with driver_errors(engine):
+            if self._connection is None or self._connection.closed:
+                arguments, options = engine.dialect.create_connect_args(engine.url)
+                self._connection = await engine.dialect.loaded_dbapi.AsyncConnection.connect(
+                    *arguments, **options, autocommit=True
+                )
+            try:
+                cursor = await self._connection.execute(sql, parameters)
+                return await cursor.fetchall()
+            except engine.dialect.loaded_dbapi.OperationalError:
+                self._close()  # the next statement opens a new connection
+                raise
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.pgconn.finish()  # what AsyncConnection.close does, without a loop to await on
+            self._connection = None
 
 
 async def run_write(engine: Engine, work: Callable[[], _T]) -> _T:

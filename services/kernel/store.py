@@ -258,7 +258,7 @@ class VersionedStore:
         self.system_id = system_id
         self.index = index
         self._sql = _HotPath(engine.dialect)
-        self._reads = None if self._sql.sqlite else CoalescedReads(self._read_many)
+        self._reads = None if self._sql.sqlite else CoalescedReads(engine, self._read_statement, self._read_answers)
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -491,16 +491,18 @@ class VersionedStore:
             return self.latest(object_id, ehr_id) if uid is None else self.version(uid, ehr_id)
         return await self._reads.read(_ReadKey(object_id, uid, ehr_id))
 
-    def _read_many(self, keys: list[_ReadKey]) -> list[Version | NotFound]:
-        """Many reads by key in one statement, each answered as `latest` or `version` would."""
-        parameters = {"ids": [key.object_id for key in keys],
-                      "versions": [None if key.uid is None else key.uid.version for key in keys]}  # fmt: skip
-        with driver_cursor(self.engine) as cursor:
-            cursor.execute(self._sql.by_keys, parameters)
-            rows = {row[0]: row[1:] for row in cursor.fetchall()}
+    def _read_statement(self, keys: list[_ReadKey]) -> tuple[str, dict[str, list]]:
+        return self._sql.by_keys, {
+            "ids": [key.object_id for key in keys],
+            "versions": [None if key.uid is None else key.uid.version for key in keys],
+        }
+
+    def _read_answers(self, keys: list[_ReadKey], rows: list[tuple]) -> list[Version | NotFound]:
+        """Many reads by key from one statement's rows, each answered as `latest` or `version` would."""
+        by_number = {row[0]: row[1:] for row in rows}
         answers: list[Version | NotFound] = []
         for n, key in enumerate(keys, start=1):
-            row = rows.get(n)
+            row = by_number.get(n)
             version = None if row is None else self._sql.version(row)
             if version is not None and key.ehr_id is not None and version.ehr_id != key.ehr_id:
                 version = None

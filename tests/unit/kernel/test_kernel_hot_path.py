@@ -141,14 +141,39 @@ def test_concurrent_reads_by_key_answer_as_single_reads_and_share_one_statement_
                 for o in outcomes]  # fmt: skip
 
     expected = [alone(*read) for read in reads]
-    calls = []
-    original = store._read_many if store.engine.dialect.name == "postgresql" else None
-    if original is not None:
-        store._reads._read_many = lambda keys: calls.append(len(keys)) or original(keys)
+    statements = []
+    if store.engine.dialect.name == "postgresql":
+        rows = store._reads._rows
+
+        async def counted(keys):
+            statements.append(len(keys))
+            return await rows(keys)
+
+        store._reads._rows = counted
     assert asyncio.run(together()) == expected
     assert [o[0] for o in expected].count(NotFound) == 6, "the reads cover both answers"
-    if original is not None:
-        assert calls == [len(reads)], "one statement answered all the reads"
+    if store.engine.dialect.name == "postgresql":
+        assert statements == [len(reads)], "one statement answered all the reads"
+
+
+@pytest.mark.postgres
+def test_coalesced_reads_come_back_after_postgresql_drops_their_connection(postgres_url):
+    upgrade(MIGRATIONS, postgres_url)
+    store = VersionedStore(create_database_engine(postgres_url), "test.vgr.se")
+    created = store.create(ehr_id="e1", data={"_type": "X"}, template_id="t", committer=NURSE)
+
+    async def read_twice_around_a_dropped_connection():
+        await store.read(created.uid.object_id)
+        with store.engine.connect() as connection:
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"),
+                               {"pid": store._reads._connection.info.backend_pid})  # fmt: skip
+        with pytest.raises(sa.exc.OperationalError):  # answered as the database being unavailable (503)
+            await store.read(created.uid.object_id)
+        return await store.read(created.uid.object_id)
+
+    assert asyncio.run(read_twice_around_a_dropped_connection()).uid == created.uid
+    store.engine.dispose()
+    assert store._reads._connection is None, "disposing the engine closes the reads' connection"
 
 
 @pytest.mark.parametrize("module", ["demographics", "journal", "medication", "referrals"])
