@@ -86,9 +86,7 @@ class CompositionService:
         with steps_derived_once():  # for the check and the index alike
             if self.module.check_transition is not None:
                 self.module.check_transition(None, composition)
-            return await self._database(
-                lambda: self.store.create(ehr_id=ehr_id, data=composition, template_id=template_id, committer=who)
-            )
+            return await self.store.add(ehr_id=ehr_id, data=composition, template_id=template_id, committer=who)
 
     async def update(self, ehr_id: str, object_id: str, expected: VersionUid, body: object, who: Committer) -> Version:
         composition, template_id = self._checked(body)

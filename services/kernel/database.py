@@ -270,7 +270,7 @@ async def run_blocking(engine: Engine, work: Callable[[], _T]) -> _T:
     (~0.1 ms of CPU) would cost more than it saves. A server database answers over the network: a call
     runs on a thread, so that the event loop serves others while the server works and flushes a commit
     (waiting out each flush here cut commits from ~700/s to as few as 180/s). Reads by key do not come
-    here: see `CoalescedReads`."""
+    here on PostgreSQL: see `Coalesced`."""
     if engine.dialect.name == "sqlite":
         return work()
     context = contextvars.copy_context()
@@ -280,17 +280,18 @@ async def run_blocking(engine: Engine, work: Callable[[], _T]) -> _T:
 _Key = TypeVar("_Key")
 
 
-class CoalescedReads(Generic[_Key, _T]):
-    """Reads by key from PostgreSQL (a version by uid) that requests on the event loop reach at the same
-    time, answered by one statement on a connection of the event loop's own.
+class Coalesced(Generic[_Key, _T]):
+    """Statements on PostgreSQL that requests on the event loop reach at the same time, as one: reads by
+    key (a version by uid) and creates, on a connection of the event loop's own.
 
-    Such a read is one round trip and no flush. On threads, the hops and GIL handoffs put a tail on reads
-    (16 clients, same run: p99 60-68 ms, against 14-19 ms on the loop); run on the loop with a blocking
-    driver, every round trip stalled the loop while the server's core idled. Here the loop serves other
-    requests while a statement is out, and the reads they reach meanwhile go together in the next one:
-    they share its round trip and the driver's work. One statement is out at a time.
+    Each is one round trip (a create also a flush). On threads, the hops and GIL handoffs put a tail on
+    them (reads, 16 clients, same run: p99 60-68 ms, against 14-19 ms on the loop); run on the loop with a
+    blocking driver, every round trip stalled the loop while the server's core idled. Here the loop serves
+    other requests while a statement is out, and what they reach meanwhile goes out together as the next
+    statement: one round trip, one flush and the driver's work shared. One statement is out at a time.
     `statement(keys)` gives the SQL and its parameters; `answer(keys, rows)` answers the keys in order,
-    each with its result or the exception to raise."""
+    each with its result or the exception to raise. When a statement for several keys fails other than
+    by the connection, each key runs alone, so that only the one at fault fails."""
 
     def __init__(
         self,
@@ -306,7 +307,7 @@ class CoalescedReads(Generic[_Key, _T]):
         self._connection: Any = None  # psycopg's AsyncConnection, opened on first use on the loop
         sa.event.listen(engine, "engine_disposed", lambda _engine: self._close())
 
-    def read(self, key: _Key) -> asyncio.Future:
+    def run(self, key: _Key) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._waiting.append((key, future))
@@ -321,10 +322,10 @@ class CoalescedReads(Generic[_Key, _T]):
             waiting = [(key, future) for key, future in self._waiting if future.get_loop() is loop]
             self._waiting = []
             keys = [key for key, _ in waiting]
-            try:
-                outcomes = self._answer(keys, await self._rows(keys))
-            except Exception as error:  # the statement failed: every read gets its error
-                outcomes = [error] * len(waiting)
+            outcomes = await self._outcomes(keys)
+            failed = outcomes[0] if outcomes and isinstance(outcomes[0], sa.exc.DBAPIError) else None
+            if len(keys) > 1 and failed is not None and not isinstance(failed, sa.exc.OperationalError):
+                outcomes = [(await self._outcomes([key]))[0] for key in keys]
             for (_, future), outcome in zip(waiting, outcomes, strict=True):
                 if future.cancelled():
                     continue
@@ -332,6 +333,12 @@ class CoalescedReads(Generic[_Key, _T]):
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
+
+    async def _outcomes(self, keys: list[_Key]) -> list[_T | Exception]:
+        try:
+            return self._answer(keys, await self._rows(keys))
+        except Exception as error:  # the statement failed: every key gets its error
+            return [error] * len(keys)
 
     async def _rows(self, keys: list[_Key]) -> list[tuple]:
         engine = self._engine()
@@ -344,7 +351,7 @@ class CoalescedReads(Generic[_Key, _T]):
                 )
             try:
                 cursor = await self._connection.execute(sql, parameters)
-                return await cursor.fetchall()
+                return await cursor.fetchall() if cursor.description else []
             except engine.dialect.loaded_dbapi.OperationalError:
                 self._close()  # the next statement opens a new connection
                 raise

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from services.kernel import jsontext
-from services.kernel.database import CoalescedReads, driver_cursor, driver_errors, read_connection
+from services.kernel.database import Coalesced, driver_cursor, driver_errors, read_connection, run_write
 from services.kernel.errors import Conflict, Deleted, NotFound, PreconditionFailed
 from services.kernel.schema import original_version, versioned_object
 from services.kernel.search import IndexedValues, SearchIndex
@@ -127,17 +127,33 @@ class _HotPath:
         self.insert_value = sql("INSERT INTO index_value (object_id, field, value) VALUES (:id, :field, :value)")
         self.delete_values = sql("DELETE FROM index_value WHERE object_id = :id")
         self.delete_entry = sql("DELETE FROM index_entry WHERE object_id = :id")
-        # PostgreSQL: a new object in one statement (data-modifying CTEs; foreign keys are checked at its
-        # end), which needs no BEGIN and COMMIT either: one round trip instead of seven, and as atomic.
-        self.create_indexed = self.create_plain = None
+        # PostgreSQL: new objects, one or many, in one statement (data-modifying CTEs over the rows as
+        # arrays; foreign keys are checked at its end), which needs no BEGIN and COMMIT either: one round
+        # trip and one flush instead of seven round trips an object, and as atomic. The arrays go in binary
+        # form: in text form the driver escapes every quote of every document with a regular expression
+        # (16 journal notes: 24 ms, against 1 ms in binary, round trip included).
+        self.creates = None
         if not self.sqlite:
-            head = f"WITH o AS ({self.insert_object}), c AS ({self.insert_contribution})"
-            self.create_plain = f"{head} {self.insert_version}"
-            self.create_indexed = (
-                f"{head}, ov AS ({self.insert_version}), ie AS ({self.insert_entry}) INSERT INTO index_value"
-                " (object_id, field, value) SELECT %(id)s, name, value FROM unnest(CAST(%(fields)s AS text[]),"
-                " CAST(%(values)s AS text[])) AS pair(name, value)"
-            )
+            self.creates = (
+                "WITH k AS (SELECT * FROM unnest(CAST(%(ids)b AS text[]), CAST(%(ehr_ids)b AS text[]),"
+                " CAST(%(contribution_ids)b AS text[]), CAST(%(nows)b AS timestamp[]),"
+                " CAST(%(committer_names)b AS text[]), CAST(%(committer_hsa_ids)b AS text[]),"
+                " CAST(%(template_ids)b AS text[]), CAST(%(documents)b AS text[]),"
+                " CAST(%(clinical_times)b AS timestamp[])) AS k(id, ehr_id, contribution_id, now, committer_name,"
+                " committer_hsa_id, template_id, data, clinical_time)),"
+                " o AS (INSERT INTO versioned_object (id, ehr_id, time_created) SELECT id, ehr_id, now FROM k),"
+                " c AS (INSERT INTO contribution (id, time_committed, committer_name, committer_hsa_id,"
+                " change_type) SELECT contribution_id, now, committer_name, committer_hsa_id, %(change_type)s FROM k),"
+                " ov AS (INSERT INTO original_version (object_id, version, system_id, contribution_id, time_committed,"
+                " committer_name, committer_hsa_id, change_type, lifecycle_state, template_id, data) SELECT id, 1,"
+                " %(system_id)s, contribution_id, now, committer_name, committer_hsa_id, %(change_type)s,"
+                " %(lifecycle_state)s, template_id, CAST(data AS json) FROM k),"
+                " ie AS (INSERT INTO index_entry (object_id, ehr_id, template_id, version, time_committed,"
+                " clinical_time, lifecycle_state) SELECT id, ehr_id, template_id, 1, now, clinical_time,"
+                " %(lifecycle_state)s FROM k WHERE %(indexed)s)"
+                " INSERT INTO index_value (object_id, field, value) SELECT * FROM unnest(CAST(%(value_ids)b AS text[]),"
+                " CAST(%(fields)b AS text[]), CAST(%(values)b AS text[]))"
+            )  # fmt: skip
         self.by_uid = sql(
             f"SELECT {columns} {self._FROM} WHERE ov.object_id = :object_id AND ov.version = :version"
             " AND ov.system_id = :system_id"
@@ -258,7 +274,9 @@ class VersionedStore:
         self.system_id = system_id
         self.index = index
         self._sql = _HotPath(engine.dialect)
-        self._reads = None if self._sql.sqlite else CoalescedReads(engine, self._read_statement, self._read_answers)
+        self._reads = None if self._sql.sqlite else Coalesced(engine, self._read_statement, self._read_answers)
+        self._creates = None if self._sql.sqlite else Coalesced(
+            engine, self._creates_statement, lambda creations, _rows: [version for version, _, _ in creations])
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -271,34 +289,62 @@ class VersionedStore:
         committer: Committer,
         object_id: str | None = None,
     ) -> Version:
-        object_id = object_id or str(uuid.uuid4())
-        uid = VersionUid(object_id, self.system_id, 1)
+        chosen, object_id = object_id is not None, object_id or str(uuid.uuid4())
         try:
-            if self._sql.create_plain is not None:
-                return self._create_in_one_statement(uid, ehr_id, data, template_id, committer)
+            if self._sql.creates is not None:
+                creation = self._creation(object_id, ehr_id, data, template_id, committer)
+                with driver_cursor(self.engine) as cursor:  # autocommit: the one statement is its own transaction
+                    cursor.execute(*self._creates_statement([creation]))
+                return creation[0]
             with driver_cursor(self.engine, write=True) as cursor:
                 now = _now()
                 cursor.execute(self._sql.insert_object, {"id": object_id, "ehr_id": ehr_id, "now": self._sql.time(now)})
+                uid = VersionUid(object_id, self.system_id, 1)
                 return self._append(cursor, uid, ehr_id, data, template_id, committer, ChangeType.CREATION, now)
         except sa.exc.IntegrityError as error:
-            # Only a caller-chosen object id can collide (a random UUID does not).
+            if not chosen:  # a random UUID does not collide: another constraint refused
+                raise
             raise Conflict(f"An object with id {object_id} already exists", "already_exists") from error
 
-    def _create_in_one_statement(
-        self, uid: VersionUid, ehr_id: str | None, data: dict, template_id: str | None, committer: Committer
-    ) -> Version:
-        creation = ChangeType.CREATION
-        version, row, indexed = self._new_version(uid, ehr_id, data, template_id, committer, creation, _now())
-        if self.index is None:
-            statement = self._sql.create_plain
-        else:
-            statement = self._sql.create_indexed
-            pairs = [(name, value) for name, values in (indexed.values.items() if indexed else ()) for value in values]
-            row["fields"] = [name for name, _ in pairs]
-            row["values"] = [value for _, value in pairs]
-        with driver_cursor(self.engine) as cursor:  # autocommit: the one statement is its own transaction
-            cursor.execute(statement, row)
-        return version
+    async def add(self, *, ehr_id: str | None, data: dict, template_id: str | None, committer: Committer) -> Version:
+        """`create`, for an async route. On SQLite with the other writes of this turn of the event loop
+        (`run_write`'s group commit); on PostgreSQL with the other creates that requests reach meanwhile,
+        as one statement on a connection of the loop's own (`Coalesced`)."""
+        if self._creates is None:
+            return await run_write(self.engine, lambda: self.create(
+                ehr_id=ehr_id, data=data, template_id=template_id, committer=committer))  # fmt: skip
+        # The version and its index projection are made here, in the caller's context (care-flow steps).
+        return await self._creates.run(self._creation(str(uuid.uuid4()), ehr_id, data, template_id, committer))
+
+    def _creation(
+        self, object_id: str, ehr_id: str | None, data: dict, template_id: str | None, committer: Committer
+    ) -> tuple[Version, dict, IndexedValues | None]:
+        uid = VersionUid(object_id, self.system_id, 1)
+        return self._new_version(uid, ehr_id, data, template_id, committer, ChangeType.CREATION, _now())
+
+    def _creates_statement(self, creations: list[tuple[Version, dict, IndexedValues | None]]) -> tuple[str, dict]:
+        """The statement that creates these objects, with its parameters (PostgreSQL)."""
+        rows = [row for _, row, _ in creations]
+        pairs = [(row["id"], name, value) for _, row, indexed in creations if indexed is not None
+                 for name, values in indexed.values.items() for value in values]  # fmt: skip
+        return self._sql.creates, {
+            "ids": [row["id"] for row in rows],
+            "ehr_ids": [row["ehr_id"] for row in rows],
+            "contribution_ids": [row["contribution_id"] for row in rows],
+            "nows": [row["now"] for row in rows],
+            "committer_names": [row["committer_name"] for row in rows],
+            "committer_hsa_ids": [row["committer_hsa_id"] for row in rows],
+            "template_ids": [row["template_id"] for row in rows],
+            "documents": [row["data"] for row in rows],
+            "clinical_times": [row["clinical_time"] for row in rows],
+            "system_id": self.system_id,
+            "change_type": ChangeType.CREATION.value,
+            "lifecycle_state": LifecycleState.COMPLETE.value,
+            "indexed": self.index is not None,
+            "value_ids": [object_id for object_id, _, _ in pairs],
+            "fields": [name for _, name, _ in pairs],
+            "values": [value for _, _, value in pairs],
+        }
 
     def update(
         self,
@@ -486,10 +532,10 @@ class VersionedStore:
 
     async def read(self, object_id: str, ehr_id: str | None = None, uid: VersionUid | None = None) -> Version:
         """`version(uid)` if a uid is given, else `latest(object_id)`, for an async route: on SQLite right
-        here, on PostgreSQL with the other reads of this turn of the event loop (`CoalescedReads`)."""
+        here, on PostgreSQL with the other reads of this turn of the event loop (`Coalesced`)."""
         if self._reads is None:
             return self.latest(object_id, ehr_id) if uid is None else self.version(uid, ehr_id)
-        return await self._reads.read(_ReadKey(object_id, uid, ehr_id))
+        return await self._reads.run(_ReadKey(object_id, uid, ehr_id))
 
     def _read_statement(self, keys: list[_ReadKey]) -> tuple[str, dict[str, list]]:
         return self._sql.by_keys, {

@@ -297,3 +297,45 @@ def test_search_agrees_with_its_definition_on_random_data(store):
             facts = latest[hit.version.uid.object_id]
             assert hit.version.ehr_id == facts["ehr"] and hit.clinical_time == moment(facts["time"])
             assert hit.index == {"status": [facts["status"]], **({"ward": [facts["ward"]]} if facts["ward"] else {})}
+
+
+def test_creates_that_arrive_together_are_stored_as_each_alone_and_one_at_fault_fails_alone(store):
+    """`add` from many requests at once (PostgreSQL: one statement; SQLite: one group commit): each object
+    reads back, is indexed and searchable as a `create` makes it; a create the database refuses (a committer
+    without a name: NOT NULL) fails alone and leaves nothing."""
+    import asyncio
+
+    documents = [doc(status, f"2026-11-2{n}T10:00:00Z", ward=f"ward {n}") for n, status in enumerate(
+        ["active", "stopped", "active", "completed", "active"])]  # fmt: skip
+    sent = []
+    if store.engine.dialect.name == "postgresql":
+        statement = store._creates._rows
+
+        async def counted(keys):
+            sent.append(len(keys))
+            return await statement(keys)
+
+        store._creates._rows = counted
+
+    async def together():
+        adds = [store.add(ehr_id="e1", data=d, template_id="t", committer=NURSE) for d in documents]
+        refused = store.add(ehr_id="e1", data=doc(), template_id="t", committer=Committer(None, "SE1"))
+        return await asyncio.gather(*adds[:2], refused, *adds[2:], return_exceptions=True)
+
+    outcomes = asyncio.run(together())
+    failure = outcomes.pop(2)
+    assert isinstance(failure, sa.exc.IntegrityError), failure
+    for version, document in zip(outcomes, documents, strict=True):
+        stored = store.latest(version.uid.object_id, "e1")
+        assert stored.uid == version.uid and stored.data == document
+        assert stored.committer == NURSE and stored.change_type is ChangeType.CREATION
+        assert stored.time_committed == version.time_committed
+    for status in ("active", "stopped", "completed"):
+        found = store.search(SearchQuery(ehr_ids=["e1"], fields={"status": status}))
+        assert sorted(h.version.uid.object_id for h in found.hits) == sorted(
+            v.uid.object_id for v, d in zip(outcomes, documents, strict=True) if d["status"] == status)  # fmt: skip
+    newest = store.search(SearchQuery(ehr_ids=["e1"], limit=1)).hits[0]
+    assert newest.version.uid == outcomes[-1].uid and newest.index == {"status": ["active"], "ward": ["ward 4"]}
+    assert count(store, original_version) == count(store, contribution) == count(store, index_entry) == 5
+    if store.engine.dialect.name == "postgresql":
+        assert sent == [6, 1, 1, 1, 1, 1, 1], "one statement for all, then each alone after the refusal"
