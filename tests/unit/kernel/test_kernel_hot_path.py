@@ -30,6 +30,7 @@ from services.kernel.openehr_json import document_with_uid, with_uid
 from services.kernel.schema import original_version
 from services.kernel.store import VersionedStore
 from services.kernel.versioning import ChangeType, Committer, LifecycleState, Version, VersionUid
+from tests.unit.kernel.coalescing import statements_sent
 
 MIGRATIONS = Path(__file__).parent / "store_migrations"
 NURSE = Committer("Sara Sköterska", "SE2321000131-S000000000001")
@@ -141,15 +142,7 @@ def test_concurrent_reads_by_key_answer_as_single_reads_and_share_one_statement_
                 for o in outcomes]  # fmt: skip
 
     expected = [alone(*read) for read in reads]
-    statements = []
-    if store.engine.dialect.name == "postgresql":
-        rows = store._reads._rows
-
-        async def counted(keys):
-            statements.append(len(keys))
-            return await rows(keys)
-
-        store._reads._rows = counted
+    statements = statements_sent(store._reads)
     assert asyncio.run(together()) == expected
     assert [o[0] for o in expected].count(NotFound) == 6, "the reads cover both answers"
     if store.engine.dialect.name == "postgresql":

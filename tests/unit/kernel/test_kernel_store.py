@@ -18,6 +18,7 @@ from services.kernel.schema import contribution, index_entry, original_version
 from services.kernel.search import IndexField, SearchIndex, text_at, time_at
 from services.kernel.store import SearchQuery, VersionedStore
 from services.kernel.versioning import ChangeType, Committer, LifecycleState, VersionUid
+from tests.unit.kernel.coalescing import statements_sent
 
 MIGRATIONS = Path(__file__).parent / "store_migrations"
 NURSE = Committer("Sara Sköterska", "SE2321000131-S000000000001")
@@ -307,15 +308,7 @@ def test_creates_that_arrive_together_are_stored_as_each_alone_and_one_at_fault_
 
     documents = [doc(status, f"2026-11-2{n}T10:00:00Z", ward=f"ward {n}") for n, status in enumerate(
         ["active", "stopped", "active", "completed", "active"])]  # fmt: skip
-    sent = []
-    if store.engine.dialect.name == "postgresql":
-        statement = store._creates._rows
-
-        async def counted(keys):
-            sent.append(len(keys))
-            return await statement(keys)
-
-        store._creates._rows = counted
+    sent = statements_sent(store._creates)
 
     async def together():
         adds = [store.add(ehr_id="e1", data=d, template_id="t", committer=NURSE) for d in documents]
