@@ -9,7 +9,6 @@ latest version exactly one can insert the next one; the other gets `Precondition
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from services.kernel.database import Coalesced, driver_cursor, driver_errors, re
 from services.kernel.errors import Conflict, Deleted, NotFound, PreconditionFailed
 from services.kernel.schema import original_version, versioned_object
 from services.kernel.search import IndexedValues, SearchIndex
-from services.kernel.versioning import ChangeType, Committer, LifecycleState, Version, VersionUid
+from services.kernel.versioning import ChangeType, Committer, LifecycleState, Version, VersionUid, new_object_id
 
 # Called inside the write transaction with the latest version and the new data; raises to refuse.
 ChangeCheck = Callable[[Version, dict | None], None]
@@ -289,7 +288,7 @@ class VersionedStore:
         committer: Committer,
         object_id: str | None = None,
     ) -> Version:
-        chosen, object_id = object_id is not None, object_id or str(uuid.uuid4())
+        chosen, object_id = object_id is not None, object_id or new_object_id()
         try:
             if self._sql.creates is not None:
                 creation = self._creation(object_id, ehr_id, data, template_id, committer)
@@ -314,7 +313,7 @@ class VersionedStore:
             return await run_write(self.engine, lambda: self.create(
                 ehr_id=ehr_id, data=data, template_id=template_id, committer=committer))  # fmt: skip
         # The version and its index projection are made here, in the caller's context (care-flow steps).
-        return await self._creates.run(self._creation(str(uuid.uuid4()), ehr_id, data, template_id, committer))
+        return await self._creates.run(self._creation(new_object_id(), ehr_id, data, template_id, committer))
 
     def _creation(
         self, object_id: str, ehr_id: str | None, data: dict, template_id: str | None, committer: Committer
@@ -459,7 +458,7 @@ class VersionedStore:
         now: datetime,
     ) -> tuple[Version, dict, IndexedValues | None]:
         """The new version, the parameters of its statements and its index projection."""
-        contribution_id = str(uuid.uuid4())
+        contribution_id = new_object_id()
         state = LifecycleState.DELETED if change_type is ChangeType.DELETED else LifecycleState.COMPLETE
         if data is not None and ("uid" in data or next(iter(data), "_type") != "_type"):
             # The store gives every version its uid, so a document never holds one; `_type` comes first.

@@ -6,7 +6,9 @@ Plain data, no storage: the store persists these, the HTTP layer renders them.
 from __future__ import annotations
 
 import enum
+import os
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -71,6 +73,19 @@ def parse_object_id(text: str) -> str:
         return str(uuid.UUID(text))
     except ValueError as error:
         raise BadRequest(f"'{text}' is not a UUID", "bad_object_id") from error
+
+
+def new_object_id() -> str:
+    """A new UUID of version 7 (RFC 9562): the Unix time in milliseconds, then 74 random bits.
+
+    Ids made one after another sort together, so the indexes keyed by them grow at one end: the writes
+    of a group commit share their index pages instead of touching one per write, and those pages are
+    written once (SQLite, a 9 KB note in groups of 8: 40 us of COMMIT a write against 68 us with random
+    version-4 ids). The id shows when it was made, as the version's time_committed does anyway."""
+    value = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(10))
+    value[6] = 0x70 | (value[6] & 0x0F)  # version 7
+    value[8] = 0x80 | (value[8] & 0x3F)  # the RFC's variant
+    return str(uuid.UUID(bytes=bytes(value)))
 
 
 def is_version_uid(text: str) -> bool:

@@ -7,7 +7,7 @@ import pytest
 from services.kernel.compositions import parse_moment
 from services.kernel.errors import BadRequest
 from services.kernel.search import IndexField, SearchIndex, coded_values, text_at, time_at, value_at
-from services.kernel.versioning import VersionUid, is_version_uid, parse_object_id
+from services.kernel.versioning import VersionUid, is_version_uid, new_object_id, parse_object_id
 
 OID = "8c07d7dd-db6c-43a3-9a79-6aadf71f2e47"
 
@@ -168,3 +168,20 @@ def test_coded_values_belong_to_the_nearest_archetype_root_and_are_found_in_nest
     assert within(composition) == ["A01", "A02", "A03"]
     assert sorted(coded_values("ICD-10-SE")(composition)) == ["A01", "A02", "A03", "B01", "X99"]
     assert coded_values("ICD-10-SE")([code("A01")]) == []  # not a composition
+
+
+def test_new_object_ids_are_version_7_uuids_that_sort_in_the_order_they_were_made():
+    import time
+    import uuid
+
+    before = time.time_ns() // 1_000_000
+    made = []
+    for _ in range(5):
+        made.append(new_object_id())
+        time.sleep(0.002)  # the next millisecond: within one, the order is random
+    after = time.time_ns() // 1_000_000
+    ids = [uuid.UUID(text) for text in made]
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    assert made == sorted(made) and parse_object_id(made[0]) == made[0]
+    assert before <= ids[0].int >> 80 <= ids[-1].int >> 80 <= after, "the first 48 bits are the time in ms"
+    assert len({new_object_id() for _ in range(10_000)}) == 10_000
