@@ -140,6 +140,15 @@ def wrk(base: str, paths: list[str], *, method: str = "GET", bodies: list[str] =
     return Load(int(requests) / seconds, float(p50_us) / 1000, float(p99_us) / 1000, int(errors))
 
 
+def hello_world(hello: str, connections: int, seconds: float) -> float:
+    """hello-world's req/s, measured right before the measurement it is the baseline of.
+
+    This machine's speed drifts over a run (hello-world 5,200 and 7,650 req/s in two runs an hour
+    apart; within a run the modules are measured minutes after the first baseline), so each ratio
+    is taken against a baseline from the same minute, served on the same core."""
+    return wrk(hello, ["/hello"], connections=connections, seconds=seconds).requests_per_s
+
+
 @dataclass
 class Row:
     benchmark: str

@@ -163,16 +163,12 @@ class _HotPath:
         self.latest_in_ehr = sql(latest + " AND vo.ehr_id = :ehr_id ORDER BY ov.version DESC LIMIT 1")
         # PostgreSQL: reads by key, many in one statement (see VersionedStore.read); the number of each
         # read's row, and a given version or (none given) the latest.
-        self.by_keys = (
-            None
-            if self.sqlite
-            else (
-                f"SELECT k.n, v.* FROM unnest(CAST(%(ids)s AS text[]), CAST(%(versions)s AS int[]))"
-                f" WITH ORDINALITY AS k(object_id, version, n) CROSS JOIN LATERAL (SELECT {columns} {self._FROM}"
-                " WHERE ov.object_id = k.object_id AND (k.version IS NULL OR ov.version = k.version)"
-                " ORDER BY ov.version DESC LIMIT 1) AS v"
-            )
-        )
+        self.by_keys = None if self.sqlite else (
+            f"SELECT k.n, v.* FROM unnest(CAST(%(ids)s AS text[]), CAST(%(versions)s AS int[]))"
+            f" WITH ORDINALITY AS k(object_id, version, n) CROSS JOIN LATERAL (SELECT {columns} {self._FROM}"
+            " WHERE ov.object_id = k.object_id AND (k.version IS NULL OR ov.version = k.version)"
+            " ORDER BY ov.version DESC LIMIT 1) AS v"
+        )  # fmt: skip
 
     def search_conditions(self, query: SearchQuery) -> tuple[str, dict[str, object]]:
         """The WHERE clause of a search over index_entry `ie` (:name placeholders, made the driver's by the
@@ -225,20 +221,7 @@ class _HotPath:
         return (datetime.fromisoformat(value) if isinstance(value, str) else value).replace(tzinfo=UTC)
 
     def version(self, row: tuple) -> Version:
-        (
-            object_id,
-            number,
-            system_id,
-            contribution_id,
-            time_committed,
-            name,
-            hsa_id,
-            change,
-            state,
-            template_id,
-            data,
-            ehr_id,
-        ) = row  # noqa: E501
+        object_id, number, system_id, contribution_id, time_committed, name, hsa_id, change, state, template_id, data, ehr_id = row  # noqa: E501
         return Version(
             uid=VersionUid(object_id, system_id, number),
             ehr_id=ehr_id,
