@@ -218,7 +218,8 @@ def driver_cursor(engine: Engine, *, write: bool = False) -> Iterator[Any]:
     deadlock once the pool ran dry, seen loading 10,000 persons with 32 requests at a time). SQLite's
     readers use their thread's own connection (`_ThreadReaders`)."""
     if not write and engine in _SQLITE_READERS:
-        cursor = _SQLITE_READERS[engine].connection().cursor()
+        with driver_errors(engine):
+            cursor = _SQLITE_READERS[engine].connection().cursor()
         try:
             with driver_errors(engine):
                 yield cursor
@@ -232,7 +233,8 @@ def driver_cursor(engine: Engine, *, write: bool = False) -> Iterator[Any]:
         return
     sqlite_writer = _SQLITE_WRITERS.get(engine) if write else None
     with sqlite_writer or nullcontext():
-        pooled = engine.raw_connection()
+        with driver_errors(engine):
+            pooled = engine.raw_connection()
         driver = pooled.driver_connection
         postgresql = engine.dialect.name == "postgresql"
         try:

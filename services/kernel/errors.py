@@ -6,8 +6,10 @@ Routes never build error responses themselves; they raise one of these and
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -111,6 +113,15 @@ async def _service_error(_: Request, error: ServiceError) -> JSONResponse:
     return error_response(error)
 
 
+async def _database_unavailable(_: Request, error: sa.exc.OperationalError) -> JSONResponse:
+    # The server is down or unreachable, the connection broke, SQLite's file is locked or unreadable:
+    # nothing was written (every write is one transaction), and the client may try again. The driver's
+    # message goes to the log only (it can name hosts and files).
+    logging.getLogger("openehr.database").error("database unavailable: %s: %s", type(error.orig).__name__, error.orig)
+    return error_response(ServiceUnavailable("The module's database is unavailable; try again later",
+                                             "database_unavailable"))  # fmt: skip
+
+
 async def _request_validation(_: Request, error: RequestValidationError) -> JSONResponse:
     # Bad parameters and undecodable bodies are the client's fault: 400, never 422 (422 means template).
     details = [
@@ -137,6 +148,7 @@ async def _http_exception(_: Request, error: StarletteHTTPException) -> JSONResp
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(sa.exc.OperationalError, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
 
@@ -183,7 +195,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict]:
         409: "Conflict",
         412: "Stale If-Match (the current ETag is in the ETag header)",
         422: "Template violation",
-        503: "A module this one depends on is unavailable",
+        503: "Unavailable: the module's database or a module it depends on (code `database_unavailable` or"
+        " `dependency_unavailable`)",
     }
     return {
         s: {

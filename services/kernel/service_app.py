@@ -88,15 +88,20 @@ def one_level(*routers: APIRouter) -> APIRouter:
 
 def _openapi_as_answered(app: FastAPI) -> dict:
     """FastAPI documents a 422 "Validation Error" on every route with parameters, but bad parameters are
-    answered 400 here (422 is only a template violation): the document says what the module really does."""
+    answered 400 here (422 is only a template violation); and every API route that uses the database may
+    answer 503 when it is unavailable (the templates come from files): the document says what the module
+    really does."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-        for operations in schema.get("paths", {}).values():
+        base_path = app.state.settings.base_path
+        for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 responses = operation.get("responses", {})
                 if responses.get("422", {}).get("description") == "Validation Error":
                     del responses["422"]
                     responses.setdefault("400", error_responses(400)[400])
+                if path.startswith(base_path) and not path.startswith(f"{base_path}/definition/"):
+                    responses.setdefault("503", error_responses(503)[503])
         components = schema.get("components", {}).get("schemas", {})
         for unused in ("HTTPValidationError", "ValidationError"):
             components.pop(unused, None)
