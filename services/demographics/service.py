@@ -35,7 +35,7 @@ from services.kernel.errors import (
 )
 from services.kernel.store import VersionedStore
 from services.kernel.templates import TemplateRegistry, Validator, check_against_template
-from services.kernel.versioning import Committer, Version, VersionUid, is_version_uid, parse_object_id
+from services.kernel.versioning import Committer, Version, VersionUid, parse_object_id, parse_uid
 
 
 def _details(issues) -> list[ErrorDetail]:
@@ -202,7 +202,7 @@ class PersonService:
 
     @staticmethod
     def _object_id(uid: str, expected: VersionUid) -> str:
-        object_id = VersionUid.parse(uid).object_id if is_version_uid(uid) else parse_object_id(uid)
+        object_id, _ = parse_uid(uid)
         if expected.object_id != object_id:
             raise BadRequest(f"If-Match {expected} is a version of another object than {object_id}",
                              "if_match_mismatch")  # fmt: skip
@@ -212,11 +212,8 @@ class PersonService:
 
     async def read(self, uid: str) -> Version:
         """The latest version (object id) or the given version (version uid); deleted -> 404 `deleted`."""
-        if is_version_uid(uid):
-            version_uid = VersionUid.parse(uid)
-            version = await self.store.read(version_uid.object_id, uid=version_uid)
-        else:
-            version = await self.store.read(parse_object_id(uid))
+        object_id, version_uid = parse_uid(uid)
+        version = await self.store.read(object_id, uid=version_uid)
         if version.is_deleted:
             raise Deleted(f"Person {version.uid.object_id} was deleted in version {version.uid}")
         return version

@@ -43,7 +43,7 @@ from services.kernel.search import SearchIndex, parse_iso_datetime
 from services.kernel.service_app import one_level
 from services.kernel.store import SearchPage, SearchQuery, VersionedStore
 from services.kernel.templates import TemplateRegistry, Validator, check_against_template
-from services.kernel.versioning import Committer, Version, VersionUid, is_version_uid, parse_object_id
+from services.kernel.versioning import Committer, Version, VersionUid, parse_object_id, parse_uid
 
 # The workflow rule of a module: (latest stored composition or None on create, new one or None on delete).
 # It raises `Conflict` (409) naming the allowed transitions when the change is not allowed.
@@ -113,11 +113,8 @@ class CompositionService:
 
     async def read(self, ehr_id: str, uid: str) -> Version:
         """By object id: the latest version (404 `deleted` if that is a deletion); by version uid: that."""
-        if is_version_uid(uid):
-            version_uid = VersionUid.parse(uid)
-            version = await self.store.read(version_uid.object_id, ehr_id, version_uid)
-        else:
-            version = await self.store.read(parse_object_id(uid), ehr_id)
+        object_id, version_uid = parse_uid(uid)
+        version = await self.store.read(object_id, ehr_id, version_uid)
         if version.is_deleted:
             raise Deleted(f"Composition {version.uid.object_id} was deleted in version {version.uid}")
         return version

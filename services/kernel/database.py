@@ -220,11 +220,10 @@ def driver_cursor(engine: Engine, *, write: bool = False) -> Iterator[Any]:
     if not write and engine in _SQLITE_READERS:
         with driver_errors(engine):
             cursor = _SQLITE_READERS[engine].connection().cursor()
-        try:
-            with driver_errors(engine):
+            try:
                 yield cursor
-        finally:
-            cursor.close()  # ends the statement, and with it the read's snapshot of the database
+            finally:
+                cursor.close()  # ends the statement, and with it the read's snapshot of the database
         return
     batch_cursor = _IN_BATCH.cursors.get(engine) if write else None
     if batch_cursor is not None:  # a write of a batch: its savepoint and commit are the batch's
@@ -323,18 +322,14 @@ class Coalesced(Generic[_Key, _T]):
         while self._waiting:
             waiting = [(key, future) for key, future in self._waiting if future.get_loop() is loop]
             self._waiting = []
+            if not waiting:
+                continue
             keys = [key for key, _ in waiting]
             outcomes = await self._outcomes(keys)
-            failed = outcomes[0] if outcomes and isinstance(outcomes[0], sa.exc.DBAPIError) else None
+            failed = outcomes[0] if isinstance(outcomes[0], sa.exc.DBAPIError) else None
             if len(keys) > 1 and failed is not None and not isinstance(failed, sa.exc.OperationalError):
                 outcomes = [(await self._outcomes([key]))[0] for key in keys]
-            for (_, future), outcome in zip(waiting, outcomes, strict=True):
-                if future.cancelled():
-                    continue
-                if isinstance(outcome, Exception):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
+            _settle([future for _, future in waiting], outcomes)
 
     async def _outcomes(self, keys: list[_Key]) -> list[_T | Exception]:
         try:
@@ -400,30 +395,35 @@ class _WriteBatch:
     def _commit(self) -> None:
         waiting, self._waiting = self._waiting, []
         engine = self._engine()
-        outcomes: list[tuple[asyncio.Future, bool, Any]] = []
+        outcomes: list[Any] = []
         try:
             with driver_cursor(engine, write=True) as cursor:
                 _IN_BATCH.cursors[engine] = cursor
                 try:
-                    for work, future, context in waiting:
+                    for work, _, context in waiting:
                         cursor.execute("SAVEPOINT write")
                         try:
-                            outcomes.append((future, True, context.run(work)))
+                            outcomes.append(context.run(work))
                         except Exception as error:  # this write's failure, answered to its caller
                             cursor.execute("ROLLBACK TO write")
-                            outcomes.append((future, False, error))
+                            outcomes.append(error)
                         cursor.execute("RELEASE write")
                 finally:
                     del _IN_BATCH.cursors[engine]
         except Exception as error:  # the commit itself failed: no write of the batch stands
-            outcomes = [(future, False, error) for _, future, _ in waiting]
-        for future, succeeded, outcome in outcomes:
-            if future.cancelled():
-                continue
-            if succeeded:
-                future.set_result(outcome)
-            else:
-                future.set_exception(outcome)
+            outcomes = [error] * len(waiting)
+        _settle([future for _, future, _ in waiting], outcomes)
+
+
+def _settle(futures: list[asyncio.Future], outcomes: list[Any]) -> None:
+    """Each waiting request gets its outcome: a result, or an exception to raise (unless it gave up)."""
+    for future, outcome in zip(futures, outcomes, strict=True):
+        if future.cancelled():
+            continue
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 class _InBatch(threading.local):

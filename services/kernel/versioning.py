@@ -92,6 +92,15 @@ def is_version_uid(text: str) -> bool:
     return "::" in text
 
 
+def parse_uid(text: str) -> tuple[str, VersionUid | None]:
+    """An object id or a version uid (as a path may carry either): the object id, and the version uid if
+    one was given."""
+    if is_version_uid(text):
+        uid = VersionUid.parse(text)
+        return uid.object_id, uid
+    return parse_object_id(text), None
+
+
 @dataclass(frozen=True)
 class Committer:
     """Who committed: a name and, for Swedish care staff, the HSA-id."""
