@@ -13,7 +13,7 @@ generator, so what the gateway itself spends is hard to see. Here:
    collection settings), is called directly as an ASGI app, one request at a time,
    after one warm-up round (the EHR cache filled, as it is in steady state). `time.process_time()`
    then counts what the gateway spends: middleware, routing, dependencies, the module calls
-   through aiohttp (gateway/module_http.py; a real TCP round trip), mapping and JSON; not
+   through gateway/module_http.py (a real TCP round trip), mapping and JSON; not
    uvicorn's own HTTP parsing, which hello-world pays alike.
 
 The baseline is the hello-world app (bench/hello.py) called the same way in the same run; the

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.fhir.errors import FhirError
+from gateway.fhir.http import fhir_instant
 from gateway.fhir.search import DateParam, SearchRequest, parse_date
 from gateway.modules import ModuleClient, expect, module_error, version_uid
-from gateway.openehr import MappingError, VersionUid, fhir_instant, split_joined_id
+from gateway.openehr import MappingError, VersionUid, split_joined_id
 from gateway.patient.service import PatientService, mapping_error
 
 REPRESENTATION = {"Prefer": "return=representation"}

@@ -1,6 +1,6 @@
 """HTTP clients for the openEHR modules (the only way the gateway reaches them).
 
-One aiohttp session of kept-alive connections per module (gateway/module_http.py) with timeouts, or an
+Kept-alive HTTP/1.1 connections to each module (gateway/module_http.py) with timeouts, or an
 `httpx.AsyncClient` over a transport the caller gives (tests); idempotent reads are retried on
 connection failures and 502/503/504, writes never. Module errors are translated into
 `FhirError`s with the statuses the FHIR spec expects (module error model: services/README.md).
@@ -17,7 +17,7 @@ import httpx
 import orjson
 
 from gateway.fhir.errors import FhirError, Issue
-from gateway.module_http import AiohttpClient, HttpxClient, ModuleResponse, target
+from gateway.module_http import Http11Client, HttpxClient, ModuleResponse, target
 from gateway.observability import correlation_headers
 from gateway.openehr import VersionUid
 from gateway.settings import MODULES, GatewaySettings
@@ -34,7 +34,7 @@ class ModuleClient:
     def __init__(
         self,
         name: str,
-        http: AiohttpClient | HttpxClient,
+        http: Http11Client | HttpxClient,
         read_retries: int = 2,
         on_error: Callable[[str, str], None] | None = None,
     ):
@@ -125,14 +125,14 @@ def build_modules(
 ) -> Modules:
     """One client per module. `transport` (one for all, or one per module name) lets tests use
     `httpx.ASGITransport` on the real apps or an `httpx.MockTransport` (through httpx); without one a
-    module is called through its own aiohttp session (kept-alive connections). `on_error(module, kind)`
+    module is called over its own kept-alive connections (Http11Client). `on_error(module, kind)`
     counts failed calls."""
     clients = {}
     for name in MODULES:
         url = settings.module_url(name)
         module_transport = transport.get(name) if isinstance(transport, Mapping) else transport
         if module_transport is None:
-            http = AiohttpClient(url, settings.max_connections, settings.connect_timeout, settings.read_timeout)
+            http = Http11Client(url, settings.max_connections, settings.connect_timeout, settings.read_timeout)
         else:
             timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
             http = HttpxClient(httpx.AsyncClient(base_url=url, timeout=timeout, transport=module_transport))

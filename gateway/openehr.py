@@ -6,7 +6,6 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 from archetypes.identifiers import HSA_ID_SYSTEM
 
@@ -85,43 +84,6 @@ def value_of(items: list[dict] | None, node_id: str) -> dict | None:
         if isinstance(i, dict) and i.get("archetype_node_id") == node_id:
             return i.get("value")
     return None
-
-
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTHS = {name: n for n, name in enumerate(_MONTH_NAMES, 1)}
-
-
-def _imf_fixdate(text: str) -> datetime | None:
-    """The HTTP date form servers send ("Sun, 06 Nov 1994 08:49:37 GMT", RFC 9110), read directly:
-    email.utils' parser for every date form cost more than the rest of a Patient's mapping."""
-    parts = text.split(" ")
-    if len(parts) != 6 or parts[5] != "GMT" or parts[2] not in _MONTHS:
-        return None
-    try:
-        hour, minute, second = (int(n) for n in parts[4].split(":"))
-        return datetime(int(parts[3]), _MONTHS[parts[2]], int(parts[1]), hour, minute, second, tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def fhir_instant(text: str | None) -> str | None:
-    """An ISO timestamp or an HTTP date as a FHIR instant (UTC, 'Z')."""
-    if not text:
-        return None
-    moment = _imf_fixdate(text) if text.endswith(" GMT") else None
-    if moment is None:
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            try:
-                moment = parsedate_to_datetime(text)
-            except (TypeError, ValueError):
-                return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    timespec = "milliseconds" if moment.microsecond else "seconds"
-    return moment.isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 # -- shared by the clinical mappings ---------------------------------------------------------------

@@ -1,9 +1,12 @@
-"""FHIR HTTP conventions: format negotiation, _pretty, absolute base URL, Prefer, bodies."""
+"""FHIR HTTP conventions: format negotiation, _pretty, absolute base URL, Prefer, bodies, dates."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Coroutine
+from datetime import UTC, date, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -32,6 +35,67 @@ _FORMATS = {
     "application/fhir+xml": "xml",
     "application/xml+fhir": "xml",
 }
+
+
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = {name: n for n, name in enumerate(_MONTH_NAMES, 1)}
+
+
+_IMF_FIXDATE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT")
+_INSTANT = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?Z")
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _instant_of_imf_fixdate(text: str) -> str | None:
+    """The HTTP date form servers send ("Sun, 06 Nov 1994 08:49:37 GMT", RFC 9110) as a FHIR instant,
+    read directly: email.utils' parser, and even a datetime's isoformat, cost more than the rest of a
+    Patient's mapping (every read answer carries one)."""
+    match = _IMF_FIXDATE.fullmatch(text)
+    month = _MONTHS.get(match[2]) if match else None
+    if month is None:
+        return None
+    day, year, hour, minute, second = (int(match[i]) for i in (1, 3, 4, 5, 6))
+    try:
+        datetime(year, month, day, hour, minute, second)  # a real date and time of day
+    except ValueError:
+        return None
+    return f"{match[3]}-{month:02d}-{match[1]}T{match[4]}:{match[5]}:{match[6]}Z"
+
+
+def http_date(instant: str) -> str:
+    """A FHIR instant as an HTTP date (IMF-fixdate, whole seconds), e.g. for Last-Modified."""
+    match = _INSTANT.fullmatch(instant)
+    if match:  # UTC already, the form fhir_instant gives: no datetime arithmetic needed
+        year, month, day = int(match[1]), int(match[2]), int(match[3])
+        try:
+            weekday = date(year, month, day).weekday()
+        except ValueError:
+            weekday = None
+        if weekday is not None:
+            return f"{_DAY_NAMES[weekday]}, {match[3]} {_MONTH_NAMES[month - 1]} {match[1]} {match[4]} GMT"
+    return format_datetime(datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(UTC), usegmt=True)
+
+
+def fhir_instant(text: str | None) -> str | None:
+    """An ISO timestamp or an HTTP date as a FHIR instant (UTC, 'Z')."""
+    if not text:
+        return None
+    if text.endswith(" GMT"):
+        instant = _instant_of_imf_fixdate(text)
+        if instant is not None:
+            return instant
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    timespec = "milliseconds" if moment.microsecond else "seconds"
+    return moment.isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def _media_type(text: str) -> str:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from email.utils import format_datetime
 
 from fastapi import Request
 from fastapi.responses import Response
 
 from gateway.fhir.errors import FhirError, information
-from gateway.fhir.http import base_url, prefer, render
+from gateway.fhir.http import base_url, http_date, prefer, render
 
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _ETAG = re.compile(r'^(W/)?"?(\d+)"?$')
@@ -43,8 +41,7 @@ def version_headers(request: Request, resource: dict, location: bool = False) ->
     meta = resource.get("meta") or {}
     headers = {"ETag": f'W/"{meta.get("versionId", "1")}"'}
     if meta.get("lastUpdated"):
-        moment = datetime.fromisoformat(meta["lastUpdated"].replace("Z", "+00:00"))
-        headers["Last-Modified"] = format_datetime(moment, usegmt=True)
+        headers["Last-Modified"] = http_date(meta["lastUpdated"])
     if location:
         path = f"{resource['resourceType']}/{resource['id']}/_history/{meta.get('versionId', '1')}"
         headers["Location"] = f"{fhir_base(request)}/{path}"

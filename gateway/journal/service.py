@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway.clinical import Compositions
 from gateway.fhir.errors import FhirError
+from gateway.fhir.http import fhir_instant
 from gateway.fhir.search import SearchRequest, parse_token
 from gateway.journal.mapping import (
     ICD10SE_SYSTEM,
@@ -19,7 +20,6 @@ from gateway.journal.mapping import (
     split_condition_id,
 )
 from gateway.modules import ModuleClient
-from gateway.openehr import fhir_instant
 from gateway.patient.service import PatientService
 
 

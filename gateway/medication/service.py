@@ -6,7 +6,7 @@ import asyncio
 
 from gateway.clinical import Compositions, now
 from gateway.fhir.errors import FhirError
-from gateway.fhir.http import as_received
+from gateway.fhir.http import as_received, fhir_instant
 from gateway.fhir.search import SearchRequest, parse_token
 from gateway.medication.mapping import (
     ATC_SYSTEM,
@@ -18,7 +18,7 @@ from gateway.medication.mapping import (
     with_status,
 )
 from gateway.modules import ModuleClient, replaced_version
-from gateway.openehr import MappingError, fhir_instant
+from gateway.openehr import MappingError
 from gateway.patient.service import PatientService, mapping_error
 
 _COMPARED = ("content", "context", "composer")

@@ -13,9 +13,10 @@ from typing import Any
 
 from archetypes.identifiers import InvalidIdentifier, parse_person_identifier
 from gateway.fhir.errors import FhirError
+from gateway.fhir.http import fhir_instant
 from gateway.fhir.search import SearchRequest, parse_date, parse_token
 from gateway.modules import ModuleClient, expect, module_error, replaced_version, version_uid
-from gateway.openehr import MappingError, VersionUid, fhir_instant
+from gateway.openehr import MappingError, VersionUid
 from gateway.patient.mapping import (
     GENDER_TO_CODE,
     patient_to_person,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from gateway.clinical import Compositions, now
 from gateway.fhir.errors import FhirError
-from gateway.fhir.http import as_received
+from gateway.fhir.http import as_received, fhir_instant
 from gateway.fhir.search import SearchRequest, parse_token
 from gateway.modules import ModuleClient, replaced_version
-from gateway.openehr import MappingError, fhir_instant
+from gateway.openehr import MappingError
 from gateway.patient.service import PatientService, mapping_error
 from gateway.referrals.mapping import (
     PRIORITY_TO_MODULE,

@@ -1,4 +1,4 @@
-"""The gateway's module calls over real sockets (gateway/module_http.py, aiohttp): what the
+"""The gateway's module calls over real sockets (gateway/module_http.py, Http11Client): what the
 gateway relies on — kept-alive connections, what is sent, failures as ConnectionError and
 TimeoutError and, through ModuleClient and the app, a 503 naming the module."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.fhir.errors import FhirError
-from gateway.module_http import AiohttpClient, target
+from gateway.module_http import Http11Client, target
 from gateway.modules import ModuleClient
 from gateway.settings import GatewaySettings
 
@@ -21,13 +21,13 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-Answer = bytes | Callable[[bytes], bytes] | None
+Answer = bytes | Callable[[bytes], bytes] | tuple[float, bytes] | None
 
 
 class Scripted:
     """A server that answers each request with the next scripted answer (bytes; a function of the
-    request; None: close the connection without answering) and remembers the requests and how
-    many connections it accepted."""
+    request; (seconds, bytes): the bytes after that delay; None: close the connection without
+    answering) and remembers the requests and how many connections it accepted."""
 
     def __init__(self, answers: list[Answer], close_after: bool = False):
         self.answers = answers
@@ -47,6 +47,9 @@ class Scripted:
                 answer = self.answers.pop(0)
                 if answer is None:
                     break
+                if isinstance(answer, tuple):
+                    await asyncio.sleep(answer[0])
+                    answer = answer[1]
                 writer.write(answer(request) if callable(answer) else answer)
                 await writer.drain()
                 if self.close_after:
@@ -61,8 +64,8 @@ async def serving(script: Scripted) -> tuple[asyncio.Server, str]:
     return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/base"
 
 
-def client(url: str) -> AiohttpClient:
-    return AiohttpClient(url, max_connections=2, connect_timeout=1, read_timeout=1)
+def client(url: str) -> Http11Client:
+    return Http11Client(url, max_connections=2, connect_timeout=1, read_timeout=1)
 
 
 def free_port() -> int:
@@ -97,7 +100,7 @@ def test_answers_reuse_one_kept_alive_connection():
         assert script.connections == 1
         assert script.requests[0].startswith(b"GET /base/x?y=1 HTTP/1.1\r\nHost: 127.0.0.1:")
         assert b"X-Request-Id: r1\r\n" in script.requests[0]
-        # only what the gateway sends: no User-Agent, Accept-Encoding or Content-Type of aiohttp's own
+        # only what the gateway sends: no User-Agent, Accept-Encoding or Content-Type of a client's own
         assert b"user-agent" not in script.requests[0].lower() and b"accept-encoding" not in script.requests[0].lower()
         assert b"Content-Type: application/json\r\n" in script.requests[1]
         assert b"Content-Length: 7\r\n" in script.requests[1] and script.requests[1].endswith(b'\r\n\r\n{"c":1}')
@@ -152,6 +155,87 @@ def test_failures_are_connection_errors_and_timeouts():
         assert len(script.requests) == 3  # each sent once: ModuleClient alone retries (reads only)
         with pytest.raises(ConnectionError):  # nobody listens
             await client(f"http://127.0.0.1:{free_port()}").request("GET", "/x", {}, None, None)
+
+    asyncio.run(scenario())
+
+
+def test_chunked_interim_and_close_delimited_answers():
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n5\r\n: 1}\n\r\n0\r\n\r\n"
+    interim = b"HTTP/1.1 100 Continue\r\n\r\n" + OK
+
+    async def scenario():
+        script = Scripted([chunked, interim, OK])
+        server, url = await serving(script)
+        async with server:
+            modules = client(url)
+            answers = [await modules.request("GET", "/x", {}, None, None) for _ in range(3)]
+            await modules.aclose()
+        assert [a.json() for a in answers] == [{"a": 1}, {"a": "b"}, {"a": "b"}]
+        assert answers[1].status_code == 200 and script.connections == 1
+
+    async def until_close():  # no Content-Length, not chunked: the end of the connection ends the body
+        script = Scripted([b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n[1, 2]", OK], close_after=True)
+        server, url = await serving(script)
+        async with server:
+            modules = client(url)
+            first = await modules.request("GET", "/x", {}, None, None)
+            second = await modules.request("GET", "/x", {}, None, None)
+            await modules.aclose()
+        assert first.json() == [1, 2] and second.json() == {"a": "b"} and script.connections == 2
+
+    asyncio.run(scenario())
+    asyncio.run(until_close())
+
+
+def test_at_most_max_connections_and_the_wait_counts_against_the_timeout():
+    slow = (0.2, OK)
+
+    async def scenario():
+        script = Scripted([slow] * 6)
+        server, url = await serving(script)
+        async with server:
+            modules = client(url)  # at most 2 connections
+            answers = await asyncio.gather(*(modules.request("GET", "/x", {}, None, None) for _ in range(3)))
+            assert [a.status_code for a in answers] == [200] * 3 and script.connections == 2
+            # two calls hold both connections for 0.2 s: the third's 0.1 s end while it waits for one
+            busy = [asyncio.ensure_future(modules.request("GET", "/x", {}, None, None)) for _ in range(2)]
+            await asyncio.sleep(0.01)
+            with pytest.raises(TimeoutError):
+                await modules.request("GET", "/x", {}, None, 0.1)
+            assert [a.status_code for a in await asyncio.gather(*busy)] == [200, 200]
+            await modules.aclose()
+        assert script.connections == 2 and len(script.requests) == 5
+
+    asyncio.run(scenario())
+
+
+def test_a_timed_out_call_does_not_leave_its_late_answer_to_the_next():
+    late = (0.3, b'HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n"late"')
+
+    async def scenario():
+        script = Scripted([late, OK])
+        server, url = await serving(script)
+        async with server:
+            modules = client(url)
+            with pytest.raises(TimeoutError):
+                await modules.request("GET", "/x", {}, None, 0.1)
+            second = await modules.request("GET", "/x", {}, None, None)
+            await modules.aclose()
+        assert second.json() == {"a": "b"} and script.connections == 2
+
+    asyncio.run(scenario())
+
+
+def test_a_header_with_a_line_break_is_refused_before_anything_is_sent():
+    async def scenario():
+        script = Scripted([OK])
+        server, url = await serving(script)
+        async with server:
+            modules = client(url)
+            with pytest.raises(ValueError, match="line break"):
+                await modules.request("GET", "/x", {"X-Request-Id": "a\r\nX-Admin: 1"}, None, None)
+            await modules.aclose()
+        assert script.requests == []
 
     asyncio.run(scenario())
 

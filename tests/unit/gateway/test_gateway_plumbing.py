@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -11,11 +13,11 @@ from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.clinical import date_bounds
 from gateway.fhir.errors import FhirError
+from gateway.fhir.http import fhir_instant, http_date
 from gateway.fhir.routes import version_number
 from gateway.fhir.search import parse_date, parse_token, shape
 from gateway.journal.mapping import condition_id, split_condition_id
 from gateway.modules import module_error
-from gateway.openehr import fhir_instant
 from gateway.settings import GatewaySettings
 
 
@@ -150,12 +152,28 @@ def test_a_condition_id_with_a_non_ascii_index_is_unknown():
         ("Tue, 24 Nov 2026 07:18:57 +0100", "2026-11-24T06:18:57Z"),  # older forms still read
         ("2026-11-24T07:18:57.956790+01:00", "2026-11-24T06:18:57.956Z"),
         ("Tue, 31 Feb 2026 06:18:57 GMT", None),
+        ("Tue, 24 Nov 2026 24:18:57 GMT", None),
         ("soon GMT", None),
         ("", None),
     ],
 )
 def test_module_timestamps_become_fhir_instants(text, instant):
     assert fhir_instant(text) == instant
+
+
+@pytest.mark.parametrize(
+    ("instant", "text"),
+    [
+        ("2026-11-24T06:18:57Z", "Tue, 24 Nov 2026 06:18:57 GMT"),
+        ("2024-02-29T23:59:59.956Z", "Thu, 29 Feb 2024 23:59:59 GMT"),  # whole seconds
+        ("2026-01-01T00:30:00+01:00", "Wed, 31 Dec 2025 23:30:00 GMT"),  # other offsets: to UTC
+        ("2026-12-03T10:00:00.5+00:00", "Thu, 03 Dec 2026 10:00:00 GMT"),
+    ],
+)
+def test_instants_become_http_dates_and_back(instant, text):
+    moment = datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(UTC)
+    assert http_date(instant) == text == format_datetime(moment, usegmt=True)  # the library's reading
+    assert fhir_instant(text) == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.mark.parametrize("threshold", [12_345, 0])
