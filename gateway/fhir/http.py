@@ -54,12 +54,12 @@ def _instant_of_imf_fixdate(text: str) -> str | None:
     month = _MONTHS.get(match[2]) if match else None
     if month is None:
         return None
-    day, year, hour, minute, second = (int(match[i]) for i in (1, 3, 4, 5, 6))
+    day, _, year, hour, minute, second = match.groups()
     try:
-        datetime(year, month, day, hour, minute, second)  # a real date and time of day
+        datetime(int(year), month, int(day), int(hour), int(minute), int(second))  # a real date and time of day
     except ValueError:
         return None
-    return f"{match[3]}-{month:02d}-{match[1]}T{match[4]}:{match[5]}:{match[6]}Z"
+    return f"{year}-{month:02d}-{day}T{hour}:{minute}:{second}Z"
 
 
 def http_date(instant: str) -> str:
