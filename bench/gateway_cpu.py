@@ -9,7 +9,7 @@ generator, so what the gateway itself spends is hard to see. Here:
    recorded (status, headers, body);
 2. one replay server (uvicorn, pinned to core 1) stands in for the four modules, answering each
    recorded call with its recorded answer (a call not recorded is a 404, which stops the run);
-3. a fresh gateway app in this process, its lifespan started as uvicorn would (its garbage
+3. a fresh gateway app in this process, its lifespan started as uvicorn would (on uvloop, its garbage
    collection settings), is called directly as an ASGI app, one request at a time,
    after one warm-up round (the EHR cache filled, as it is in steady state). `time.process_time()`
    then counts what the gateway spends: middleware, routing, dependencies, the module calls
@@ -37,6 +37,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import httpx
+import uvloop
 
 from bench._harness import RESULTS_DIR, Results, Row, access_log_to_file, serve
 from bench.gateway import BASE, EVERYTHING_RESOURCES, everything_resources, load_clinical, load_people
@@ -213,7 +214,8 @@ def run(results: Results, seconds: float = SECONDS, profiled: str | None = None)
         recording = Path(folder) / "answers.json"
         recording.write_text(json.dumps(answers))
         with serve("bench.gateway_cpu:replay_app", {REPLAY_FILE: str(recording)}, core=1) as replay:
-            hello_us, measured = asyncio.run(_measure(replay, cases, seconds, profiled))
+            # on uvloop, the event loop uvicorn runs every app on (the module calls' sockets included)
+            hello_us, measured = uvloop.run(_measure(replay, cases, seconds, profiled))
     results.add(Row("gateway CPU: hello-world (baseline)", "in-process ASGI call, CPU per request", hello_us, "µs"))
     for name, (cpu_us, wall_us, profile) in measured.items():
         results.add(Row(f"gateway CPU: {name}", f"in-process, modules replayed over TCP (wall {wall_us:,.0f} µs)",
