@@ -102,6 +102,7 @@ class _Connection(asyncio.Protocol):
         if not self.framed:  # a body the end of the connection delimits
             self._answer()
         self._fail(ConnectionError("the module closed the connection before it answered in full"))
+        self.parser = None  # the parser calls back into this protocol: a cycle only the collector would free
 
     # httptools' callbacks
 

@@ -92,36 +92,39 @@ def coded_values(terminology: str, *, within: str | None = None) -> Extractor:
 
     def extract(composition: dict) -> list[str]:
         codes: list[str] = []
-
-        def visit(node: dict, inside: bool) -> None:
-            details = node.get("archetype_details")
-            if type(details) is dict and within is not None:
-                archetype = value_at(details, "archetype_id", "value")
-                if type(archetype) is str:
-                    inside = archetype.startswith(within)
-            code = node.get("defining_code") if inside else None
-            if type(code) is dict and value_at(code, "terminology_id", "value") == terminology:
-                code_string = code.get("code_string")
-                if type(code_string) is str:
-                    codes.append(code_string)
-            for child in node.values():
-                if type(child) is dict:
-                    visit(child, inside)
-                elif type(child) is list:
-                    visit_all(child, inside)
-
-        def visit_all(items: list, inside: bool) -> None:
-            for item in items:
-                if type(item) is dict:
-                    visit(item, inside)
-                elif type(item) is list:
-                    visit_all(item, inside)
-
         if type(composition) is dict:
-            visit(composition, within is None)
+            _collect_codes(composition, within is None, terminology, within, codes)
         return codes
 
     return extract
+
+
+# Module-level functions, not closures calling each other: those form reference cycles that only the
+# garbage collector frees, and a commit made one per extraction.
+def _collect_codes(node: dict, inside: bool, terminology: str, within: str | None, codes: list[str]) -> None:
+    details = node.get("archetype_details")
+    if type(details) is dict and within is not None:
+        archetype = value_at(details, "archetype_id", "value")
+        if type(archetype) is str:
+            inside = archetype.startswith(within)
+    code = node.get("defining_code") if inside else None
+    if type(code) is dict and value_at(code, "terminology_id", "value") == terminology:
+        code_string = code.get("code_string")
+        if type(code_string) is str:
+            codes.append(code_string)
+    for child in node.values():
+        if type(child) is dict:
+            _collect_codes(child, inside, terminology, within, codes)
+        elif type(child) is list:
+            _collect_codes_in(child, inside, terminology, within, codes)
+
+
+def _collect_codes_in(items: list, inside: bool, terminology: str, within: str | None, codes: list[str]) -> None:
+    for item in items:
+        if type(item) is dict:
+            _collect_codes(item, inside, terminology, within, codes)
+        elif type(item) is list:
+            _collect_codes_in(item, inside, terminology, within, codes)
 
 
 def text_at(*attributes: str) -> Extractor:
