@@ -162,8 +162,9 @@ class Http11Client:
         self.max_connections = max_connections
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        # made by the first call, in its event loop (see `request`)
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.slots = asyncio.Semaphore(max_connections)
+        self.slots: asyncio.Semaphore | None = None
         self.idle: list[_Connection] = []
 
     def _head(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> bytes:

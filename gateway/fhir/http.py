@@ -39,8 +39,6 @@ _FORMATS = {
 
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTHS = {name: n for n, name in enumerate(_MONTH_NAMES, 1)}
-
-
 _IMF_FIXDATE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT")
 _INSTANT = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?Z")
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -66,13 +64,9 @@ def http_date(instant: str) -> str:
     """A FHIR instant as an HTTP date (IMF-fixdate, whole seconds), e.g. for Last-Modified."""
     match = _INSTANT.fullmatch(instant)
     if match:  # UTC already, the form fhir_instant gives: no datetime arithmetic needed
-        year, month, day = int(match[1]), int(match[2]), int(match[3])
-        try:
-            weekday = date(year, month, day).weekday()
-        except ValueError:
-            weekday = None
-        if weekday is not None:
-            return f"{_DAY_NAMES[weekday]}, {match[3]} {_MONTH_NAMES[month - 1]} {match[1]} {match[4]} GMT"
+        month = int(match[2])
+        weekday = date(int(match[1]), month, int(match[3])).weekday()  # ValueError for no such day, as below
+        return f"{_DAY_NAMES[weekday]}, {match[3]} {_MONTH_NAMES[month - 1]} {match[1]} {match[4]} GMT"
     return format_datetime(datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(UTC), usegmt=True)
 
 
