@@ -82,10 +82,15 @@ def new_object_id() -> str:
     of a group commit share their index pages instead of touching one per write, and those pages are
     written once (SQLite, a 9 KB note in groups of 8: 40 us of COMMIT a write against 68 us with random
     version-4 ids). The id shows when it was made, as the version's time_committed does anyway."""
-    value = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(10))
-    value[6] = 0x70 | (value[6] & 0x0F)  # version 7
-    value[8] = 0x80 | (value[8] & 0x3F)  # the RFC's variant
-    return str(uuid.UUID(bytes=bytes(value)))
+    # Formatted as text straight from the integer: through uuid.UUID it cost twice as much (two per commit).
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    text = f"{value & _VERSION_AND_VARIANT_MASK | _VERSION_7_AND_VARIANT:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+# The version nibble (bits 76-79) and the variant's two bits (62-63) of a 128-bit UUID: 0b0111 and 0b10.
+_VERSION_AND_VARIANT_MASK = ~(0xF << 76 | 0x3 << 62)
+_VERSION_7_AND_VARIANT = 0x7 << 76 | 0x2 << 62
 
 
 def is_version_uid(text: str) -> bool:

@@ -141,10 +141,12 @@ def atc_code(composition: Mapping) -> str | None:
     instruction = _instruction(composition)
     if instruction is None:
         return None
-    candidates = [element_value(instruction, "at0070")]
+    ordered = _atc(element_value(instruction, "at0070"))
+    if ordered:
+        return ordered
+    # Only then the clusters: finding them walks the whole order.
     clusters = find_archetyped(instruction, MEDICATION_CLUSTER)
-    candidates += [element_value(cluster, "at0132") for cluster, _, _ in clusters]
-    return next((code for code in map(_atc, candidates) if code), None)
+    return next((code for cluster, _, _ in clusters if (code := _atc(element_value(cluster, "at0132")))), None)
 
 
 def medication_name(composition: Mapping) -> str | None:
