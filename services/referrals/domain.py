@@ -85,9 +85,10 @@ def _reason(action: Mapping) -> str:
 
 def classify(action: Mapping) -> str | None:
     found = _by_codes(action)
-    step = code_string((action.get("ism_transition") or {}).get("careflow_step"))
-    rejected = _reason(action).strip().lower().startswith(REJECTED_PREFIXES)
-    return REJECTED if found == CANCELLED and step == "at0009" and rejected else found
+    if found != CANCELLED or code_string((action.get("ism_transition") or {}).get("careflow_step")) != "at0009":
+        return found
+    # Only a cancellation's Reason is read: finding it walks the ACTION's description.
+    return REJECTED if _reason(action).strip().lower().startswith(REJECTED_PREFIXES) else found
 
 
 # draft -> sent -> received -> accepted | rejected, accepted -> scheduled -> completed;
@@ -171,16 +172,20 @@ def receiver(composition: Mapping) -> str | None:
     Receiver (at0019) recorded on its latest ACTION. The requester's organisation (inside the
     Requester CLUSTER.person.v1) is not the receiver."""
     instruction = _instruction(composition)
-    clusters = direct_organisations(instruction.get("protocol")) if instruction is not None else []
-    actions = WORKFLOW.steps(composition)
+    found = _first_hsa_id(direct_organisations(instruction.get("protocol")) if instruction is not None else [])
+    if found:
+        return found
+    # Only then the ACTIONs, the latest first: finding them walks the composition again.
     by_pointer = {pointer: action for action, _, pointer in find_entries(composition, ACTION_ARCHETYPE)}
-    for step in reversed(actions):
-        clusters += direct_organisations(by_pointer[step.pointer].get("protocol"))
-    for cluster in clusters:
-        found = _organisation_hsa_id(cluster)
+    for step in reversed(WORKFLOW.steps(composition)):
+        found = _first_hsa_id(direct_organisations(by_pointer[step.pointer].get("protocol")))
         if found:
             return found
     return None
+
+
+def _first_hsa_id(clusters: list[dict]) -> str | None:
+    return next((found for cluster in clusters if (found := _organisation_hsa_id(cluster))), None)
 
 
 def referral_date(composition: Mapping) -> datetime | None:
