@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from services.kernel import jsontext
 from services.kernel.database import (
+    _CHECKPOINTS,
     create_database_engine,
     driver_cursor,
     run_blocking,
@@ -195,10 +196,17 @@ def test_sqlite_write_ahead_log_is_copied_back_by_the_background_checkpointer(tm
     for _ in range(200):
         with engine.begin() as connection:
             connection.exec_driver_sql("INSERT INTO note VALUES (?)", ("x" * 3000,))
-    deadline = time.monotonic() + 10
+    # Generous: under the parallel test run the thread also checkpoints the other tests' databases, and
+    # a checkpoint's fsync waits for the disk (10 s was once not enough there; alone it takes ~0.1 s).
+    deadline = time.monotonic() + 60
     while database.stat().st_size < 600_000 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert database.stat().st_size >= 600_000, "the 600 KB written are in the database file, not only the log"
+    wal = database.with_name(database.name + "-wal")
+    assert database.stat().st_size >= 600_000, (
+        "the 600 KB written are in the database file, not only the log: database "
+        f"{database.stat().st_size} bytes, log {wal.stat().st_size if wal.exists() else 0} bytes, checkpointer "
+        f"alive: {_CHECKPOINTS.thread is not None and _CHECKPOINTS.thread.is_alive()}"
+    )
     engine.dispose()
 
 
