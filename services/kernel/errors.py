@@ -161,7 +161,7 @@ async def json_body(request: Request) -> object:
         # The client left mid-upload: nothing was read, nothing is stored, nobody gets the answer.
         raise BadRequest("The client disconnected before the body was complete", "incomplete_body") from None
     try:
-        return jsontext.loads(raw)
+        return jsontext.loads(raw, unicode_only=True)
     except ValueError as error:  # also UnicodeDecodeError and json.JSONDecodeError
         raise BadRequest(f"The body is not valid JSON: {error}", "malformed_json") from error
 

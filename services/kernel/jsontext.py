@@ -3,7 +3,9 @@
 orjson parses about twice and writes over ten times as fast as the standard library. Where the two
 would differ, the standard library decides: numbers of 20 digits or more (orjson reads integers beyond
 64 bits as floats) and lone surrogates. NaN and Infinity are not JSON (RFC 8259), and PostgreSQL's json
-type refuses them: they are refused as malformed, like any other text that is not JSON.
+type refuses them: they are refused as malformed, like any other text that is not JSON. A request body
+is parsed with `unicode_only`: a string with a lone surrogate (`"\ud800"`) is refused too, as it is not
+Unicode text and neither database's text columns can hold it (an indexed one failed the commit).
 """
 
 from __future__ import annotations
@@ -27,14 +29,22 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def loads(text: bytes) -> object:
-    """Parse JSON; raises `ValueError` (json.JSONDecodeError or UnicodeDecodeError) when it is not JSON."""
+def loads(text: bytes, *, unicode_only: bool = False) -> object:
+    """Parse JSON; raises `ValueError` (json.JSONDecodeError or UnicodeDecodeError) when it is not JSON,
+    and with `unicode_only` when a string holds a lone surrogate."""
     if text.translate(_DIGITS_AS_ZERO).find(_TWENTY_DIGITS) < 0:
         try:
-            return orjson.loads(text)
+            return orjson.loads(text)  # which refuses lone surrogates itself
         except orjson.JSONDecodeError:
             pass  # the standard library's message, and its verdict on lone surrogates
-    return json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
+    value = json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
+    if unicode_only:
+        try:
+            json.dumps(value, ensure_ascii=False).encode()
+        except UnicodeEncodeError as error:
+            lone = error.object[error.start : error.end].encode("unicode_escape").decode()
+            raise ValueError(f"a string holds the lone surrogate {lone}, which is not Unicode text") from None
+    return value
 
 
 def dumps(value: object) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -201,6 +202,19 @@ async def test_malformed_json_and_wrong_type_are_400(client):
     assert wrong.status_code == 400 and wrong.json()["code"] == "wrong_type"
     not_an_object = await client.post(COMPOSITIONS, json=[1, 2])
     assert not_an_object.status_code == 400
+
+
+async def test_a_lone_surrogate_is_400_and_nothing_is_stored(client):
+    # Valid JSON grammar, but not Unicode text: an indexed one (the diagnosis code) failed the commit with a
+    # 500 on both databases, and no text column can hold it.
+    cases = ((journal_note(diagnoses=("J06.9\ud800",)), "\\ud800"), (journal_note(text="Ont\udfff"), "\\udfff"))
+    for note, lone in cases:
+        body = json.dumps(note).encode()  # the surrogate escaped as \ud800, as a client would send it
+        response = await client.post(COMPOSITIONS, content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400 and response.json()["code"] == "malformed_json"
+        assert lone in response.json()["message"]
+    listed = await client.get(f"{BASE}/query/compositions", params={"ehr_id": KNOWN_EHR})
+    assert listed.json()["total"] == 0
 
 
 async def test_unknown_ehr_is_404(client):
