@@ -169,6 +169,12 @@ def _install_error_handlers(app: FastAPI) -> None:
             request, FhirError(status, message, code="not-supported" if status == 405 else None)
         )
 
+    @app.exception_handler(RecursionError)
+    async def nested_too_deep(request: Request, exc: RecursionError) -> Response:
+        # JSON parsing, the models and the mappings recurse once per level of the body: a body nested
+        # deeper than they reach is the client's, and it was refused before anything was written.
+        return await fhir_error(request, FhirError(400, "The body is nested too deep to process", code="structure"))
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         # The route template, not the raw path: a path may carry an identifier (no personal data in logs).

@@ -135,6 +135,14 @@ async def _request_validation(_: Request, error: RequestValidationError) -> JSON
     return error_response(BadRequest("The request is malformed", "bad_request", details))
 
 
+async def _nested_too_deep(_: Request, error: RecursionError) -> JSONResponse:
+    # The walks over a document (index, care flow) and the standard library's encoder recurse once per
+    # level: a document nested deeper than they reach is the client's (orjson parses up to 1,024 levels,
+    # and a template's open ITEM_STRUCTUREs let CLUSTERs nest without bound). Whatever the request wrote
+    # was rolled back with the exception (a savepoint or a transaction).
+    return error_response(BadRequest("The document is nested too deep to process", "nested_too_deep"))
+
+
 async def _http_exception(_: Request, error: StarletteHTTPException) -> JSONResponse:
     code = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable"}.get(
         error.status_code, "error"
@@ -151,6 +159,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(sa.exc.OperationalError, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RecursionError, _nested_too_deep)
 
 
 async def json_body(request: Request) -> object:

@@ -37,13 +37,15 @@ def loads(text: bytes, *, unicode_only: bool = False) -> object:
             return orjson.loads(text)  # which refuses lone surrogates itself
         except orjson.JSONDecodeError:
             pass  # the standard library's message, and its verdict on lone surrogates
-    value = json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
-    if unicode_only:
-        try:
+    try:
+        value = json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
+        if unicode_only:
             json.dumps(value, ensure_ascii=False).encode()
-        except UnicodeEncodeError as error:
-            lone = error.object[error.start : error.end].encode("unicode_escape").decode()
-            raise ValueError(f"a string holds the lone surrogate {lone}, which is not Unicode text") from None
+    except UnicodeEncodeError as error:
+        lone = error.object[error.start : error.end].encode("unicode_escape").decode()
+        raise ValueError(f"a string holds the lone surrogate {lone}, which is not Unicode text") from None
+    except RecursionError:  # orjson stops at 1,024 levels; the standard library at Python's recursion limit
+        raise ValueError("arrays and objects are nested too deep") from None
     return value
 
 

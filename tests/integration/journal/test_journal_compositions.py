@@ -217,6 +217,33 @@ async def test_a_lone_surrogate_is_400_and_nothing_is_stored(client):
     assert listed.json()["total"] == 0
 
 
+def _nested_note(levels: int) -> bytes:
+    """A journal note whose context holds CLUSTERs nested `levels` deep (written as text: the standard
+    library's encoder would itself run out of recursion)."""
+    note = journal_note()
+    note["context"]["other_context"] = "@@"
+    name = '"name":{"_type":"DV_TEXT","value":"n"}'
+    leaf = '{"_type":"ELEMENT","archetype_node_id":"at0009",' + name + ',"value":{"_type":"DV_TEXT","value":"v"}}'
+    cluster = '{"_type":"CLUSTER","archetype_node_id":"at0008",' + name + ',"items":['
+    tree = '{"_type":"ITEM_TREE","archetype_node_id":"at0007",' + name + ',"items":['
+    nested = tree + cluster * levels + leaf + "]}" * levels + "]}"
+    return json.dumps(note).replace('"@@"', nested).encode()
+
+
+async def test_a_note_nested_too_deep_is_400_and_nothing_is_stored(client):
+    # 505 CLUSTERs are ~1,015 levels of JSON: orjson parses them (it stops at 1,024), the index walk
+    # cannot (it recursed into a 500); 2,000 are refused by the parser.
+    for levels, code in ((505, "nested_too_deep"), (2000, "malformed_json")):
+        response = await client.post(
+            COMPOSITIONS, content=_nested_note(levels), headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400 and response.json()["code"] == code
+    listed = await client.get(f"{BASE}/query/compositions", params={"ehr_id": KNOWN_EHR})
+    assert listed.json()["total"] == 0
+    assert (await client.post(COMPOSITIONS, content=_nested_note(20),
+                              headers={"Content-Type": "application/json"})).status_code == 201  # fmt: skip
+
+
 async def test_unknown_ehr_is_404(client):
     response = await client.post(f"{BASE}/ehr/{UNKNOWN_EHR}/composition", json=journal_note())
     assert response.status_code == 404 and response.json()["code"] == "ehr_not_found"
