@@ -18,6 +18,7 @@ from datetime import date
 from archetypes.identifiers import PERSONNUMMER_SYSTEM, SAMORDNINGSNUMMER_SYSTEM, InvalidIdentifier
 from services.demographics.folding import tokens
 from services.demographics.person import GENDERS, date_range, swedish_identifier
+from services.kernel.search import LARGEST_OFFSET
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 20
@@ -104,8 +105,8 @@ def parse_query(
     limit: int = DEFAULT_LIMIT,
     today: date | None = None,
 ) -> PersonQuery:
-    if offset < 0:
-        raise BadParameter("offset", "must be 0 or more")
+    if not 0 <= offset <= LARGEST_OFFSET:
+        raise BadParameter("offset", f"must be between 0 and {LARGEST_OFFSET}")
     if not 1 <= limit <= MAX_LIMIT:
         raise BadParameter("limit", f"must be between 1 and {MAX_LIMIT}")
     words: list[tuple[str | None, str]] = []

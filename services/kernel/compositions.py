@@ -39,7 +39,7 @@ from services.kernel.http import (
     wants_representation,
 )
 from services.kernel.openehr_json import document_with_uid, original_version_json, revision_history_json
-from services.kernel.search import SearchIndex, parse_iso_datetime
+from services.kernel.search import LARGEST_OFFSET, SearchIndex, parse_iso_datetime
 from services.kernel.service_app import one_level
 from services.kernel.store import SearchPage, SearchQuery, VersionedStore
 from services.kernel.templates import TemplateRegistry, Validator, check_against_template
@@ -326,7 +326,7 @@ class CompositionQuery(BaseModel):
     date_from: str | None = None
     date_to: str | None = None
     sort: Literal["date", "-date"] = "-date"
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=LARGEST_OFFSET)
     limit: int = Field(20, ge=1, le=1000)
 
 

@@ -17,6 +17,7 @@ from lxml import etree
 
 import archetypes
 from services.kernel.errors import ErrorDetail, NotFound, UnprocessableEntity
+from services.kernel.search import value_at
 
 OPT_NAMESPACE = "http://schemas.openehr.org/v1"
 
@@ -112,11 +113,7 @@ TEMPLATE_ID_PATH = "/archetype_details/template_id/value"
 
 
 def template_id_of(composition: dict) -> str:
-    template_id = (
-        composition.get("archetype_details", {}).get("template_id", {}).get("value")
-        if isinstance(composition.get("archetype_details"), dict)
-        else None
-    )
+    template_id = value_at(composition, "archetype_details", "template_id", "value")
     if not isinstance(template_id, str) or not template_id:
         raise UnprocessableEntity(
             "The composition names no template (archetype_details.template_id.value)",

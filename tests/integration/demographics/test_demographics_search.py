@@ -106,6 +106,10 @@ async def test_paging_is_stable_and_counts_everything(client, people):
     assert len(pages) == len(set(pages)) == 5
     past_the_end = (await client.get(PERSON, params={"offset": 10})).json()
     assert past_the_end["total"] == 5 and past_the_end["items"] == []
+    farthest = (await client.get(PERSON, params={"offset": 2**63 - 1})).json()
+    assert farthest["total"] == 5 and farthest["items"] == []
+    beyond = await client.get(PERSON, params={"offset": 2**63})  # the databases' BIGINT: was a 500
+    assert beyond.status_code == 400
 
 
 async def test_items_carry_uid_time_and_person(client, people):

@@ -191,6 +191,9 @@ async def test_unknown_or_missing_template_is_422(client):
     del note["archetype_details"]
     missing = await client.post(COMPOSITIONS, json=note)
     assert missing.status_code == 422 and missing.json()["code"] == "template_missing"
+    for details in ({"template_id": 5}, {"template_id": {"value": ["x"]}}, "x"):  # a template_id of 5 was a 500
+        odd = await client.post(COMPOSITIONS, json={**note, "archetype_details": details})
+        assert odd.status_code == 422 and odd.json()["code"] == "template_missing"
 
 
 async def test_malformed_json_and_wrong_type_are_400(client):
