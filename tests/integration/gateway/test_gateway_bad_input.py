@@ -7,6 +7,12 @@ from gateway_support import patient_body
 
 JSON = {"Content-Type": "application/fhir+json"}
 ZERO = "0" * 64
+# Nested deeper than JSON parsing and the resource models recurse: each was a 500 (RecursionError).
+DEEP_PATIENT = (
+    b'{"resourceType":"Patient","extension":[' + b'{"url":"http://example.org/x","extension":[' * 600
+    + b'{"url":"http://example.org/y","valueString":"z"}' + b"]}" * 600 + b"]}"
+)  # fmt: skip
+DEEP_BUNDLE = b'{"resourceType":"Bundle","type":"batch","entry":[' + b"[" * 3000 + b"]" * 3000 + b"]}"
 
 REQUESTS = [
     ("GET", "/fhir/Patient?_count=-1", None),
@@ -60,6 +66,8 @@ REQUESTS = [
     ),
     ("POST", "/fhir", b"<Bundle"),
     ("GET", "/fhir/Patient/x/$everything?_count=1", None),
+    ("POST", "/fhir/Patient", DEEP_PATIENT),
+    ("POST", "/fhir", DEEP_BUNDLE),
 ]
 
 
