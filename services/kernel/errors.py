@@ -170,7 +170,9 @@ async def json_body(request: Request) -> object:
         # The client left mid-upload: nothing was read, nothing is stored, nobody gets the answer.
         raise BadRequest("The client disconnected before the body was complete", "incomplete_body") from None
     try:
-        return jsontext.loads(raw, unicode_only=True)
+        return jsontext.loads(raw, storable=True)
+    except jsontext.UnstorableText as error:
+        raise BadRequest(f"The body cannot be stored: {error}", "unstorable_text") from error
     except ValueError as error:  # also UnicodeDecodeError and json.JSONDecodeError
         raise BadRequest(f"The body is not valid JSON: {error}", "malformed_json") from error
 
