@@ -334,6 +334,8 @@ def search_query(parameters: QueryParams, index: SearchIndex) -> SearchQuery:
     """The search a `GET /query/compositions` asks for (400 for a parameter that makes none)."""
     given = {name: parameters.get(name) for name in CompositionQuery.model_fields if name in parameters}
     given["ehr_id"] = parameters.getlist("ehr_id")
+    if any("\x00" in value for _, value in parameters.multi_items()):  # a decoded %00: PostgreSQL's text refuses it
+        raise BadRequest("A query parameter holds the character U+0000", "bad_parameter")
     try:
         common = CompositionQuery.model_validate(given)
     except ValidationError as error:

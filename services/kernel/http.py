@@ -110,12 +110,17 @@ def wants_representation(request: Request) -> bool:
 
 
 def committer(request: Request) -> Committer:
-    """Who commits, from the openEHR audit header or the X-Committer-* headers."""
+    """Who commits, from the openEHR audit header or the X-Committer-* headers (400 when the commit audit
+    could not keep it: longer than its columns, or holding a control character such as a decoded %00)."""
     headers = request.headers
     chosen = _committer_name(headers.get("openehr-audit_details.committer")) or headers.get("x-committer-name")
-    return Committer(
-        name=header_text(chosen) if chosen else "unknown", hsa_id=headers.get("x-committer-hsa-id") or "unknown"
-    )
+    name = header_text(chosen) if chosen else "unknown"
+    hsa_id = headers.get("x-committer-hsa-id") or "unknown"
+    for header, value, longest in (("the committer's name", name, 200), ("X-Committer-HSA-Id", hsa_id, 64)):
+        if len(value) > longest or not value.isprintable():
+            problem = f"longer than {longest} characters" if len(value) > longest else "a control character"
+            raise BadRequest(f"{header} holds {problem}", "bad_committer")
+    return Committer(name=name, hsa_id=hsa_id)
 
 
 def header_text(value: str) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from services.kernel import jsontext
 from services.kernel.database import Coalesced, driver_cursor, driver_errors, read_connection, run_write
-from services.kernel.errors import Conflict, Deleted, NotFound, PreconditionFailed
+from services.kernel.errors import Conflict, Deleted, ErrorDetail, NotFound, PreconditionFailed, UnprocessableEntity
 from services.kernel.schema import original_version, versioned_object
 from services.kernel.search import IndexedValues, SearchIndex
 from services.kernel.versioning import ChangeType, Committer, LifecycleState, Version, VersionUid, new_object_id
@@ -56,6 +56,21 @@ class SearchPage:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+# The longest value `index_value.value` holds (VARCHAR(200)): PostgreSQL refuses a longer one in the
+# driver, SQLite would keep it, so a longer one is refused before either sees it (`_indexed`).
+INDEX_VALUE_LENGTH = 200
+
+
+def _indexed(indexed: IndexedValues) -> IndexedValues:
+    for name, values in indexed.values.items():
+        for value in values:
+            if len(value) > INDEX_VALUE_LENGTH:
+                message = (f"The {name} of this document is {len(value)} characters long; the module's index holds"
+                           f" at most {INDEX_VALUE_LENGTH}: {value[:40]}...")  # fmt: skip
+                raise UnprocessableEntity(message, [ErrorDetail("", "", message)], "index_value_too_long")
+    return indexed
 
 
 # The columns of a new object's row that PostgreSQL's creates statement reads as JSON (`_creates_statement`).
@@ -461,7 +476,7 @@ class VersionedStore:
             if data["_type"] is None:
                 del data["_type"]
         version = Version(uid, ehr_id, contribution_id, now, committer, change_type, state, template_id, data)
-        indexed = self.index.extract(data) if self.index is not None and data is not None else None
+        indexed = _indexed(self.index.extract(data)) if self.index is not None and data is not None else None
         row = {
             "id": uid.object_id,
             "version": uid.version,

@@ -226,6 +226,22 @@ async def test_strings_no_text_column_can_hold_are_400_and_nothing_is_stored(cli
     assert (await client.post(COMPOSITIONS, json=journal_note(text="Se \\u0000 i loggen"))).status_code == 201
 
 
+async def test_what_the_database_could_not_keep_is_refused_before_it_and_nothing_is_stored(client):
+    # Each was stored on SQLite and a 500 from the driver on PostgreSQL.
+    long_code = await client.post(COMPOSITIONS, json=journal_note(diagnoses=("J" * 201,)))
+    assert long_code.status_code == 422 and long_code.json()["code"] == "index_value_too_long"
+    assert "diagnosis_code" in long_code.json()["message"]
+    for headers in ({"X-Committer-Name": "x" * 201}, {"openEHR-AUDIT_DETAILS.committer": 'name="Dr%00X"'},
+                    {"X-Committer-HSA-Id": "SE" + "1" * 63}):  # fmt: skip
+        response = await client.post(COMPOSITIONS, json=journal_note(), headers=headers)
+        assert response.status_code == 400 and response.json()["code"] == "bad_committer", headers
+    listed = await client.get(f"{BASE}/query/compositions", params={"ehr_id": KNOWN_EHR})
+    assert listed.json()["total"] == 0
+    at_the_limits = {"X-Committer-Name": "x" * 200, "X-Committer-HSA-Id": "SE" + "1" * 62}
+    stored = await client.post(COMPOSITIONS, json=journal_note(diagnoses=("J" * 200,)), headers=at_the_limits)
+    assert stored.status_code == 201
+
+
 def _nested_note(levels: int) -> bytes:
     """A journal note whose context holds CLUSTERs nested `levels` deep (written as text: the standard
     library's encoder would itself run out of recursion)."""

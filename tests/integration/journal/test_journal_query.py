@@ -86,7 +86,16 @@ async def test_the_index_follows_the_latest_version_and_forgets_deleted_notes(cl
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": 0}, {"limit": 1001}, {"offset": -1}, {"offset": 2**63}, {"sort": "name"}, {"date_from": "last week"}],
+    [
+        {"limit": 0},
+        {"limit": 1001},
+        {"offset": -1},
+        {"offset": 2**63},
+        {"sort": "name"},
+        {"date_from": "last week"},
+        {"diagnosis_code": "J06\x00"},  # a decoded %00: PostgreSQL's text refuses it (was a 500 there)
+        {"ehr_id": "\x00"},
+    ],
 )
 async def test_bad_parameters_are_400(client, params):
     response = await client.get(QUERY, params=params)
