@@ -146,7 +146,7 @@ def template_router(registry: TemplateRegistry) -> APIRouter:
     @router.get(
         "/definition/template/adl1.4", responses={200: {"description": "The templates this module accepts"}}
     )
-    def list_templates() -> list[dict]:
+    async def list_templates() -> list[dict]:  # async: in memory, no thread-pool hop (the OPT read below is I/O)
         return [t.summary() for t in registry.all()]
 
     @router.get(
