@@ -14,6 +14,7 @@ from fastapi import Path, Request, Response
 
 from services.kernel.errors import BadRequest, ErrorDetail
 from services.kernel.openehr_json import document_with_uid
+from services.kernel.schema import contribution
 from services.kernel.versioning import Committer, Version, VersionUid
 
 UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -109,6 +110,10 @@ def wants_representation(request: Request) -> bool:
     return bool(prefer) and "return=representation" in prefer.replace(" ", "")
 
 
+# What the commit audit's columns hold.
+_NAME_LENGTH, _HSA_ID_LENGTH = contribution.c.committer_name.type.length, contribution.c.committer_hsa_id.type.length
+
+
 def committer(request: Request) -> Committer:
     """Who commits, from the openEHR audit header or the X-Committer-* headers (400 when the commit audit
     could not keep it: longer than its columns, or holding a control character such as a decoded %00)."""
@@ -116,7 +121,8 @@ def committer(request: Request) -> Committer:
     chosen = _committer_name(headers.get("openehr-audit_details.committer")) or headers.get("x-committer-name")
     name = header_text(chosen) if chosen else "unknown"
     hsa_id = headers.get("x-committer-hsa-id") or "unknown"
-    for header, value, longest in (("the committer's name", name, 200), ("X-Committer-HSA-Id", hsa_id, 64)):
+    checked = (("the committer's name", name, _NAME_LENGTH), ("X-Committer-HSA-Id", hsa_id, _HSA_ID_LENGTH))
+    for header, value, longest in checked:
         if len(value) > longest or not value.isprintable():
             problem = f"longer than {longest} characters" if len(value) > longest else "a control character"
             raise BadRequest(f"{header} holds {problem}", "bad_committer")

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 Extractor = Callable[[dict], Iterable[str]]
+TimeExtractor = Callable[[dict], datetime | None]
 
 # The largest OFFSET both databases take (SQL's BIGINT): a larger one is refused (400), not passed on to
 # fail in the driver. Not written into the OpenAPI documents: the released contracts declare no maximum,
 # and the check against them counts a new one as a breaking change, for a bound no client can reach.
 LARGEST_OFFSET = 2**63 - 1
-TimeExtractor = Callable[[dict], datetime | None]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from services.kernel import jsontext
 from services.kernel.database import Coalesced, driver_cursor, driver_errors, read_connection, run_write
 from services.kernel.errors import Conflict, Deleted, ErrorDetail, NotFound, PreconditionFailed, UnprocessableEntity
-from services.kernel.schema import original_version, versioned_object
+from services.kernel.schema import index_value, original_version, versioned_object
 from services.kernel.search import IndexedValues, SearchIndex
 from services.kernel.versioning import ChangeType, Committer, LifecycleState, Version, VersionUid, new_object_id
 
@@ -58,9 +58,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-# The longest value `index_value.value` holds (VARCHAR(200)): PostgreSQL refuses a longer one in the
-# driver, SQLite would keep it, so a longer one is refused before either sees it (`_indexed`).
-INDEX_VALUE_LENGTH = 200
+# The longest value `index_value.value` holds: PostgreSQL refuses a longer one in the driver, SQLite
+# would keep it, so a longer one is refused before either sees it (`_indexed`).
+INDEX_VALUE_LENGTH = index_value.c.value.type.length
 
 
 def _indexed(indexed: IndexedValues) -> IndexedValues:
