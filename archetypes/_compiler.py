@@ -26,6 +26,7 @@ the external value set is for a terminology service to check.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from archetypes import _rm
 from archetypes._errors import UnsupportedConstraint
@@ -391,18 +392,28 @@ class _Compiler:
         originals = children
         children = [_target(c) for c in children]
         types = {_rm.base_type(c.rm_type) for c in children}
+        node_ids = Counter(
+            c.archetype_id or c.node_id
+            for c in children
+            if c.kind != "ARCHETYPE_SLOT" and _rm.is_locatable(_rm.base_type(c.rm_type))
+        )
         keyed = []
         for original, child in zip(originals, children, strict=True):
             properties, required = {}, []
             base = _rm.base_type(child.rm_type)
             node_id = child.archetype_id or child.node_id
+            told_by_node_id = False
             if child.kind == "ARCHETYPE_SLOT":
                 properties["archetype_node_id"] = {"pattern": self.slot_pattern(child)}
                 required.append("archetype_node_id")
             elif _rm.is_locatable(base) and node_id:
                 properties["archetype_node_id"] = {"const": node_id}
                 required.append("archetype_node_id")
-            if len(types) > 1:
+                # The only alternative with this node id: the id alone selects it, and its own schema
+                # checks its _type. Keyed by _type too, an item of another type with this id (a
+                # CLUSTER at0070 beside the ELEMENT at0070) met no alternative and was not checked.
+                told_by_node_id = node_ids[node_id] == 1
+            if len(types) > 1 and not told_by_node_id:
                 own = set(_rm.concrete_types(base))
                 for other in types:
                     if other != base and _rm.conforms(other, base):
@@ -545,14 +556,8 @@ class _Compiler:
             if transitions and len(transitions) == len(keyed):
                 # Some by careflow step, some by state: the transition must be one of them.
                 schema["anyOf"] = transitions
-        types = sorted(
-            {
-                t
-                for _, k in keyed
-                if k and "_type" in k["properties"]
-                for t in k["properties"]["_type"]["enum"]
-            }
-        )
+        bases = {_rm.base_type(_target(c).rm_type) for c, _ in keyed}
+        types = sorted({t for base in bases for t in _rm.concrete_types(base)}) if len(bases) > 1 else []
         if types:
             properties["_type"] = {"enum": types}
         if properties:

@@ -153,6 +153,25 @@ def test_occurrences_upper_bound():
     assert issue.message == "Tree (at0001): occurrences 0..2 of Finding (at0002): at most 2 allowed, found 3"
 
 
+def test_an_item_of_another_type_is_checked_against_the_node_its_id_names():
+    # A tree of an ELEMENT at0002 and a CLUSTER at0003: a CLUSTER claiming at0002 is checked against
+    # the ELEMENT's constraints (and counted in its occurrences), not let through because no
+    # alternative had both its id and its type.
+    checker = validator(
+        evaluation_template(
+            element(obj("DV_TEXT"), occurrences=(0, 1)),
+            obj("CLUSTER", "at0003", multiple("items", element(obj("DV_TEXT"), "at0004")), occurrences=(0, 1)),
+        )
+    )
+    assert issues(checker, composition(item(text("x")))) == []
+    impostor = _cluster("at0002", item(text("x"), node_id="at0004"))
+    found = issues(checker, composition(impostor))
+    assert (f"{ITEMS}/0/_type", "const") in {(i.pointer, i.keyword) for i in found}
+    assert "Finding (at0002)" in " ".join(i.message for i in found)
+    beside = issues(checker, composition(item(text("x")), impostor))
+    assert (ITEMS, "maxContains") in {(i.pointer, i.keyword) for i in beside}
+
+
 def test_cardinality_bounds_the_list():
     checker = validator(
         evaluation_template(element(obj("DV_TEXT"), occurrences=(0, None)), cardinality=(1, 2))
