@@ -69,7 +69,12 @@ class Validator:
 
     def _node_title(self, keyword_path: list) -> str | None:
         title = None
-        for schema in self._walk(keyword_path):
+        # A keyword in a shared definition (an RM invariant) is reported where it is defined, under
+        # $defs: the root's title there would name the composition, not the node that failed.
+        schemas = self._walk(keyword_path)
+        if keyword_path[:1] == ["$defs"]:
+            next(schemas)
+        for schema in schemas:
             named = isinstance(schema, dict) and "title" in schema
             # RM dispatch schemas carry titles too, but they name types, not archetype nodes.
             if named and not str(schema["title"]).endswith("or a subtype"):

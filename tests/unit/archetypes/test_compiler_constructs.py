@@ -118,6 +118,7 @@ def test_rm_invariants_of_element():
     issue = only(issues(checker, composition(neither)))
     assert (issue.pointer, issue.keyword) == (f"{ITEMS}/0", "required")
     assert "Inv_null_flavour_indicated" in issue.message
+    assert issue.message.startswith("Finding (at0002): "), "the invariant names the node, not the composition"
     both = {**item(text("x")), "null_flavour": item()["null_flavour"]}
     assert only(issues(checker, composition(both))).keyword == "not"
     reason_with_value = {**item(text("x")), "null_reason": text("why")}
