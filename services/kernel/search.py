@@ -19,6 +19,7 @@ carry several diagnoses); a filter matches when any value equals it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,16 +93,53 @@ def coded_values(terminology: str, *, within: str | None = None) -> Extractor:
     """Codes of a terminology (e.g. ICD-10-SE) anywhere in a composition, or only where the nearest
     enclosing archetype root's id starts with `within` (a CLUSTER archetyped inside it is not "within").
 
-    One recursive walk that collects as it goes, testing exact types: a commit walks its whole
-    composition (a 9 KB note, 134 objects: 26 us, against 62 us for a walk listing every object first)."""
+    One recursive walk that collects as it goes, testing exact types (a 9 KB note, 134 objects: 26 us,
+    against 62 us for a walk listing every object first). When `within` names an ENTRY archetype, only
+    those entries are walked, not the whole composition: the RM keeps entries in the content and in its
+    SECTIONs, never inside another entry or in the context (the same note's two diagnoses: 44 -> 15 us)."""
+    entry_level = within is not None and _ENTRY_ARCHETYPE.match(within) is not None
 
     def extract(composition: dict) -> list[str]:
         codes: list[str] = []
-        if type(composition) is dict:
+        if type(composition) is not dict:
+            return codes
+        if not entry_level:
             _collect_codes(composition, within is None, terminology, within, codes)
+            return codes
+        for entry, _ in entries(composition, lambda entry: _archetype_of(entry).startswith(within)):
+            _collect_codes(entry, False, terminology, within, codes)
         return codes
 
     return extract
+
+
+_ENTRY_ARCHETYPE = re.compile(r"openEHR-EHR-(OBSERVATION|EVALUATION|INSTRUCTION|ACTION|ADMIN_ENTRY)\.")
+
+
+def _archetype_of(node: dict) -> str:
+    archetype = value_at(node.get("archetype_details"), "archetype_id", "value")
+    return archetype if type(archetype) is str else ""
+
+
+def entries(composition: Mapping, matches: Callable[[dict], bool]) -> list[tuple[dict, tuple]]:
+    """The composition's ENTRYs that `matches` accepts (its content, and items of SECTIONs), each with
+    its trail of keys and indexes from the composition, in document order."""
+    hits: list = []
+    _visit_entries(composition.get("content"), ("content",), matches, hits)
+    return hits
+
+
+def _visit_entries(items: object, trail: tuple, matches: Callable[[dict], bool], hits: list) -> None:
+    # A module-level function, not a closure calling itself: such a closure is a reference cycle
+    # (function, cell, function) that kept `hits`, and with it parts of every committed document,
+    # alive until the garbage collector's next pass (~90 objects per commit, pauses of milliseconds).
+    for index, item in enumerate(items if isinstance(items, list) else ()):
+        if not isinstance(item, dict):
+            continue
+        if matches(item):
+            hits.append((item, (*trail, index)))
+        elif item.get("_type") == "SECTION" or "items" in item and "data" not in item:
+            _visit_entries(item.get("items"), (*trail, index, "items"), matches, hits)
 
 
 # Module-level functions, not closures calling each other: those form reference cycles that only the

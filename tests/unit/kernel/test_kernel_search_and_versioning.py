@@ -66,6 +66,33 @@ def test_coded_values_inside_an_archetype_only():
     assert list(coded_values("openehr")(COMPOSITION)) == ["433"]
 
 
+def test_coded_values_within_an_entry_archetype_walk_its_entries_as_the_whole_walk_would():
+    """With an ENTRY archetype as `within`, only the composition's entries of it are walked, SECTIONs
+    included; the codes are those a walk of the whole composition finds."""
+    import json
+    from pathlib import Path
+
+    import archetypes
+    from services.kernel.search import _collect_codes
+
+    within = "openEHR-EHR-EVALUATION.problem_diagnosis"
+    inside = coded_values("ICD-10-SE", within=within)
+    in_a_section = {
+        "content": [{"_type": "SECTION", "archetype_details": {"archetype_id": {"value": "openEHR-EHR-SECTION.x.v1"}},
+                     "items": [COMPOSITION["content"][0], {"_type": "SECTION", "items": [COMPOSITION["content"][1]]}]},
+                    COMPOSITION["content"][2]],
+        "context": {"other_context": {"items": [COMPOSITION["content"][0]["data"]["items"][0]]}},
+    }  # fmt: skip
+    assert sorted(inside(in_a_section)) == ["E11.9", "I10"]
+    folder = Path(archetypes.__file__).parent / "examples" / "vgr.journal_note.v1"
+    notes = [json.loads(p.read_text()) for p in sorted(folder.glob("*/*.json"))]
+    assert any(inside(note) for note in notes)
+    for note in [*notes, COMPOSITION, in_a_section]:
+        whole: list[str] = []
+        _collect_codes(note, False, "ICD-10-SE", within, whole)
+        assert inside(note) == whole
+
+
 def test_walking_a_composition_leaves_nothing_for_the_garbage_collector():
     """The index's walks (every commit runs them) are freed by reference counting: closures that called
     each other were a reference cycle per walk, freed only by a collector pass."""
