@@ -581,7 +581,7 @@ class _Compiler:
                 dispatch.append(then if key is None else {"if": key, "then": then})
         if by_node_id:
             dispatch.insert(0, decision_tree("archetype_node_id", by_node_id))
-        schema["allOf"] = dispatch
+        schema["allOf"] = dispatch + _names_of_sliced_siblings(keyed)
         return schema
 
     # --- leaf constraints
@@ -885,6 +885,33 @@ def _siblings(keyed: list[tuple[CObject, dict | None]]) -> list[tuple[list[CObje
     for child, key in keyed:
         groups.setdefault(repr(key), ([], key))[0].append(child)
     return list(groups.values())
+
+
+def _names_of_sliced_siblings(keyed: list[tuple[CObject, dict | None]]) -> list[dict]:
+    """For a node id whose alternatives are all told apart by the names they allow: an item with that id
+    and any other name matches none of them, so it is refused by its name (it was let through unchecked)."""
+    names: dict[str, set[str]] = {}
+    open_ids = set()  # node ids with an alternative that takes any other name
+    for _, key in keyed:
+        properties = key["properties"] if key else {}
+        node_id = properties.get("archetype_node_id", {}).get("const")
+        allowed = properties.get("name", {}).get("properties", {}).get("value", {}).get("enum")
+        if node_id is not None and allowed is not None:
+            names.setdefault(node_id, set()).update(allowed)
+        elif node_id is not None:
+            open_ids.add(node_id)
+    return [
+        {
+            "if": {
+                "type": "object",
+                "properties": {"archetype_node_id": {"const": node_id}},
+                "required": ["archetype_node_id"],
+            },
+            "then": {"properties": {"name": {"properties": {"value": {"enum": sorted(allowed)}}}}},
+        }
+        for node_id, allowed in names.items()
+        if node_id not in open_ids
+    ]
 
 
 def _node_id_key(key: dict | None) -> str | None:

@@ -660,6 +660,10 @@ def test_siblings_sharing_a_node_id_are_told_apart_by_name():
     assert {i.pointer for i in wrong} == {f"{VALUE}/_type"}
     exceeded = only(issues(checker, composition(item(text("x"), name="Left"), item(text("y"), name="Left"))))
     assert (exceeded.pointer, exceeded.keyword) == (ITEMS, "maxContains")
+    # Another name fits neither sibling: refused by its name, not let through unchecked.
+    stranger = only(issues(checker, composition(item({"_type": "DV_BOOLEAN", "value": True}, name="Middle"))))
+    assert (stranger.pointer, stranger.keyword) == (f"{ITEMS}/0/name/value", "enum")
+    assert '"Middle" is not one of the allowed values ["Left", "Right"]' in stranger.message
 
 
 def test_siblings_that_cannot_be_told_apart_share_their_occurrences_and_schemas():
