@@ -25,6 +25,7 @@ the external value set is for a terminology service to check.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 
@@ -581,8 +582,30 @@ class _Compiler:
                 dispatch.append(then if key is None else {"if": key, "then": then})
         if by_node_id:
             dispatch.insert(0, decision_tree("archetype_node_id", by_node_id))
-        schema["allOf"] = dispatch + _names_of_sliced_siblings(keyed)
+        dispatched = [node_id for ids, _ in by_node_id for node_id in ids]
+        schema["allOf"] = dispatch + self.one_of_the_alternatives(keyed, schema, dispatched)
         return schema
+
+    def one_of_the_alternatives(
+        self, keyed: list[tuple[CObject, dict | None]], checked: dict, dispatched: list[str]
+    ) -> list[dict]:
+        """Where an alternative is told apart by more than one thing (a node id or slot pattern with a
+        type or a name), an item can pass the checks of the allowed node ids, types and names one by
+        one and still be none of the alternatives: a CLUSTER with an ELEMENT's node id and name, an
+        ELEMENT with the archetype id of a CLUSTER slot. No alternative's schema checked such an item.
+        It must now match one alternative's key, once it has passed those checks (so that an unknown
+        node id is reported once, by them) and unless its node id alone dispatched it."""
+        keys = [key for _, key in keyed if key is None or _node_id_key(key) is None]
+        if None in keys or not any(len(key["properties"]) > 1 for key in keys):
+            return []
+        condition = {k: v for k, v in checked.items() if k in ("type", "properties", "required")}
+        if dispatched:
+            by_id = {"properties": {"archetype_node_id": {"enum": dispatched}}, "required": ["archetype_node_id"]}
+            condition["not"] = by_id
+        titled = [(self.title(_target(c)) or _target(c).rm_type, key) for c, key in keyed if key in keys]
+        alternatives = [_described(title, key) for title, key in titled]
+        described = "one of these alternatives: " + "; ".join(dict.fromkeys(alternatives))
+        return [{"if": condition, "then": {"description": described, "anyOf": keys}}]
 
     # --- leaf constraints
 
@@ -887,31 +910,13 @@ def _siblings(keyed: list[tuple[CObject, dict | None]]) -> list[tuple[list[CObje
     return list(groups.values())
 
 
-def _names_of_sliced_siblings(keyed: list[tuple[CObject, dict | None]]) -> list[dict]:
-    """For a node id whose alternatives are all told apart by the names they allow: an item with that id
-    and any other name matches none of them, so it is refused by its name (it was let through unchecked)."""
-    names: dict[str, set[str]] = {}
-    open_ids = set()  # node ids with an alternative that takes any other name
-    for _, key in keyed:
-        properties = key["properties"] if key else {}
-        node_id = properties.get("archetype_node_id", {}).get("const")
-        allowed = properties.get("name", {}).get("properties", {}).get("value", {}).get("enum")
-        if node_id is not None and allowed is not None:
-            names.setdefault(node_id, set()).update(allowed)
-        elif node_id is not None:
-            open_ids.add(node_id)
-    return [
-        {
-            "if": {
-                "type": "object",
-                "properties": {"archetype_node_id": {"const": node_id}},
-                "required": ["archetype_node_id"],
-            },
-            "then": {"properties": {"name": {"properties": {"value": {"enum": sorted(allowed)}}}}},
-        }
-        for node_id, allowed in names.items()
-        if node_id not in open_ids
-    ]
+def _described(title: str, key: dict) -> str:
+    """An alternative as a report names it: its title, with the types and names its key demands."""
+    properties = key["properties"]
+    types = properties.get("_type", {}).get("enum")
+    names = properties.get("name", {}).get("properties", {}).get("value", {}).get("enum")
+    quoted = " or ".join(json.dumps(name, ensure_ascii=False) for name in names or ())
+    return title + (f", of type {' or '.join(types)}" if types else "") + (f", named {quoted}" if names else "")
 
 
 def _node_id_key(key: dict | None) -> str | None:

@@ -556,6 +556,20 @@ def _cluster(archetype_id: str, *items: dict) -> dict:
     }
 
 
+def test_an_item_that_takes_a_slots_archetype_id_must_be_of_the_slots_type():
+    # An ELEMENT claiming the archetype id of a CLUSTER slot met neither the slot's key (a CLUSTER)
+    # nor a node id, so nothing checked it.
+    checker = validator(evaluation_template(element(obj("DV_TEXT")), slot("CLUSTER", "at0004")))
+    assert issues(checker, composition(_cluster("openEHR-EHR-CLUSTER.x.v1", item(text("y"))))) == []
+    impostor = {**item({"_type": "DV_BOOLEAN", "value": True}), "archetype_node_id": "openEHR-EHR-CLUSTER.x.v1"}
+    found = only(issues(checker, composition(impostor)))
+    assert (found.pointer, found.keyword) == (f"{ITEMS}/0", "anyOf")
+    assert "Group (at0004), of type CLUSTER" in found.message
+    # The open slot admits any archetype id, at-codes included, but only for a CLUSTER: an ELEMENT
+    # at9999 is neither the Finding nor the slot's, and is reported once.
+    assert only(issues(checker, composition(item(text("x"), node_id="at9999")))).keyword == "anyOf"
+
+
 def test_archetype_slot_includes_and_excludes():
     checker = validator(
         evaluation_template(
@@ -660,10 +674,23 @@ def test_siblings_sharing_a_node_id_are_told_apart_by_name():
     assert {i.pointer for i in wrong} == {f"{VALUE}/_type"}
     exceeded = only(issues(checker, composition(item(text("x"), name="Left"), item(text("y"), name="Left"))))
     assert (exceeded.pointer, exceeded.keyword) == (ITEMS, "maxContains")
-    # Another name fits neither sibling: refused by its name, not let through unchecked.
+    # Another name fits neither sibling: refused as none of them, not let through unchecked.
     stranger = only(issues(checker, composition(item({"_type": "DV_BOOLEAN", "value": True}, name="Middle"))))
-    assert (stranger.pointer, stranger.keyword) == (f"{ITEMS}/0/name/value", "enum")
-    assert '"Middle" is not one of the allowed values ["Left", "Right"]' in stranger.message
+    assert (stranger.pointer, stranger.keyword) == (f"{ITEMS}/0", "anyOf")
+    assert 'Finding (at0002), named "Left"; Finding (at0002), named "Right"' in stranger.message
+    # Beside a CLUSTER the siblings are told apart by type too: a CLUSTER at0002 named "Left" is neither.
+    mixed = validator(
+        evaluation_template(
+            _named("Left", obj("DV_TEXT")),
+            _named("Right", obj("DV_COUNT")),
+            obj("CLUSTER", "at0003", multiple("items", element(obj("DV_TEXT"), "at0004")), occurrences=(0, 1)),
+        )
+    )
+    assert issues(mixed, composition(item(text("x"), name="Left"))) == []
+    cluster = {**_cluster("at0002", item(text("y"), node_id="at0004")), "name": text("Left")}
+    found = only(issues(mixed, composition(cluster)))
+    assert (found.pointer, found.keyword) == (f"{ITEMS}/0", "anyOf")
+    assert 'Finding (at0002), of type ELEMENT, named "Left"' in found.message
 
 
 def test_siblings_that_cannot_be_told_apart_share_their_occurrences_and_schemas():
