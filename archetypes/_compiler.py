@@ -589,12 +589,13 @@ class _Compiler:
     def one_of_the_alternatives(
         self, keyed: list[tuple[CObject, dict | None]], checked: dict, dispatched: list[str]
     ) -> list[dict]:
-        """Where an alternative is told apart by more than one thing (a node id or slot pattern with a
-        type or a name), an item can pass the checks of the allowed node ids, types and names one by
-        one and still be none of the alternatives: a CLUSTER with an ELEMENT's node id and name, an
-        ELEMENT with the archetype id of a CLUSTER slot. No alternative's schema checked such an item.
-        It must now match one alternative's key, once it has passed those checks (so that an unknown
-        node id is reported once, by them) and unless its node id alone dispatched it."""
+        """The check that an item is one of the alternatives, where one is told apart by more than one
+        thing (a node id or slot pattern with a type or a name). There an item can pass the checks of
+        the allowed node ids, types and names one by one and still be none of the alternatives (a
+        CLUSTER with an ELEMENT's node id and name, an ELEMENT with the archetype id of a CLUSTER slot),
+        and no alternative's schema would check it. It applies once an item has passed those checks,
+        so that an unknown node id is reported once, by them, and not to items its node id alone
+        dispatched."""
         keys = [key for _, key in keyed if key is None or _node_id_key(key) is None]
         if None in keys or not any(len(key["properties"]) > 1 for key in keys):
             return []
