@@ -107,7 +107,7 @@ def coded_values(terminology: str, *, within: str | None = None) -> Extractor:
             _collect_codes(composition, within is None, terminology, within, codes)
             return codes
         for entry, _ in entries(composition, lambda entry: _archetype_of(entry).startswith(within)):
-            _collect_codes(entry, False, terminology, within, codes)
+            _collect_codes(entry, True, terminology, within, codes)
         return codes
 
     return extract
@@ -116,8 +116,12 @@ def coded_values(terminology: str, *, within: str | None = None) -> Extractor:
 _ENTRY_ARCHETYPE = re.compile(r"openEHR-EHR-(OBSERVATION|EVALUATION|INSTRUCTION|ACTION|ADMIN_ENTRY)\.")
 
 
-def _archetype_of(node: dict) -> str:
-    archetype = value_at(node.get("archetype_details"), "archetype_id", "value")
+def _archetype_of(entry: dict) -> str:
+    # An entry's archetype_node_id is its archetype's id. The validator does not demand archetype_details
+    # on archetype roots (the RM does not), and a diagnosis entry without them was not indexed.
+    archetype = value_at(entry.get("archetype_details"), "archetype_id", "value")
+    if type(archetype) is not str:
+        archetype = entry.get("archetype_node_id")
     return archetype if type(archetype) is str else ""
 
 

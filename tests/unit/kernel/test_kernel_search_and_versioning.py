@@ -91,6 +91,10 @@ def test_coded_values_within_an_entry_archetype_walk_its_entries_as_the_whole_wa
         whole: list[str] = []
         _collect_codes(note, False, "ICD-10-SE", within, whole)
         assert inside(note) == whole
+    # An entry named by its archetype_node_id alone (archetype_details are optional in the RM) counts.
+    bare = {k: v for k, v in COMPOSITION["content"][0].items() if k != "archetype_details"}
+    bare["archetype_node_id"] = "openEHR-EHR-EVALUATION.problem_diagnosis.v1"
+    assert inside({"content": [bare]}) == ["I10"]
 
 
 def test_walking_a_composition_leaves_nothing_for_the_garbage_collector():
