@@ -596,15 +596,15 @@ class _Compiler:
         and no alternative's schema would check it. It applies once an item has passed those checks,
         so that an unknown node id is reported once, by them, and not to items its node id alone
         dispatched."""
-        keys = [key for _, key in keyed if key is None or _node_id_key(key) is None]
+        undispatched = [(c, key) for c, key in keyed if key is None or _node_id_key(key) is None]
+        keys = [key for _, key in undispatched]
         if None in keys or not any(len(key["properties"]) > 1 for key in keys):
             return []
         condition = {k: v for k, v in checked.items() if k in ("type", "properties", "required")}
         if dispatched:
             by_id = {"properties": {"archetype_node_id": {"enum": dispatched}}, "required": ["archetype_node_id"]}
             condition["not"] = by_id
-        titled = [(self.title(_target(c)) or _target(c).rm_type, key) for c, key in keyed if key in keys]
-        alternatives = [_described(title, key) for title, key in titled]
+        alternatives = [_described(self.title(_target(c)) or _target(c).rm_type, key) for c, key in undispatched]
         described = "one of these alternatives: " + "; ".join(dict.fromkeys(alternatives))
         return [{"if": condition, "then": {"description": described, "anyOf": keys}}]
 
